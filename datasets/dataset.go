@@ -1,0 +1,114 @@
+package datasets
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Dataset is a retrieval data set split three ways.
+type Dataset struct {
+	Name      string // "synthetic"
+	Protocol  string // how Test is built, e.g. "1000img-5cap"
+	RegionDim int    // length of every region vector
+
+	Train, Val, Test Split
+}
+
+// Split holds images (sets of region vectors) and the captions that describe them.
+type Split struct {
+	Images       [][][]float32 // Images[i][r] is region r of image i (len RegionDim); region counts vary
+	Captions     []string
+	CaptionImage []int // CaptionImage[c]: index into Images of the image caption c describes
+}
+
+// Validate checks that every region of every image has length regionDim and
+// finite values, that every image has at least one region and one caption
+// (recall is undefined for an image nothing describes), and that Captions and
+// CaptionImage agree in length and point at existing images. The error names
+// the field and index at fault.
+func (s *Split) Validate(regionDim int) error {
+	if regionDim < 1 {
+		return fmt.Errorf("datasets: region dimension %d < 1", regionDim)
+	}
+	if len(s.CaptionImage) != len(s.Captions) {
+		return fmt.Errorf("datasets: len(CaptionImage) = %d, len(Captions) = %d", len(s.CaptionImage), len(s.Captions))
+	}
+	for i, img := range s.Images {
+		if len(img) == 0 {
+			return fmt.Errorf("datasets: Images[%d] has no region", i)
+		}
+		for r, reg := range img {
+			if len(reg) != regionDim {
+				return fmt.Errorf("datasets: len(Images[%d][%d]) = %d, want %d", i, r, len(reg), regionDim)
+			}
+			for k, v := range reg {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Errorf("datasets: Images[%d][%d][%d] = %v is not finite", i, r, k, v)
+				}
+			}
+		}
+	}
+	described := make([]bool, len(s.Images))
+	for c, i := range s.CaptionImage {
+		if i < 0 || i >= len(s.Images) {
+			return fmt.Errorf("datasets: CaptionImage[%d] = %d out of range [0, %d)", c, i, len(s.Images))
+		}
+		described[i] = true
+	}
+	for i, ok := range described {
+		if !ok {
+			return fmt.Errorf("datasets: Images[%d] has no caption", i)
+		}
+	}
+	return nil
+}
+
+// MaxRegions returns the largest region count of any image (0 for no image).
+func (s *Split) MaxRegions() int {
+	m := 0
+	for _, img := range s.Images {
+		m = max(m, len(img))
+	}
+	return m
+}
+
+// Validate validates the three splits against d.RegionDim; the error names
+// the data set and split.
+func (d *Dataset) Validate() error {
+	for _, sp := range []struct {
+		name string
+		s    *Split
+	}{{"Train", &d.Train}, {"Val", &d.Val}, {"Test", &d.Test}} {
+		if err := sp.s.Validate(d.RegionDim); err != nil {
+			return fmt.Errorf("%s %s: %w", d.Name, sp.name, err)
+		}
+	}
+	return nil
+}
+
+// loaders maps each known data set name to its constructor.
+var loaders = map[string]func() (*Dataset, error){
+	"synthetic": func() (*Dataset, error) { return Synthetic(SyntheticSettings{}) },
+}
+
+// Load returns a data set by name. Only "synthetic" (Synthetic with default
+// settings) exists now; an unknown name gives an error listing the known names.
+func Load(name string) (*Dataset, error) {
+	load, ok := loaders[name]
+	if !ok {
+		return nil, fmt.Errorf("datasets: unknown data set %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return load()
+}
+
+// Names returns the names Load accepts, sorted.
+func Names() []string {
+	names := make([]string, 0, len(loaders))
+	for n := range loaders {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,95 @@
+package datasets
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestTokenize(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"empty", "", nil},
+		{"lower case", "A Red Cube", []string{"a", "red", "cube"}},
+		{"punctuation", "a ball, a cone... and-a box!", []string{"a", "ball", "a", "cone", "and", "a", "box"}},
+		{"digits", "2 cats in 3d", []string{"2", "cats", "in", "3d"}},
+		{"unicode letters", "Café élan", []string{"café", "élan"}},
+		{"specials are split", "<cls> <pad>", []string{"cls", "pad"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Tokenize(tc.in); !slices.Equal(got, tc.want) {
+				t.Errorf("Tokenize(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuildVocab(t *testing.T) {
+	captions := []string{"a red cube", "a blue cube", "A ball", "zebra ball"}
+	want := []string{"<pad>", "<unk>", "<cls>", "a", "ball", "cube", "blue", "red", "zebra"}
+	for _, tc := range []struct {
+		name     string
+		captions []string
+	}{
+		{"given order", captions},
+		{"other order", []string{"zebra ball", "A ball", "a blue cube", "a red cube"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := BuildVocab(tc.captions)
+			if v.Size() != len(want) {
+				t.Fatalf("Size = %d, want %d", v.Size(), len(want))
+			}
+			for id, w := range want {
+				if v.Word(id) != w || v.ID(w) != id {
+					t.Errorf("Word(%d) = %q, ID(%q) = %d; want %q, %d", id, v.Word(id), w, v.ID(w), w, id)
+				}
+			}
+		})
+	}
+}
+
+func TestVocabEncode(t *testing.T) {
+	v := BuildVocab([]string{"a red cube", "a blue cube"}) // a=3, cube=4, blue=5, red=6
+	for _, tc := range []struct {
+		name    string
+		caption string
+		maxLen  int
+		want    []int
+	}{
+		{"cls first", "a red cube", 10, []int{ClsID, 3, 6, 4}},
+		{"case and punctuation", "A RED, cube.", 10, []int{ClsID, 3, 6, 4}},
+		{"unknown words", "a green cube", 10, []int{ClsID, 3, UnkID, 4}},
+		{"truncated", "a blue cube", 3, []int{ClsID, 3, 5}},
+		{"exact length", "a blue cube", 4, []int{ClsID, 3, 5, 4}},
+		{"cls only", "a blue cube", 1, []int{ClsID}},
+		{"empty caption", "", 5, []int{ClsID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := v.Encode(tc.caption, tc.maxLen); !slices.Equal(got, tc.want) {
+				t.Errorf("Encode(%q, %d) = %v, want %v", tc.caption, tc.maxLen, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestVocabPanics(t *testing.T) {
+	v := BuildVocab([]string{"a"})
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"Word negative", func() { v.Word(-1) }},
+		{"Word past end", func() { v.Word(v.Size()) }},
+		{"Encode maxLen 0", func() { v.Encode("a", 0) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			tc.f()
+		})
+	}
+}
