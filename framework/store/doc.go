@@ -1,0 +1,56 @@
+// Package store keeps experiment results in an SQLite database.
+//
+// One database file holds every experiment, run, per-step training value,
+// evaluation metric, cost measure and captured environment, so that reports
+// and sweeps can be written as SQL and a rerun can skip work already done.
+// Training code never writes SQL: it receives a *Run from StartRun and calls
+// its methods (LogStep, RecordResults, RecordLatency, SetCheckpoint, Finish,
+// Fail) through small interfaces.
+//
+// # Tables
+//
+//   - meta(key, value): schema_version, checked by Open.
+//   - experiments(id, name, definition, created_at): one row per named
+//     experiment, definition as JSON text.
+//   - runs(id, experiment_id, config_hash, model, codes, schedule, seed,
+//     dataset, protocol, status, error, teacher_run_id, checkpoint,
+//     started_at, finished_at, train_seconds, config): status is 'running',
+//     'finished' or 'failed'; teacher_run_id is NULL for a first stage.
+//   - params(run_id, key, value): the flattened resolved config.
+//   - steps(run_id, step, name, value): per-step training values.
+//   - results(run_id, split, name, value): evaluation metrics per split.
+//   - latency(run_id, name, value): cost and latency measures.
+//   - environment(run_id, key, value): see package environ.
+//
+// Non-finite values (NaN, ±Inf) are stored as NULL, so that a diverged loss
+// still leaves its step's row. Times are UTC RFC 3339 with nine fractional
+// digits always written, so that they sort as text.
+//
+// # The run_summary view
+//
+// run_summary has one row per run, with columns in this order:
+//
+//	experiment, run_id, model, codes, schedule, seed, dataset, protocol,
+//	status, error                     from runs and experiments
+//	i2t_r1, i2t_r5, i2t_r10,
+//	t2i_r1, t2i_r5, t2i_r10, rsum,
+//	i2t_medr, t2i_medr, chance_rsum   results of split "test", same names
+//	test_images, test_captions        results of split "test" named
+//	                                  n_images and n_captions
+//	interactions, query_ms,
+//	index_floats, encode_text_ms,
+//	encode_image_ms                   latency, same names
+//	train_seconds, teacher_run_id,
+//	config_hash, started_at,
+//	finished_at                       from runs
+//
+// A metric is NULL when its row is absent (failed runs) or not finite.
+//
+// # Concurrency
+//
+// A *DB may be used by many goroutines, and several processes (or several
+// *DB) may write the same file at once: the journal is WAL, every
+// transaction takes the write lock when it begins, and a writer waits up to
+// 10 s for another to finish. A *Run is safe for concurrent use, but it is
+// meant to be owned by one training loop.
+package store

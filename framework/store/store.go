@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
+)
+
+// SchemaVersion is the version of the schema this package writes. Open
+// refuses a database with a newer one.
+const SchemaVersion = 1
+
+// migrations[v] upgrades a database from schema version v to v+1; version 0
+// is a database without a meta table (a new file).
+var migrations = []string{schemaV1}
+
+//go:embed schema_v1.sql
+var schemaV1 string
+
+// timeFormat is RFC 3339 with a fixed nine-digit fraction: time.RFC3339Nano
+// drops trailing zeros, which would make "…:05Z" sort after "…:05.1Z".
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+func now() string { return time.Now().UTC().Format(timeFormat) }
+
+// DB is an open results database. It is safe for concurrent use.
+type DB struct {
+	path string // as given to Open
+	dir  string // absolute directory of the file, for checkpoint paths
+	sql  *sql.DB
+}
+
+// Open opens or creates the results database at path: WAL journal, busy
+// timeout 10 s, foreign keys on, schema created or migrated in one
+// transaction. It fails, naming path, when the file cannot be created or
+// written, or when its schema version is newer than SchemaVersion.
+func Open(path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: open: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	sdb, err := sql.Open("sqlite3", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{path: path, dir: filepath.Dir(abs), sql: sdb}
+	// sql.Open is lazy: creating the schema is what proves the file usable.
+	// SQLite reports busy without calling its busy handler when a connection
+	// meets a new file half way through another's switch to WAL (2 in 100
+	// simultaneous opens of a new file, measured), so Open retries busy
+	// errors itself for as long as the busy timeout.
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err = db.migrate()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// busyTimeout is how long a writer waits for another to release the lock;
+// the DSN below says the same in milliseconds.
+const busyTimeout = 10 * time.Second
+
+func isBusy(err error) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) && (e.Code == sqlite3.ErrBusy || e.Code == sqlite3.ErrLocked)
+}
+
+// dsn escapes the characters that would end or alter the path part of an
+// SQLite URI filename.
+func dsn(path string) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + esc + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+}
+
+// migrate brings the schema to SchemaVersion in one transaction. The
+// transaction holds the write lock from its start (_txlock=immediate), so two
+// processes opening a new file at once do not both create the tables.
+func (db *DB) migrate() error {
+	return db.inTx(func(tx *sql.Tx) error {
+		var n int
+		err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&n)
+		if err != nil {
+			return err
+		}
+		version := 0
+		if n > 0 {
+			var s string
+			err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&s)
+			if err != nil {
+				return fmt.Errorf("reading schema_version: %w", err)
+			}
+			version, err = strconv.Atoi(s)
+			if err != nil || version < 1 {
+				return fmt.Errorf("invalid schema_version %q in meta", s)
+			}
+		}
+		if version > SchemaVersion {
+			return fmt.Errorf("schema version %d is newer than this program's %d: use a newer program", version, SchemaVersion)
+		}
+		if version == SchemaVersion {
+			return nil
+		}
+		for v := version; v < SchemaVersion; v++ {
+			if _, err := tx.Exec(migrations[v]); err != nil {
+				return fmt.Errorf("migrating schema from version %d: %w", v, err)
+			}
+		}
+		_, err = tx.Exec(`INSERT INTO meta(key, value) VALUES('schema_version', ?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.Itoa(SchemaVersion))
+		return err
+	})
+}
+
+// inTx runs f in a transaction, committing when f returns nil.
+func (db *DB) inTx(f func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(context.Background(), nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the database. Steps still buffered in a Run that was neither
+// finished nor failed are lost.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Path returns the path given to Open.
+func (db *DB) Path() string { return db.path }
+
+// SQL returns the underlying database handle, for read-only queries by
+// reports and tests.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// EnsureExperiment records an experiment under its unique name with its
+// definition (JSON text) and returns its id. If the name is already
+// recorded, its stored definition is kept, whatever definition is, and its id
+// is returned.
+func (db *DB) EnsureExperiment(name, definition string) (int64, error) {
+	if name == "" {
+		return 0, errors.New("store: ensure experiment: empty name")
+	}
+	var id int64
+	err := db.inTx(func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO experiments(name, definition, created_at) VALUES(?, ?, ?)
+			ON CONFLICT(name) DO NOTHING`, name, definition, now())
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(`SELECT id FROM experiments WHERE name = ?`, name).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: ensure experiment %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// RunRecord is a run as stored in the runs table. Checkpoint may be
+// relative to the database's directory: resolve it with DB.CheckpointPath.
+type RunRecord struct {
+	ID int64
+
+	Experiment, ConfigHash, Model, Schedule, Dataset, Protocol, Status string
+
+	Error      string // "" unless failed
+	Checkpoint string // as stored, see DB.CheckpointPath
+
+	Codes        int
+	Seed         int64
+	TeacherRunID int64 // 0 = none
+}
+
+const selectRun = `SELECT r.id, e.name, r.config_hash, r.model, r.schedule, r.dataset, r.protocol,
+	r.status, r.error, r.checkpoint, r.codes, r.seed, r.teacher_run_id
+	FROM runs r JOIN experiments e ON e.id = r.experiment_id `
+
+// newestFinished orders finished runs newest first; id breaks ties between
+// runs finished within the same nanosecond (or clock steps backwards).
+const newestFinished = ` AND r.status = 'finished' ORDER BY r.finished_at DESC, r.id DESC LIMIT 1`
+
+// FinishedRun returns the newest finished run of the named experiment with
+// this config hash; ok is false when there is none.
+func (db *DB) FinishedRun(experiment, configHash string) (r RunRecord, ok bool, err error) {
+	r, ok, err = db.queryRun(selectRun+`WHERE e.name = ? AND r.config_hash = ?`+newestFinished, experiment, configHash)
+	if err != nil {
+		err = fmt.Errorf("store: finished run of experiment %q, config %s: %w", experiment, configHash, err)
+	}
+	return r, ok, err
+}
+
+// FinishedRunAnyExperiment returns the newest finished run with this config
+// hash in any experiment, so that a stage trained for one experiment (a
+// teacher, say) can be reused by another; ok is false when there is none.
+func (db *DB) FinishedRunAnyExperiment(configHash string) (r RunRecord, ok bool, err error) {
+	r, ok, err = db.queryRun(selectRun+`WHERE r.config_hash = ?`+newestFinished, configHash)
+	if err != nil {
+		err = fmt.Errorf("store: finished run of config %s: %w", configHash, err)
+	}
+	return r, ok, err
+}
+
+func (db *DB) queryRun(query string, args ...any) (RunRecord, bool, error) {
+	var (
+		r            RunRecord
+		errMsg, ckpt sql.NullString
+		teacher      sql.NullInt64
+	)
+	err := db.sql.QueryRow(query, args...).Scan(&r.ID, &r.Experiment, &r.ConfigHash, &r.Model,
+		&r.Schedule, &r.Dataset, &r.Protocol, &r.Status, &errMsg, &ckpt, &r.Codes, &r.Seed, &teacher)
+	if errors.Is(err, sql.ErrNoRows) {
+		return RunRecord{}, false, nil
+	}
+	if err != nil {
+		return RunRecord{}, false, err
+	}
+	r.Error, r.Checkpoint, r.TeacherRunID = errMsg.String, ckpt.String, teacher.Int64
+	return r, true, nil
+}
+
+// CheckpointPath resolves rec's checkpoint to an absolute path: a relative
+// one is relative to the database's directory. It returns "" when the run
+// has no checkpoint.
+func (db *DB) CheckpointPath(rec RunRecord) string {
+	if rec.Checkpoint == "" || filepath.IsAbs(rec.Checkpoint) {
+		return rec.Checkpoint
+	}
+	return filepath.Join(db.dir, rec.Checkpoint)
+}
+
+// realValue converts v for a REAL column: non-finite values become NULL.
+func realValue(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
