@@ -1,0 +1,161 @@
+package reports
+
+import (
+	"cmp"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Run statuses as run_summary stores them.
+const (
+	StatusFinished = "finished"
+	StatusFailed   = "failed"
+	StatusRunning  = "running"
+)
+
+// paperOrder is the order in which the paper tells its story: the two late
+// interaction models, the dual encoder, then the two shrunk students.
+var paperOrder = []string{"base", "inflated", "fast", "inflated>base", "inflated>base>fast"}
+
+// Row is one run of run_summary. Nullable REAL columns are NaN when NULL;
+// Error is "" and TeacherRunID is 0 when NULL.
+type Row struct {
+	Experiment string
+	RunID      int64
+	Model      string // base | inflated | fast | inflated>base | inflated>base>fast | another chain
+	Codes      int    // learnable codes k of the chain's inflated stage, 0 if none
+	Schedule   string // fragments per side of each stage, e.g. "n+k>n>1"
+	Seed       int64
+	Dataset    string
+	Protocol   string
+	Status     string // StatusFinished, StatusFailed or StatusRunning
+	Error      string
+
+	I2T, T2I         [3]float64 // R@1, R@5, R@10 in percent
+	RSum             float64    // sum of the six recalls
+	I2TMedR, T2IMedR float64    // median ranks
+	ChanceRSum       float64    // rSum that random scores would get on this test set
+	TestImages       float64
+	TestCaptions     float64
+
+	Interactions  float64 // fragment-to-fragment similarities per text-image pair
+	QueryMs       float64 // time to score and rank the gallery for one text query
+	IndexFloats   float64 // floats stored per image in the index
+	EncodeTextMs  float64
+	EncodeImageMs float64
+	TrainSeconds  float64
+
+	TeacherRunID int64
+	ConfigHash   string
+	StartedAt    string
+	FinishedAt   string
+}
+
+// Finished reports whether the run finished, i.e. whether its metrics count.
+func (r Row) Finished() bool { return r.Status == StatusFinished }
+
+// summaryColumns are named rather than selected with * so that the view may
+// gain columns without breaking reports.
+const summaryColumns = `experiment, run_id, model, codes, schedule, seed, dataset, protocol, status, error,
+	i2t_r1, i2t_r5, i2t_r10, t2i_r1, t2i_r5, t2i_r10, rsum, i2t_medr, t2i_medr,
+	chance_rsum, test_images, test_captions,
+	interactions, query_ms, index_floats, encode_text_ms, encode_image_ms,
+	train_seconds, teacher_run_id, config_hash, started_at, finished_at`
+
+// Load reads the runs of one experiment from run_summary, ordered by the
+// paper's model order (base, inflated, fast, inflated>base,
+// inflated>base>fast, then any other model name alphabetically), then seed,
+// then run_id. It is an error if the experiment has no runs.
+func Load(db *sql.DB, experiment string) ([]Row, error) {
+	rows, err := db.Query(`SELECT `+summaryColumns+` FROM run_summary WHERE experiment = ?`, experiment)
+	if err != nil {
+		return nil, fmt.Errorf("reports: reading run_summary for experiment %q: %w", experiment, err)
+	}
+	defer rows.Close()
+	var out []Row
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reports: reading run_summary for experiment %q: %w", experiment, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reports: reading run_summary for experiment %q: %w", experiment, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("reports: experiment %q has no runs in run_summary", experiment)
+	}
+	slices.SortStableFunc(out, compareRows)
+	return out, nil
+}
+
+func scanRow(rows *sql.Rows) (Row, error) {
+	var (
+		exp, model, schedule, dataset, protocol, status, errText sql.NullString
+		hash, started, finished                                  sql.NullString
+		runID, codes, seed, teacher                              sql.NullInt64
+		f                                                        [18]sql.NullFloat64
+	)
+	dest := []any{&exp, &runID, &model, &codes, &schedule, &seed, &dataset, &protocol, &status, &errText}
+	for i := range f {
+		dest = append(dest, &f[i])
+	}
+	dest = append(dest, &teacher, &hash, &started, &finished)
+	if err := rows.Scan(dest...); err != nil {
+		return Row{}, err
+	}
+	if !runID.Valid {
+		return Row{}, errors.New("run_id is NULL")
+	}
+	v := func(i int) float64 {
+		if !f[i].Valid {
+			return math.NaN()
+		}
+		return f[i].Float64
+	}
+	return Row{
+		Experiment: exp.String, RunID: runID.Int64, Model: model.String, Codes: int(codes.Int64),
+		Schedule: schedule.String, Seed: seed.Int64, Dataset: dataset.String, Protocol: protocol.String,
+		Status: status.String, Error: errText.String,
+		I2T: [3]float64{v(0), v(1), v(2)}, T2I: [3]float64{v(3), v(4), v(5)},
+		RSum: v(6), I2TMedR: v(7), T2IMedR: v(8),
+		ChanceRSum: v(9), TestImages: v(10), TestCaptions: v(11),
+		Interactions: v(12), QueryMs: v(13), IndexFloats: v(14),
+		EncodeTextMs: v(15), EncodeImageMs: v(16), TrainSeconds: v(17),
+		TeacherRunID: teacher.Int64, ConfigHash: hash.String,
+		StartedAt: started.String, FinishedAt: finished.String,
+	}, nil
+}
+
+// compareRows orders runs by paper model order, then seed, then run id.
+func compareRows(a, b Row) int {
+	if c := compareModels(a.Model, b.Model); c != 0 {
+		return c
+	}
+	if a.Seed != b.Seed {
+		return cmp.Compare(a.Seed, b.Seed)
+	}
+	return cmp.Compare(a.RunID, b.RunID)
+}
+
+// compareModels puts the paper's five models first, in the paper's order, and
+// any other model after them, alphabetically.
+func compareModels(a, b string) int {
+	ra, rb := modelRank(a), modelRank(b)
+	if ra != rb {
+		return ra - rb
+	}
+	return strings.Compare(a, b)
+}
+
+func modelRank(model string) int {
+	if i := slices.Index(paperOrder, model); i >= 0 {
+		return i
+	}
+	return len(paperOrder)
+}

@@ -1,0 +1,472 @@
+package reports
+
+import (
+	"flag"
+	"fmt"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+var regen = flag.Bool("regen", false, "rewrite the golden files in testdata")
+
+func TestLoadOrder(t *testing.T) {
+	tests := []struct {
+		name string
+		runs []Row
+		want []string // "model/seed/run_id" in order
+	}{
+		{
+			name: "paper order",
+			runs: paperRuns(),
+			want: []string{"base/1/1", "base/2/7", "inflated/1/2", "inflated/2/6", "fast/1/3",
+				"inflated>base/1/4", "inflated>base>fast/1/5"},
+		},
+		{
+			name: "other models alphabetically after the paper's",
+			runs: []Row{run(1, "zeta", 1, 10, 1, 1), run(2, "fast", 1, 10, 1, 1),
+				run(3, "alpha>fast", 1, 10, 1, 1), run(4, "inflated>fast", 1, 10, 1, 1), run(5, "base", 1, 10, 1, 1)},
+			want: []string{"base/1/5", "fast/1/2", "alpha>fast/1/3", "inflated>fast/1/4", "zeta/1/1"},
+		},
+		{
+			name: "seed then run id",
+			runs: []Row{run(9, "base", 2, 10, 1, 1), run(8, "base", 1, 10, 1, 1),
+				run(3, "base", 2, 10, 1, 1), run(5, "base", 1, 10, 1, 1)},
+			want: []string{"base/1/5", "base/1/8", "base/2/3", "base/2/9"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			other := run(100, "base", 0, 1, 1, 1)
+			other.Experiment = "other"
+			db := openFixture(t, append(tt.runs, other), nil)
+			rows, err := Load(db, "paper")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, fmt.Sprintf("%s/%d/%d", r.Model, r.Seed, r.RunID))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("order\n got %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	runs := paperRuns()
+	db := openFixture(t, runs, nil)
+	rows, err := Load(db, "paper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]Row{}
+	for _, r := range runs {
+		byID[r.RunID] = r
+	}
+	same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+	for _, got := range rows {
+		want := byID[got.RunID]
+		for i := range 3 {
+			if !same(got.I2T[i], want.I2T[i]) || !same(got.T2I[i], want.T2I[i]) {
+				t.Errorf("run %d recalls: got %v %v, want %v %v", got.RunID, got.I2T, got.T2I, want.I2T, want.T2I)
+			}
+		}
+		if !same(got.RSum, want.RSum) || !same(got.QueryMs, want.QueryMs) || !same(got.Interactions, want.Interactions) ||
+			!same(got.TrainSeconds, want.TrainSeconds) || got.Status != want.Status || got.Error != want.Error ||
+			got.Codes != want.Codes || got.Schedule != want.Schedule || got.FinishedAt != want.FinishedAt {
+			t.Errorf("run %d:\n got %+v\nwant %+v", got.RunID, got, want)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	db := openFixture(t, paperRuns(), nil)
+	tests := []struct {
+		name       string
+		experiment string
+		want       string
+	}{
+		{name: "unknown experiment", experiment: "nope", want: `reports: experiment "nope" has no runs`},
+		{name: "empty name", experiment: "", want: `reports: experiment "" has no runs`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(db, tt.experiment)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load(%q) error = %v, want it to contain %q", tt.experiment, err, tt.want)
+			}
+		})
+	}
+	t.Run("no run_summary", func(t *testing.T) {
+		if _, err := db.Exec(`DROP TABLE run_summary`); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(db, "paper")
+		if err == nil || !strings.HasPrefix(err.Error(), "reports: ") || !strings.Contains(err.Error(), "run_summary") {
+			t.Errorf("Load without run_summary: error = %v", err)
+		}
+	})
+}
+
+func TestMarkdownTableGolden(t *testing.T) {
+	variants := []Row{
+		run(1, "base", 1, 400, 1024, 3.4567),
+		run(2, "base", 2, 402.5, 1024, 999.96),
+		run(3, "inflated", 1, 402.5, 4096, math.NaN()),
+		run(4, "inflated", 1, 380, 256, 0.5),
+		unfinished(run(5, "fast", 1, 0, 1, 0), StatusFailed, "boom"),
+	}
+	variants[3].Codes = 8 // a sweep over k: the two inflated rows must be told apart
+	tests := []struct {
+		name string
+		rows []Row
+	}{
+		{name: "paper-five", rows: paperRuns()},
+		{name: "seeds-variants-ties-missing", rows: variants},
+		{name: "nothing-finished", rows: variants[4:]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := slices.Clone(tt.rows)
+			slices.SortStableFunc(rows, compareRows)
+			got := MarkdownTable(rows)
+			path := filepath.Join("testdata", tt.name+".golden")
+			if *regen {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./reports -regen to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("MarkdownTable differs from %s\n got:\n%s\nwant:\n%s", path, got, want)
+			}
+		})
+	}
+}
+
+func TestRender(t *testing.T) {
+	runs := paperRuns()
+	env := map[int64]map[string]string{}
+	for _, r := range runs {
+		env[r.RunID] = map[string]string{
+			"git_commit": "abc123", "git_dirty": "true", "go_version": "go1.26.8", "os_arch": "linux/amd64",
+			"cpu_model": "Test CPU", "num_cpu": "2", "blas": "gonum", "command": "inflateshrink run paper",
+		}
+	}
+	env[3]["blas"] = "openblas" // one run disagrees: both values must be listed
+	db := openFixture(t, runs, env)
+	dir := filepath.Join(t.TempDir(), "out", "reports")
+	paths, err := Render(db, "paper", dir, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "paper.md"), filepath.Join(dir, "paper-rsum-vs-interactions.png"),
+		filepath.Join(dir, "paper-rsum-vs-interactions.svg")}
+	if !slices.Equal(paths, want) {
+		t.Fatalf("paths = %v, want %v", paths, want)
+	}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || fi.Size() < 1000 {
+			t.Errorf("%s: %v, size %v", p, err, fi)
+		}
+	}
+
+	f, err := os.Open(paths[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("PNG does not decode: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 400 {
+		t.Errorf("PNG is %v, want at least 600x400", b)
+	}
+
+	b, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	for _, s := range []string{
+		"# Inflate and Shrink: paper\n",
+		"EMNLP 2021",
+		"- Data set: synthetic\n", "- Protocol: 1k\n", "- Commit: abc123 (dirty)\n", "- Go: go1.26.8 linux/amd64\n",
+		"- CPU: Test CPU, 2 CPUs\n", "- BLAS: runs disagree: gonum; openblas\n",
+		"chance rSum for this test set: 9.60 (10x: 96.0)",
+		"inflated beats base by 20.4 rSum",
+		"](paper-rsum-vs-interactions.png)",
+		"## Failed or unfinished runs",
+		"- run 6: inflated (codes 32, schedule \"n+k\"), seed 2: **failed**",
+		"  models: loss diverged at step 120\n  NaN in gradient of layer 2\n",
+		"- run 7: base (codes 0, schedule \"n\"), seed 2: **running**",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+	if strings.Contains(md, "not reproduced here") {
+		t.Errorf("every claim holds in the fixture, yet the report says one is not reproduced:\n%s", md)
+	}
+	checkTableAgainstDB(t, md, runs)
+
+	if _, err := Render(db, "nope", dir, Settings{}); err == nil {
+		t.Error("Render of an unknown experiment: no error")
+	}
+}
+
+// checkTableAgainstDB parses the report's table and checks that each row
+// shows its run's numbers, read back from the database, at the table's
+// precision, and that every finished run has a row.
+func checkTableAgainstDB(t *testing.T, md string, runs []Row) {
+	t.Helper()
+	seen := map[string]bool{}
+	for line := range strings.SplitSeq(md, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| Model") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 13 {
+			t.Fatalf("table row %q has %d cells, want 13", line, len(cells))
+		}
+		key := cells[0] + "/" + cells[1]
+		seen[key] = true
+		var want Row
+		for _, r := range runs {
+			if r.Finished() && fmt.Sprintf("%s/%d", r.Model, r.Seed) == key {
+				want = r
+			}
+		}
+		if want.RunID == 0 {
+			t.Errorf("table row %q matches no finished run", line)
+			continue
+		}
+		num := func(i int) float64 {
+			x, err := strconv.ParseFloat(strings.Trim(cells[i], "*"), 64)
+			if err != nil {
+				t.Errorf("row %s cell %d: %v", key, i, err)
+			}
+			return x
+		}
+		vals := []struct {
+			cell      int
+			want, tol float64
+		}{
+			{2, want.I2T[0], 0.05}, {3, want.I2T[1], 0.05}, {4, want.I2T[2], 0.05},
+			{5, want.T2I[0], 0.05}, {6, want.T2I[1], 0.05}, {7, want.T2I[2], 0.05},
+			{8, want.RSum, 0.05}, {9, want.Interactions, 0}, {10, want.QueryMs, 0.005 * want.QueryMs},
+			{11, want.IndexFloats, 0}, {12, want.TrainSeconds, 0.05},
+		}
+		for _, v := range vals {
+			if got := num(v.cell); math.Abs(got-v.want) > v.tol {
+				t.Errorf("row %s cell %d = %v, database has %v", key, v.cell, got, v.want)
+			}
+		}
+		if bold := strings.HasPrefix(cells[8], "**"); bold != (want.Model == "inflated") {
+			t.Errorf("row %s: rSum bold = %v, want bold only for the best (inflated)", key, bold)
+		}
+	}
+	for _, r := range runs {
+		if k := fmt.Sprintf("%s/%d", r.Model, r.Seed); r.Finished() != seen[k] {
+			t.Errorf("run %d (%s): finished=%v but in table=%v", r.RunID, k, r.Finished(), seen[k])
+		}
+	}
+}
+
+func TestRenderBadInput(t *testing.T) {
+	db := openFixture(t, paperRuns(), nil)
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, experiment, dir, want string
+	}{
+		{name: "separator in name", experiment: "a/b", dir: t.TempDir(), want: `reports: experiment name "a/b"`},
+		{name: "dot dot", experiment: "..", dir: t.TempDir(), want: `reports: experiment name ".."`},
+		{name: "unknown experiment", experiment: "nope", dir: t.TempDir(), want: `reports: experiment "nope" has no runs`},
+		{name: "dir under a file", experiment: "paper", dir: filepath.Join(blocker, "sub"), want: "reports: creating report directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Render(db, tt.experiment, tt.dir, Settings{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRenderSettingsAndEdgeCases(t *testing.T) {
+	tests := []struct {
+		name     string
+		runs     []Row
+		settings Settings
+		want     []string
+	}{
+		{
+			name:     "custom title, single point",
+			runs:     []Row{run(1, "base", 1, 50, 1024, 1)},
+			settings: Settings{Title: "Smoke test"},
+			want:     []string{"# Smoke test\n", "- base: rSum 50.0 < 10x chance (96.0): no", "cannot be checked: no finished inflated run"},
+		},
+		{
+			name: "nothing finished",
+			runs: []Row{unfinished(run(1, "base", 1, 0, 0, 0), StatusFailed, "")},
+			want: []string{"_No finished runs._", "(no error message recorded)"},
+		},
+		{
+			name: "finished without interactions is listed, not plotted",
+			runs: []Row{run(1, "base", 1, 300, math.NaN(), 1), run(2, "fast", 1, 200, 1, 0.1)},
+			want: []string{"Not plotted: run 1 (base, seed 1): rSum 300.0, interactions n/a.", "None: every run finished."},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openFixture(t, tt.runs, nil)
+			paths, err := Render(db, "paper", t.TempDir(), tt.settings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(paths[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(string(b), s) {
+					t.Errorf("report lacks %q:\n%s", s, b)
+				}
+			}
+		})
+	}
+}
+
+func TestFindings(t *testing.T) {
+	five := func(base, inflated, fast, ib, ibf float64) []Row {
+		return []Row{run(1, "base", 1, base, 1024, 3), run(2, "inflated", 1, inflated, 4096, 12),
+			run(3, "fast", 1, fast, 1, 0.01), run(4, "inflated>base", 1, ib, 1024, 3), run(5, "inflated>base>fast", 1, ibf, 1, 0.01)}
+	}
+	tests := []struct {
+		name      string
+		rows      []Row
+		want, not []string
+	}{
+		{
+			name: "every claim holds",
+			rows: five(400, 420, 300, 410, 320),
+			want: []string{"inflated beats base by 20.0 rSum", "inflated>base beats base by 10.0 rSum",
+				"inflated>base>fast beats fast by 20.0 rSum", "base beats fast by 100.0 rSum",
+				"Cost: interactions per pair: 1 for fast against 1024 for base; a text query takes 0.0100 ms against 3.00 ms (300x faster).", "One seed each"},
+			not: []string{"not reproduced here"},
+		},
+		{
+			name: "inflating and shrinking fail",
+			rows: five(400, 390, 300, 400, 299.5),
+			want: []string{"inflated does not beat base: not reproduced here", "inflated>base does not beat base: not reproduced here",
+				"inflated>base>fast does not beat fast: not reproduced here", "base beats fast by 100.0 rSum"},
+		},
+		{
+			name: "missing models",
+			rows: []Row{run(1, "base", 1, 400, 1024, 3)},
+			want: []string{"cannot be checked: no finished inflated run", "cannot be checked: no finished inflated>base>fast or fast run"},
+		},
+		{
+			name: "several seeds compare means and spread",
+			rows: []Row{run(1, "base", 1, 400, 1024, 3), run(2, "base", 2, 410, 1024, 3),
+				run(3, "inflated", 1, 404, 4096, 12), run(4, "inflated", 2, 416, 4096, 12)},
+			want: []string{"inflated rSum 410.0 ± 8.5 (2 seeds) vs base 405.0 ± 7.1 (2 seeds)", "inflated beats base by 5.0 rSum",
+				"within the seed-to-seed spread"},
+			not: []string{"One seed each"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := findings(tt.rows, newLabeller(tt.rows))
+			for _, s := range tt.want {
+				if !strings.Contains(got, s) {
+					t.Errorf("findings lack %q:\n%s", s, got)
+				}
+			}
+			for _, s := range tt.not {
+				if strings.Contains(got, s) {
+					t.Errorf("findings contain %q:\n%s", s, got)
+				}
+			}
+		})
+	}
+}
+
+func TestSig3(t *testing.T) {
+	tests := []struct {
+		name string
+		x    float64
+		want string
+	}{
+		{"small", 0.012345, "0.0123"},
+		{"units", 1.2345, "1.23"},
+		{"rounds up a decade", 9.996, "10.0"},
+		{"hundreds", 123.45, "123"},
+		{"thousands", 1234.5, "1230"},
+		{"zero", 0, "0"},
+		{"missing", math.NaN(), "n/a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sig3(tt.x); got != tt.want {
+				t.Errorf("sig3(%v) = %q, want %q", tt.x, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFigureLabelsDoNotOverlap(t *testing.T) {
+	tests := []struct {
+		name string
+		pts  []Row
+	}{
+		{"apart", []Row{run(1, "base", 1, 400, 1024, 1), run(2, "inflated>base", 1, 300, 1024, 1)}},
+		{"close at the same x", []Row{run(1, "base", 1, 400, 1024, 1), run(2, "inflated>base", 1, 400.5, 1024, 1),
+			run(3, "base", 2, 401, 1024, 1), run(4, "inflated>base", 2, 399.5, 1024, 1), run(5, "fast", 1, 300, 1, 1)}},
+		{"close neighbours in x", []Row{run(1, "base", 1, 400, 1024, 1), run(2, "inflated", 1, 401, 2048, 1),
+			run(3, "inflated>base", 1, 400.5, 1500, 1)}},
+		{"single point", []Row{run(1, "base", 1, 400, 1024, 1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, labels, skipped, err := newFigure(tt.pts, newLabeller(tt.pts), "t")
+			if err != nil || len(skipped) != 0 || len(labels) != len(tt.pts) {
+				t.Fatalf("newFigure: %d labels, skipped %d, error %v", len(labels), len(skipped), err)
+			}
+			dc := p.DataCanvas(figureArea(vgimg.NewWith(vgimg.UseWH(figWidth, figHeight))))
+			trX, trY := p.Transforms(&dc)
+			var boxes []vg.Rectangle
+			for _, l := range labels {
+				at := vg.Point{X: trX(l.XYs[0].X), Y: trY(l.XYs[0].Y)}
+				boxes = append(boxes, l.TextStyle[0].Rectangle(l.Labels[0]).Add(at).Add(l.Offset))
+			}
+			for i, b := range boxes {
+				if overlapsAny(b, boxes[:i]) {
+					t.Errorf("label %q overlaps an earlier one: %v", labels[i].Labels[0], boxes)
+				}
+				if !inside(b, dc.Rectangle) {
+					t.Errorf("label %q at %v leaves the data area %v", labels[i].Labels[0], b, dc.Rectangle)
+				}
+			}
+		})
+	}
+}
