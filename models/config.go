@@ -1,0 +1,144 @@
+package models
+
+import "fmt"
+
+// Keep says how many encoder outputs (fragments) each side keeps for scoring.
+type Keep string
+
+const (
+	// KeepAll keeps every output: the n tokens (or regions) and the k codes.
+	KeepAll Keep = "n+k"
+	// KeepTokens keeps the n token (region) outputs and drops the codes.
+	KeepTokens Keep = "n"
+	// KeepFirst keeps only the [CLS] output: a dual encoder.
+	KeepFirst Keep = "1"
+)
+
+// PadMode says how padded token and region slots take part.
+type PadMode string
+
+const (
+	// PadMask hides padded slots from attention and from the score.
+	PadMask PadMode = "mask"
+	// PadInclude treats padded slots as ordinary inputs, as the authors'
+	// fixed-length BERT inputs do.
+	PadInclude PadMode = "include"
+)
+
+// Config describes a model's shape. The zero value of every field except
+// VocabSize and RegionDim means the documented default.
+type Config struct {
+	VocabSize int // size of the caption vocabulary, required
+	RegionDim int // length of an image region vector, required
+
+	Dim    int // model width d; default 64
+	Heads  int // attention heads; default 2; must divide Dim
+	Layers int // transformer blocks per encoder; default 1
+	FFDim  int // hidden width of the feed-forward block; default 2*Dim
+
+	MaxTextLen int // caption tokens including <cls>; default 16
+	MaxRegions int // image regions (a learned [CLS] slot is added before them); default 16
+
+	TextCodes  int // learnable codes appended to the text input (inflate); default 0
+	ImageCodes int // learnable codes appended to the image input; default 0
+
+	Keep    Keep    // fragments kept per side; default KeepAll
+	Padding PadMode // default PadMask
+	// SharedLayers makes both encoders use the same transformer blocks, as
+	// the authors' shared BERT layers do; the default is separate blocks.
+	SharedLayers bool
+}
+
+// WithDefaults returns c with every zero field replaced by its default.
+func (c Config) WithDefaults() Config {
+	if c.Dim == 0 {
+		c.Dim = 64
+	}
+	if c.Heads == 0 {
+		c.Heads = 2
+	}
+	if c.Layers == 0 {
+		c.Layers = 1
+	}
+	if c.FFDim == 0 {
+		c.FFDim = 2 * c.Dim
+	}
+	if c.MaxTextLen == 0 {
+		c.MaxTextLen = 16
+	}
+	if c.MaxRegions == 0 {
+		c.MaxRegions = 16
+	}
+	if c.Keep == "" {
+		c.Keep = KeepAll
+	}
+	if c.Padding == "" {
+		c.Padding = PadMask
+	}
+	return c
+}
+
+// Validate reports the first invalid field of c (after defaults).
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	positive := []struct {
+		name  string
+		value int
+	}{
+		{"VocabSize", c.VocabSize}, {"RegionDim", c.RegionDim}, {"Dim", c.Dim},
+		{"Heads", c.Heads}, {"Layers", c.Layers}, {"FFDim", c.FFDim},
+		{"MaxTextLen", c.MaxTextLen}, {"MaxRegions", c.MaxRegions},
+	}
+	for _, p := range positive {
+		if p.value <= 0 {
+			return fmt.Errorf("models: config field %s must be positive, got %d", p.name, p.value)
+		}
+	}
+	if c.TextCodes < 0 || c.ImageCodes < 0 {
+		return fmt.Errorf("models: codes must not be negative, got TextCodes=%d ImageCodes=%d", c.TextCodes, c.ImageCodes)
+	}
+	if c.Dim%c.Heads != 0 {
+		return fmt.Errorf("models: Heads=%d does not divide Dim=%d", c.Heads, c.Dim)
+	}
+	switch c.Keep {
+	case KeepAll, KeepTokens, KeepFirst:
+	default:
+		return fmt.Errorf("models: unknown Keep %q (want %q, %q or %q)", c.Keep, KeepAll, KeepTokens, KeepFirst)
+	}
+	switch c.Padding {
+	case PadMask, PadInclude:
+	default:
+		return fmt.Errorf("models: unknown Padding %q (want %q or %q)", c.Padding, PadMask, PadInclude)
+	}
+	return nil
+}
+
+// textSlots is the encoder input length on the text side: tokens then codes.
+func (c Config) textSlots() int { return c.MaxTextLen + c.TextCodes }
+
+// imageSlots is the encoder input length on the image side: [CLS], regions, codes.
+func (c Config) imageSlots() int { return 1 + c.MaxRegions + c.ImageCodes }
+
+// TextFragments is how many fragments a caption keeps for scoring.
+func (c Config) TextFragments() int { return c.kept(c.MaxTextLen, c.TextCodes) }
+
+// ImageFragments is how many fragments an image keeps for scoring.
+func (c Config) ImageFragments() int { return c.kept(1+c.MaxRegions, c.ImageCodes) }
+
+func (c Config) kept(tokens, codes int) int {
+	switch c.Keep {
+	case KeepFirst:
+		return 1
+	case KeepTokens:
+		return tokens
+	default:
+		return tokens + codes
+	}
+}
+
+// Interactions is the number of fragment similarities per (text, image)
+// pair at the padded shape: TextFragments x ImageFragments.
+func (c Config) Interactions() int { return c.TextFragments() * c.ImageFragments() }
+
+// IndexFloats is the number of floats an index stores per image.
+func (c Config) IndexFloats() int { return c.ImageFragments() * c.Dim }

@@ -1,0 +1,281 @@
+package models
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Model is a configuration and its weights.
+type Model struct {
+	Config Config
+	Params *Params
+}
+
+// New returns a model with weights drawn from rng.
+func New(cfg Config, rng *rand.Rand) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	return &Model{Config: cfg, Params: newParams(cfg, rng)}, nil
+}
+
+// maskOff is the additive bias that removes a padded slot from a softmax or
+// a max: large enough to win against any cosine or attention logit, small
+// enough to stay finite in float32 arithmetic.
+const maskOff = -1e4
+
+// builder adds a model's computation to one graph. Parameter nodes are made
+// on first use and share the model's tensors.
+type builder struct {
+	g     *G.ExprGraph
+	m     *Model
+	nodes map[string]*G.Node
+	names []string
+}
+
+func newBuilder(m *Model) *builder {
+	return &builder{g: G.NewGraph(), m: m, nodes: map[string]*G.Node{}}
+}
+
+func (b *builder) param(name string) *G.Node {
+	if n, ok := b.nodes[name]; ok {
+		return n
+	}
+	t := b.m.Params.Tensor(name)
+	if t == nil {
+		panic("models: no parameter " + name) // a bug in this package, not bad input
+	}
+	n := G.NodeFromAny(b.g, t, G.WithName(name))
+	b.nodes[name] = n
+	b.names = append(b.names, name)
+	return n
+}
+
+// input makes a float32 input node of the given shape.
+func (b *builder) input(name string, shape ...int) *G.Node {
+	return G.NewTensor(b.g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name))
+}
+
+// textInputs are the per-batch inputs of the text encoder.
+type textInputs struct {
+	ids      *G.Node // (B*MaxTextLen) token ids
+	attnBias *G.Node // (B, text slots); nil with PadInclude
+	weight   *G.Node // (B, TextFragments); nil with PadInclude
+}
+
+// imageInputs are the per-batch inputs of the image encoder.
+type imageInputs struct {
+	regions  *G.Node // (B*MaxRegions, RegionDim)
+	attnBias *G.Node // (B, image slots); nil with PadInclude
+	fragBias *G.Node // (B, ImageFragments); nil with PadInclude
+}
+
+// encodeText builds the text encoder for a batch and returns its kept,
+// L2-normalised fragments (B, TextFragments, d).
+func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
+	c := b.m.Config
+	in := textInputs{ids: G.NewVector(b.g, tensor.Int, G.WithShape(batch*c.MaxTextLen), G.WithName("text.ids"))}
+	if c.Padding == PadMask {
+		in.attnBias = b.input("text.attn_bias", batch, c.textSlots())
+		in.weight = b.input("text.weight", batch, c.TextFragments())
+	}
+	emb, err := G.ByIndices(b.param("text.tok"), in.ids, 0)
+	if err != nil {
+		return nil, in, err
+	}
+	if emb, err = G.Reshape(emb, tensor.Shape{batch, c.MaxTextLen, c.Dim}); err != nil {
+		return nil, in, err
+	}
+	if emb, err = G.BroadcastAdd(emb, b.param("text.pos"), nil, []byte{0}); err != nil {
+		return nil, in, err
+	}
+	parts := []*G.Node{emb}
+	if c.TextCodes > 0 {
+		parts = append(parts, b.broadcastRows("text.codes", batch))
+	}
+	frags, err := b.encode("text", parts, batch, c.textSlots(), c.TextFragments(), in.attnBias)
+	return frags, in, err
+}
+
+// encodeImage builds the image encoder for a batch and returns its kept,
+// L2-normalised fragments (B, ImageFragments, d).
+func (b *builder) encodeImage(batch int) (*G.Node, imageInputs, error) {
+	c := b.m.Config
+	in := imageInputs{regions: b.input("image.regions", batch*c.MaxRegions, c.RegionDim)}
+	if c.Padding == PadMask {
+		in.attnBias = b.input("image.attn_bias", batch, c.imageSlots())
+		in.fragBias = b.input("image.frag_bias", batch, c.ImageFragments())
+	}
+	proj, err := Linear(in.regions, b.param("image.proj.w"), b.param("image.proj.b"))
+	if err != nil {
+		return nil, in, err
+	}
+	if proj, err = G.Reshape(proj, tensor.Shape{batch, c.MaxRegions, c.Dim}); err != nil {
+		return nil, in, err
+	}
+	parts := []*G.Node{b.broadcastRows("image.cls", batch), proj}
+	if c.ImageCodes > 0 {
+		parts = append(parts, b.broadcastRows("image.codes", batch))
+	}
+	frags, err := b.encode("image", parts, batch, c.imageSlots(), c.ImageFragments(), in.attnBias)
+	return frags, in, err
+}
+
+// broadcastRows repeats the (rows, d) parameter name for every item of the
+// batch: (batch, rows, d).
+func (b *builder) broadcastRows(name string, batch int) *G.Node {
+	p := b.param(name)
+	rows, d := p.Shape()[0], p.Shape()[1]
+	zeros := G.NewTensor(b.g, tensor.Float32, 3, G.WithShape(batch, rows, d), G.WithName(name+".zeros"),
+		G.WithValue(tensor.New(tensor.WithShape(batch, rows, d), tensor.Of(tensor.Float32))))
+	return G.Must(G.BroadcastAdd(zeros, p, nil, []byte{0}))
+}
+
+// encode runs the shared part of both encoders: concatenate the input
+// parts along the slot axis, LayerNorm, the transformer blocks, keep the
+// first `keep` outputs and L2-normalise them.
+func (b *builder) encode(side string, parts []*G.Node, batch, slots, keep int, attnBias *G.Node) (*G.Node, error) {
+	d := b.m.Config.Dim
+	x := parts[0]
+	var err error
+	if len(parts) > 1 {
+		if x, err = G.Concat(1, parts...); err != nil {
+			return nil, fmt.Errorf("models: %s concat: %w", side, err)
+		}
+	}
+	if x, err = G.Reshape(x, tensor.Shape{batch * slots, d}); err != nil {
+		return nil, err
+	}
+	if x, err = LayerNorm(x, b.param(side+".ln.g"), b.param(side+".ln.b"), 1e-5); err != nil {
+		return nil, fmt.Errorf("models: %s embedding LayerNorm: %w", side, err)
+	}
+	stack := side
+	if b.m.Config.SharedLayers {
+		stack = "shared"
+	}
+	for l := 0; l < b.m.Config.Layers; l++ {
+		if x, err = b.block(fmt.Sprintf("%s.layer%d.", stack, l), x, batch, slots, attnBias); err != nil {
+			return nil, fmt.Errorf("models: %s layer %d: %w", side, l, err)
+		}
+	}
+	if x, err = G.Reshape(x, tensor.Shape{batch, slots, d}); err != nil {
+		return nil, err
+	}
+	if keep < slots {
+		if x, err = G.Slice(x, nil, G.S(0, keep)); err != nil {
+			return nil, err
+		}
+		// Slicing one slot drops the axis; restore it.
+		if x, err = G.Reshape(x, tensor.Shape{batch, keep, d}); err != nil {
+			return nil, err
+		}
+	}
+	return L2Normalize(x)
+}
+
+// block is one post-LN transformer block (as in BERT):
+// h = LN(x + Attention(x)); y = LN(h + FF(h)).
+func (b *builder) block(p string, x *G.Node, batch, slots int, attnBias *G.Node) (*G.Node, error) {
+	w := AttentionWeights{
+		Q: b.param(p + "attn.q.w"), QB: b.param(p + "attn.q.b"),
+		K: b.param(p + "attn.k.w"), KB: b.param(p + "attn.k.b"),
+		V: b.param(p + "attn.v.w"), VB: b.param(p + "attn.v.b"),
+		O: b.param(p + "attn.o.w"), OB: b.param(p + "attn.o.b"),
+	}
+	att, err := Attention(x, batch, slots, b.m.Config.Heads, w, attnBias)
+	if err != nil {
+		return nil, err
+	}
+	h, err := LayerNorm(G.Must(G.Add(x, att)), b.param(p+"ln1.g"), b.param(p+"ln1.b"), 1e-5)
+	if err != nil {
+		return nil, err
+	}
+	ff, err := Linear(h, b.param(p+"ff1.w"), b.param(p+"ff1.b"))
+	if err != nil {
+		return nil, err
+	}
+	if ff, err = G.Rectify(ff); err != nil {
+		return nil, err
+	}
+	if ff, err = Linear(ff, b.param(p+"ff2.w"), b.param(p+"ff2.b")); err != nil {
+		return nil, err
+	}
+	return LayerNorm(G.Must(G.Add(h, ff)), b.param(p+"ln2.g"), b.param(p+"ln2.b"), 1e-5)
+}
+
+// feedText binds a packed text batch to the text inputs and returns the
+// fragment mask (batch x TextFragments: 1 real, 0 padding).
+func (m *Model) feedText(in textInputs, tb datasets.TextBatch) ([]float32, error) {
+	c := m.Config
+	if tb.MaxLen != c.MaxTextLen {
+		return nil, fmt.Errorf("models: text batch has MaxLen %d, model expects %d", tb.MaxLen, c.MaxTextLen)
+	}
+	if err := G.Let(in.ids, tensor.New(tensor.WithShape(len(tb.IDs)), tensor.WithBacking(tb.IDs))); err != nil {
+		return nil, err
+	}
+	n, slots, frags := len(tb.Lens), c.textSlots(), c.TextFragments()
+	bias := make([]float32, n*slots)
+	weight := make([]float32, n*frags)
+	for i, l := range tb.Lens {
+		for s := 0; s < slots; s++ {
+			real := s < l || s >= c.MaxTextLen || c.Padding == PadInclude // a token, a code, or padding kept on purpose
+			if !real {
+				bias[i*slots+s] = maskOff
+			}
+			if s < frags && real {
+				weight[i*frags+s] = 1
+			}
+		}
+	}
+	if in.attnBias == nil {
+		return weight, nil
+	}
+	if err := G.Let(in.attnBias, tensor.New(tensor.WithShape(n, slots), tensor.WithBacking(bias))); err != nil {
+		return nil, err
+	}
+	return weight, G.Let(in.weight, tensor.New(tensor.WithShape(n, frags), tensor.WithBacking(weight)))
+}
+
+// feedImage binds a packed image batch to the image inputs and returns
+// the fragment mask (batch x ImageFragments: 1 real, 0 padding).
+func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, error) {
+	c := m.Config
+	if ib.MaxRegions != c.MaxRegions || ib.Dim != c.RegionDim {
+		return nil, fmt.Errorf("models: image batch has %d regions of %d dims, model expects %d of %d", ib.MaxRegions, ib.Dim, c.MaxRegions, c.RegionDim)
+	}
+	n := len(ib.Counts)
+	if err := G.Let(in.regions, tensor.New(tensor.WithShape(n*c.MaxRegions, c.RegionDim), tensor.WithBacking(ib.Regions))); err != nil {
+		return nil, err
+	}
+	slots, frags := c.imageSlots(), c.ImageFragments()
+	bias := make([]float32, n*slots)
+	mask := make([]float32, n*frags)
+	for i, count := range ib.Counts {
+		for s := 0; s < slots; s++ {
+			region := s - 1 // slot 0 is [CLS]; slots after the regions are codes
+			real := s == 0 || region < count || region >= c.MaxRegions || c.Padding == PadInclude
+			if !real {
+				bias[i*slots+s] = maskOff
+			}
+			if s < frags && real {
+				mask[i*frags+s] = 1
+			}
+		}
+	}
+	if in.attnBias == nil {
+		return mask, nil
+	}
+	fragBias := make([]float32, n*frags)
+	for i := 0; i < n; i++ {
+		copy(fragBias[i*frags:(i+1)*frags], bias[i*slots:i*slots+frags])
+	}
+	if err := G.Let(in.attnBias, tensor.New(tensor.WithShape(n, slots), tensor.WithBacking(bias))); err != nil {
+		return nil, err
+	}
+	return mask, G.Let(in.fragBias, tensor.New(tensor.WithShape(n, frags), tensor.WithBacking(fragBias)))
+}

@@ -1,0 +1,73 @@
+package models
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/inflateshrink/inflateshrink/internal/gradcheck"
+	G "gorgonia.org/gorgonia"
+)
+
+// TestOpGradients checks every composed op's gradient against central
+// finite differences in float64.
+func TestOpGradients(t *testing.T) {
+	const tol = 1e-6
+	// mask values: padding gets maskOff as a bias, 0 as a weight.
+	imageBias := []float64{0, 0, maskOff, 0, 0, 0}
+	textWeight := []float64{1, 1, 0, 1, 1, 1}
+	tests := []struct {
+		name   string
+		inputs []gradcheck.Input
+		f      gradcheck.Func
+	}{
+		{"LayerNorm", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
+			func(in []*G.Node) (*G.Node, error) { return LayerNorm(in[0], in[1], in[2], 1e-5) }},
+		{"L2Normalize", []gradcheck.Input{{Shape: []int{2, 3, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return L2Normalize(in[0]) }},
+		{"Linear", []gradcheck.Input{{Shape: []int{3, 4}}, {Shape: []int{4, 2}}, {Shape: []int{2}}},
+			func(in []*G.Node) (*G.Node, error) { return Linear(in[0], in[1], in[2]) }},
+		{"Attention", append([]gradcheck.Input{{Shape: []int{2 * 3, 4}}}, attentionInputs(4)...),
+			func(in []*G.Node) (*G.Node, error) {
+				return Attention(in[0], 2, 3, 2, AttentionWeights{in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]}, in[9])
+			}},
+		{"MaxSim", []gradcheck.Input{{Shape: []int{2, 3, 4}}, {Shape: []int{2, 3, 4}}, {Shape: []int{2, 3}, Values: textWeight, Constant: true}, {Shape: []int{2, 3}, Values: imageBias, Constant: true}},
+			func(in []*G.Node) (*G.Node, error) {
+				t, err := L2Normalize(in[0])
+				if err != nil {
+					return nil, err
+				}
+				i, err := L2Normalize(in[1])
+				if err != nil {
+					return nil, err
+				}
+				return MaxSim(t, i, in[2], in[3])
+			}},
+		{"MaxSimUnmasked", []gradcheck.Input{{Shape: []int{3, 2, 4}}, {Shape: []int{2, 4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return MaxSim(in[0], in[1], nil, nil) }},
+		{"InfoNCE", []gradcheck.Input{{Shape: []int{4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return InfoNCE(in[0], 0.5) }},
+		{"HingeL8", []gradcheck.Input{{Shape: []int{4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return HingeL8(in[0], 0.6) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			worst, err := gradcheck.MaxError(tt.f, tt.inputs, rand.New(rand.NewPCG(7, 8)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if worst > tol {
+				t.Errorf("gradient error %.3g > %g", worst, tol)
+			}
+		})
+	}
+}
+
+// attentionInputs are the eight projection inputs of a width-d attention
+// followed by a (2, 3) key bias that masks one slot.
+func attentionInputs(d int) []gradcheck.Input {
+	var in []gradcheck.Input
+	for range 4 {
+		in = append(in, gradcheck.Input{Shape: []int{d, d}}, gradcheck.Input{Shape: []int{d}})
+	}
+	return append(in, gradcheck.Input{Shape: []int{2, 3}, Values: []float64{0, 0, maskOff, 0, 0, 0}, Constant: true})
+}

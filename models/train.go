@@ -1,0 +1,252 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+	"unsafe"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// StepLogger receives the values of every training step (loss, learning
+// rate, gradient norm). The framework's results store implements it;
+// training code never writes to a database itself.
+type StepLogger interface {
+	LogStep(step int, values map[string]float64) error
+}
+
+// Objective turns a batch's score matrix into the loss to minimise.
+type Objective interface {
+	// Loss builds the scalar loss from the in-batch score matrix
+	// (texts x images, matching pairs on the diagonal), adding any inputs
+	// of its own to scores' graph.
+	Loss(scores *G.Node) (*G.Node, error)
+	// Prepare is called with each batch and its epoch (from 0) before the
+	// forward pass, to feed the objective's own inputs.
+	Prepare(b datasets.Batch, epoch int) error
+}
+
+// Hinge is the authors' training objective for base, inflated and fast
+// models: HingeL8 with the given margin (0.6 for late interaction, 0.2 for
+// the dual encoder in the authors' code).
+type Hinge struct{ Margin float64 }
+
+// Loss implements Objective.
+func (h Hinge) Loss(scores *G.Node) (*G.Node, error) { return HingeL8(scores, h.Margin) }
+
+// Prepare implements Objective; the hinge needs nothing beyond the scores.
+func (Hinge) Prepare(datasets.Batch, int) error { return nil }
+
+// Warmup minimises InfoNCE (temperature Temperature, default 0.1) for the
+// first Epochs epochs, then Then. From random weights the L8 hinge alone
+// settles where every score is equal (each violation equals the margin,
+// loss margin*(B-1)^(1/8)); the authors avoid that by starting from BERT,
+// and a short contrastive warm-up does the same job here. Both losses are
+// in the graph; an input weight switches between them.
+type Warmup struct {
+	Epochs      int
+	Temperature float64
+	Then        Objective
+	weight      *G.Node
+}
+
+// Loss implements Objective.
+func (w *Warmup) Loss(scores *G.Node) (*G.Node, error) {
+	temp := w.Temperature
+	if temp == 0 {
+		temp = 0.1
+	}
+	nce, err := InfoNCE(scores, temp)
+	if err != nil {
+		return nil, err
+	}
+	then, err := w.Then.Loss(scores)
+	if err != nil {
+		return nil, err
+	}
+	w.weight = G.NewScalar(scores.Graph(), tensor.Float32, G.WithName("warmup.weight"))
+	mixed, err := G.Mul(w.weight, G.Must(G.Sub(nce, then)))
+	if err != nil {
+		return nil, err
+	}
+	return G.Add(then, mixed)
+}
+
+// Prepare implements Objective.
+func (w *Warmup) Prepare(b datasets.Batch, epoch int) error {
+	on := float32(0)
+	if epoch < w.Epochs {
+		on = 1
+	}
+	if err := G.Let(w.weight, on); err != nil {
+		return err
+	}
+	return w.Then.Prepare(b, epoch)
+}
+
+// TrainSettings controls Train. The zero value of each field means its
+// documented default.
+type TrainSettings struct {
+	BatchSize    int     // default 64
+	Epochs       int     // default 10
+	LearningRate float64 // default 1e-3
+	DecayEpoch   int     // learning rate times DecayFactor from this epoch on; default Epochs/2 (the authors: 20 of 40)
+	DecayFactor  float64 // default 0.1
+	WeightDecay  float64 // AdamW decoupled decay; default 1e-4, negative for none
+	ClipNorm     float64 // global gradient-norm clip; default 2.0, negative for none
+	// Frozen, if not nil, names the parameters that stay as they are.
+	Frozen func(name string) bool
+}
+
+func (s TrainSettings) withDefaults() TrainSettings {
+	if s.BatchSize == 0 {
+		s.BatchSize = 64
+	}
+	if s.Epochs == 0 {
+		s.Epochs = 10
+	}
+	if s.LearningRate == 0 {
+		s.LearningRate = 1e-3
+	}
+	if s.DecayEpoch == 0 {
+		s.DecayEpoch = s.Epochs / 2
+	}
+	if s.DecayFactor == 0 {
+		s.DecayFactor = 0.1
+	}
+	if s.WeightDecay == 0 {
+		s.WeightDecay = 1e-4
+	}
+	s.WeightDecay = max(s.WeightDecay, 0)
+	if s.ClipNorm == 0 {
+		s.ClipNorm = 2
+	}
+	s.ClipNorm = max(s.ClipNorm, 0)
+	return s
+}
+
+// TrainStats summarises a finished training.
+type TrainStats struct {
+	Steps     int
+	FinalLoss float64
+	Seconds   float64
+}
+
+// Train fits m to split with obj: epochs of in-batch steps, AdamW with
+// global-norm clipping and a step learning-rate decay. Every step's values
+// go to log (which may be nil). A non-finite loss stops training with an
+// error naming the step; so does a cancelled ctx.
+func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s TrainSettings, rng *rand.Rand, log StepLogger) (TrainStats, error) {
+	s = s.withDefaults()
+	start := time.Now()
+	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
+	if err != nil {
+		return TrainStats{}, fmt.Errorf("models: train: %w", err)
+	}
+	b := newBuilder(m)
+	texts, tin, err := b.encodeText(s.BatchSize)
+	if err != nil {
+		return TrainStats{}, fmt.Errorf("models: build text encoder: %w", err)
+	}
+	images, iin, err := b.encodeImage(s.BatchSize)
+	if err != nil {
+		return TrainStats{}, fmt.Errorf("models: build image encoder: %w", err)
+	}
+	scores, err := MaxSim(texts, images, tin.weight, iin.fragBias)
+	if err != nil {
+		return TrainStats{}, fmt.Errorf("models: build score: %w", err)
+	}
+	loss, err := obj.Loss(scores)
+	if err != nil {
+		return TrainStats{}, fmt.Errorf("models: build loss: %w", err)
+	}
+	var names []string
+	var learn G.Nodes
+	for _, name := range b.names {
+		if s.Frozen == nil || !s.Frozen(name) {
+			names = append(names, name)
+			learn = append(learn, b.nodes[name])
+		}
+	}
+	if len(learn) == 0 {
+		return TrainStats{}, fmt.Errorf("models: every parameter is frozen: nothing to train")
+	}
+	if _, err := G.Grad(loss, learn...); err != nil {
+		return TrainStats{}, fmt.Errorf("models: gradients: %w", err)
+	}
+	machine := G.NewTapeMachine(b.g, G.BindDualValues(learn...))
+	defer machine.Close()
+
+	// The optimiser writes the model's own tensors, which every graph of
+	// the model shares; grads are the machine's gradient buffers, bound on
+	// the first run.
+	weights, grads, matrix := map[string][]float32{}, map[string][]float32{}, map[string]bool{}
+	for _, name := range names {
+		weights[name] = m.Params.Data(name)
+		matrix[name] = len(m.Params.Tensor(name).Shape()) >= 2
+	}
+	bindGrads := func() error {
+		for i, name := range names {
+			g, err := learn[i].Grad()
+			if err != nil || g == nil {
+				return fmt.Errorf("models: no gradient for %s: %v", name, err)
+			}
+			grads[name] = g.Data().([]float32)
+			if v := learn[i].Value().Data().([]float32); unsafe.SliceData(v) != unsafe.SliceData(weights[name]) {
+				return fmt.Errorf("models: graph copied parameter %s: updates would be lost", name)
+			}
+		}
+		return nil
+	}
+	opt := &AdamW{WeightDecay: s.WeightDecay, ClipNorm: s.ClipNorm}
+	total := s.Epochs * it.BatchesPerEpoch()
+	var last float64
+	for step := 1; step <= total; step++ {
+		if err := ctx.Err(); err != nil {
+			return TrainStats{Steps: step - 1}, fmt.Errorf("models: training stopped at step %d: %w", step, err)
+		}
+		epoch := it.Epoch()
+		lr := s.LearningRate
+		if epoch >= s.DecayEpoch {
+			lr *= s.DecayFactor
+		}
+		batch := it.Next()
+		if _, err := m.feedText(tin, batch.Text); err != nil {
+			return TrainStats{Steps: step - 1}, err
+		}
+		if _, err := m.feedImage(iin, batch.Image); err != nil {
+			return TrainStats{Steps: step - 1}, err
+		}
+		if err := obj.Prepare(batch, epoch); err != nil {
+			return TrainStats{Steps: step - 1}, fmt.Errorf("models: step %d: %w", step, err)
+		}
+		if err := machine.RunAll(); err != nil {
+			return TrainStats{Steps: step - 1}, fmt.Errorf("models: step %d: %w", step, err)
+		}
+		last = float64(loss.Value().Data().(float32))
+		if math.IsNaN(last) || math.IsInf(last, 0) {
+			if log != nil {
+				log.LogStep(step, map[string]float64{"loss": last, "lr": lr})
+			}
+			return TrainStats{Steps: step, FinalLoss: last}, fmt.Errorf("models: non-finite loss %v at step %d (epoch %d, learning rate %g)", last, step, epoch+1, lr)
+		}
+		if step == 1 {
+			if err := bindGrads(); err != nil {
+				return TrainStats{}, err
+			}
+		}
+		norm := opt.Step(lr, weights, grads, matrix, names)
+		machine.Reset()
+		if log != nil {
+			if err := log.LogStep(step, map[string]float64{"loss": last, "lr": lr, "grad_norm": norm, "epoch": float64(epoch)}); err != nil {
+				return TrainStats{Steps: step}, fmt.Errorf("models: log step %d: %w", step, err)
+			}
+		}
+	}
+	return TrainStats{Steps: total, FinalLoss: last, Seconds: time.Since(start).Seconds()}, nil
+}
