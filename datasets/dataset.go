@@ -91,10 +91,19 @@ func (d *Dataset) Validate() error {
 // loaders maps each known data set name to its constructor.
 var loaders = map[string]func() (*Dataset, error){
 	"synthetic": func() (*Dataset, error) { return Synthetic(SyntheticSettings{}) },
+	// A tenth of the default, for tests and smoke runs that must take seconds.
+	"synthetic-small": func() (*Dataset, error) {
+		d, err := Synthetic(SyntheticSettings{TrainImages: 320, ValImages: 40, TestImages: 100})
+		if d != nil {
+			d.Name = "synthetic-small"
+		}
+		return d, err
+	},
 }
 
-// Load returns a data set by name. Only "synthetic" (Synthetic with default
-// settings) exists now; an unknown name gives an error listing the known names.
+// Load returns a data set by name: "synthetic" (Synthetic with default
+// settings) or "synthetic-small" (320 training and 100 test images); an
+// unknown name gives an error listing the known names.
 func Load(name string) (*Dataset, error) {
 	load, ok := loaders[name]
 	if !ok {

@@ -466,7 +466,7 @@ func TestRegionFeatures(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
-	if got := Names(); !slices.Equal(got, []string{"synthetic"}) {
+	if got := Names(); !slices.Equal(got, []string{"synthetic", "synthetic-small"}) {
 		t.Errorf("Names() = %v", got)
 	}
 	d, err := Load("synthetic")
