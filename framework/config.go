@@ -1,0 +1,222 @@
+package framework
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
+	"github.com/inflateshrink/inflateshrink/distill"
+	"github.com/inflateshrink/inflateshrink/models"
+)
+
+// Config is everything that decides a trial's result. Its JSON form (with
+// the field tags below) is what is hashed, stored and overridden by -set.
+type Config struct {
+	Model   string `json:"model"`   // a shrink chain: base, inflated, fast or stages joined by '>'
+	Codes   int    `json:"codes"`   // learnable codes per side of the chain's inflated stage
+	Seed    int64  `json:"seed"`    // every random draw of the trial derives from it
+	Dataset string `json:"dataset"` // a name known to datasets.Load
+
+	Dim          int    `json:"dim"`
+	Heads        int    `json:"heads"`
+	Layers       int    `json:"layers"`
+	FFDim        int    `json:"ff_dim"`
+	MaxTextLen   int    `json:"max_text_len"`
+	MaxRegions   int    `json:"max_regions"` // 0: the data set's largest image
+	Padding      string `json:"padding"`     // mask or include
+	SharedLayers bool   `json:"shared_layers"`
+
+	Train   TrainConfig   `json:"train"`
+	Distill DistillConfig `json:"distill"`
+}
+
+// TrainConfig is the optimisation of every stage.
+type TrainConfig struct {
+	BatchSize    int     `json:"batch_size"`
+	Epochs       int     `json:"epochs"`
+	LearningRate float64 `json:"learning_rate"`
+	DecayEpoch   int     `json:"decay_epoch"`
+	DecayFactor  float64 `json:"decay_factor"`
+	WeightDecay  float64 `json:"weight_decay"`
+	ClipNorm     float64 `json:"clip_norm"`
+	// Margin is the hinge margin of late-interaction first stages,
+	// FastMargin that of a 1x1 first stage (the authors: 0.6 and 0.2).
+	Margin     float64 `json:"margin"`
+	FastMargin float64 `json:"fast_margin"`
+	// WarmupEpochs of InfoNCE (at WarmupTemp) precede the hinge in a
+	// first stage; see models.Warmup for why.
+	WarmupEpochs int     `json:"warmup_epochs"`
+	WarmupTemp   float64 `json:"warmup_temp"`
+}
+
+// DistillConfig is the knowledge distillation of every later stage; zero
+// temperatures take the authors' values (see distill.Settings).
+type DistillConfig struct {
+	TeacherTemp     float64 `json:"teacher_temp"`
+	StudentTemp     float64 `json:"student_temp"`
+	TrainEmbeddings bool    `json:"train_embeddings"`
+}
+
+// DefaultConfig is the quickstart's configuration: small enough that the
+// five models train on two cores in minutes.
+func DefaultConfig() Config {
+	return Config{
+		Model: "base", Codes: 4, Seed: 1, Dataset: "synthetic",
+		Dim: 32, Heads: 2, Layers: 1, FFDim: 64, MaxTextLen: 16, Padding: "mask",
+		Train: TrainConfig{
+			BatchSize: 32, Epochs: 12, LearningRate: 1e-3, DecayEpoch: 9, DecayFactor: 0.1,
+			WeightDecay: 1e-4, ClipNorm: 2, Margin: 0.2, FastMargin: 0.2,
+			WarmupEpochs: 3, WarmupTemp: 0.1,
+		},
+	}
+}
+
+// Hash is the trial's identity: the first 16 hex digits of the SHA-256 of
+// its JSON form.
+func (c Config) Hash() string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // Config holds only plain values
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// JSON returns the config's JSON form.
+func (c Config) JSON() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// Flatten lists the config as dotted keys and their values, sorted.
+func (c Config) Flatten() map[string]string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(c.JSON()), &m); err != nil {
+		panic(err)
+	}
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		if obj, ok := v.(map[string]any); ok {
+			for k, x := range obj {
+				walk(prefix+k+".", x)
+			}
+			return
+		}
+		out[strings.TrimSuffix(prefix, ".")] = fmt.Sprint(v)
+	}
+	walk("", m)
+	return out
+}
+
+// ParseConfig reads a JSON config, refusing unknown keys.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("framework: config: %w", err)
+	}
+	return c, nil
+}
+
+// Set overrides one dotted key of c ("train.epochs=2", "dim=64"). Unknown
+// keys and values of the wrong type are errors naming them.
+func (c Config) Set(assignment string) (Config, error) {
+	key, value, ok := strings.Cut(assignment, "=")
+	if !ok || key == "" {
+		return c, fmt.Errorf("framework: -set %q: want key=value", assignment)
+	}
+	var tree map[string]any
+	if err := json.Unmarshal([]byte(c.JSON()), &tree); err != nil {
+		return c, err
+	}
+	node := tree
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		cur, ok := node[p]
+		if !ok {
+			return c, fmt.Errorf("framework: -set %q: unknown key %q (known: %s)", assignment, strings.Join(parts[:i+1], "."), strings.Join(keys(node), ", "))
+		}
+		if i == len(parts)-1 {
+			if _, isObj := cur.(map[string]any); isObj {
+				return c, fmt.Errorf("framework: -set %q: %q is a group, set one of its keys", assignment, key)
+			}
+			switch cur.(type) {
+			case string:
+				node[p] = value
+			default:
+				var v any
+				if err := json.Unmarshal([]byte(value), &v); err != nil {
+					return c, fmt.Errorf("framework: -set %q: value %q is not a number or boolean", assignment, value)
+				}
+				node[p] = v
+			}
+			break
+		}
+		next, ok := cur.(map[string]any)
+		if !ok {
+			return c, fmt.Errorf("framework: -set %q: %q has no keys", assignment, strings.Join(parts[:i+1], "."))
+		}
+		node = next
+	}
+	b, _ := json.Marshal(tree)
+	out, err := ParseConfig(b)
+	if err != nil {
+		return c, fmt.Errorf("framework: -set %q: %w", assignment, err)
+	}
+	return out, nil
+}
+
+func keys(m map[string]any) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// setList collects repeated -set flags.
+type setList []string
+
+func (s *setList) String() string     { return strings.Join(*s, " ") }
+func (s *setList) Set(v string) error { *s = append(*s, v); return nil }
+
+
+// Validate reports the first value of c that cannot make a trial.
+func (c Config) Validate() error {
+	if _, err := distill.ParseChain(c.Model, c.Codes); err != nil {
+		return err
+	}
+	if !slices.Contains(datasets.Names(), c.Dataset) {
+		return fmt.Errorf("framework: unknown data set %q (known: %s)", c.Dataset, strings.Join(datasets.Names(), ", "))
+	}
+	mc := models.Config{VocabSize: 1, RegionDim: 1, Dim: c.Dim, Heads: c.Heads, Layers: c.Layers, FFDim: c.FFDim,
+		MaxTextLen: c.MaxTextLen, MaxRegions: max(c.MaxRegions, 1), Padding: models.PadMode(c.Padding)}
+	if err := mc.Validate(); err != nil {
+		return fmt.Errorf("framework: %w", err)
+	}
+	t := c.Train
+	for _, p := range []struct {
+		name string
+		ok   bool
+	}{
+		{"train.batch_size", t.BatchSize >= 2}, {"train.epochs", t.Epochs >= 1},
+		{"train.learning_rate", t.LearningRate > 0}, {"train.decay_factor", t.DecayFactor > 0},
+		{"train.warmup_epochs", t.WarmupEpochs >= 0}, {"train.warmup_temp", t.WarmupTemp > 0},
+		{"train.margin", t.Margin >= 0}, {"train.fast_margin", t.FastMargin >= 0},
+		{"distill.teacher_temp", c.Distill.TeacherTemp >= 0}, {"distill.student_temp", c.Distill.StudentTemp >= 0},
+	} {
+		if !p.ok {
+			return fmt.Errorf("framework: config value %s is out of range", p.name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,253 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inflateshrink/inflateshrink/framework/store"
+)
+
+// tinyConfig trains in well under a second per stage.
+func tinyConfig() Config {
+	c := DefaultConfig()
+	c.Dataset = "synthetic-small"
+	c.Dim, c.FFDim = 16, 32
+	c.Train.BatchSize, c.Train.Epochs, c.Train.DecayEpoch, c.Train.WarmupEpochs = 16, 2, 1, 1
+	return c
+}
+
+func fiveModels(c Config) Experiment {
+	return Experiment{Name: "five", Base: c, Sweep: Sweep{
+		Models: []string{"base", "inflated", "fast", "inflated>base", "inflated>base>fast"},
+	}}
+}
+
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "results.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+type summaryRow struct {
+	model, status, schedule string
+	codes                   int
+	rsum, interactions      float64
+	teacher                 sql.NullInt64
+}
+
+func summary(t *testing.T, db *store.DB, experiment string) []summaryRow {
+	t.Helper()
+	rows, err := db.SQL().Query(`SELECT model, status, schedule, codes, COALESCE(rsum, -1), COALESCE(interactions, -1), teacher_run_id
+		FROM run_summary WHERE experiment = ? ORDER BY run_id`, experiment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []summaryRow
+	for rows.Next() {
+		var r summaryRow
+		if err := rows.Scan(&r.model, &r.status, &r.schedule, &r.codes, &r.rsum, &r.interactions, &r.teacher); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestRunFiveModelsThenSkip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains five small models")
+	}
+	db := openDB(t)
+	r := &Runner{DB: db}
+	e := fiveModels(tinyConfig())
+	sum, err := r.Run(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Trained != 5 || sum.Failed != 0 {
+		t.Errorf("summary %+v, want 5 trained", sum)
+	}
+	got := summary(t, db, "five")
+	want := map[string]struct {
+		schedule string
+		codes    int
+		teacher  bool
+	}{
+		"base": {"n", 0, false}, "inflated": {"n+k", 4, false}, "fast": {"1", 0, false},
+		"inflated>base": {"n+k>n", 4, true}, "inflated>base>fast": {"n+k>n>1", 4, true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d runs, want %d: %+v", len(got), len(want), got)
+	}
+	for _, row := range got {
+		w, ok := want[row.model]
+		if !ok {
+			t.Errorf("unexpected model %q", row.model)
+			continue
+		}
+		if row.status != "finished" || row.schedule != w.schedule || row.codes != w.codes || row.teacher.Valid != w.teacher || row.rsum < 0 {
+			t.Errorf("%s: %+v, want finished, schedule %s, codes %d, teacher %v, rsum recorded", row.model, row, w.schedule, w.codes, w.teacher)
+		}
+	}
+	// Interactions follow the fragments kept: fast is 1x1, inflated the largest.
+	byModel := map[string]summaryRow{}
+	for _, row := range got {
+		byModel[row.model] = row
+	}
+	if byModel["fast"].interactions != 1 || byModel["inflated"].interactions <= byModel["base"].interactions ||
+		byModel["inflated>base"].interactions != byModel["base"].interactions {
+		t.Errorf("interactions: %+v", byModel)
+	}
+
+	again, err := r.Run(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Skipped != 5 || again.Trained != 0 || len(summary(t, db, "five")) != 5 {
+		t.Errorf("second run %+v added runs; want every trial skipped", again)
+	}
+}
+
+// TestDeterminism: the same config and seed give identical metrics.
+func TestDeterminism(t *testing.T) {
+	e := Experiment{Name: "det", Base: tinyConfig()}
+	e.Base.Model = "inflated>base"
+	var rsums [2][]summaryRow
+	for i := range rsums {
+		db := openDB(t)
+		if _, err := (&Runner{DB: db}).Run(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		rsums[i] = summary(t, db, "det")
+	}
+	if len(rsums[0]) != 2 {
+		t.Fatalf("runs %+v, want the teacher and the student", rsums[0])
+	}
+	for i := range rsums[0] {
+		if rsums[0][i].rsum != rsums[1][i].rsum {
+			t.Errorf("%s: rSum %v then %v", rsums[0][i].model, rsums[0][i].rsum, rsums[1][i].rsum)
+		}
+	}
+}
+
+// TestNonFiniteLossIsRecorded: a diverging trial is recorded as failed
+// with its message, and the sweep goes on to the next trial.
+func TestNonFiniteLossIsRecorded(t *testing.T) {
+	db := openDB(t)
+	bad := tinyConfig()
+	bad.Train.LearningRate = 1e38
+	bad.Train.WarmupEpochs = 0
+	e := Experiment{Name: "nan", Base: bad, Sweep: Sweep{Models: []string{"base", "fast"}}}
+	sum, err := (&Runner{DB: db}).Run(context.Background(), e)
+	if err == nil || sum.Failed != 2 {
+		t.Fatalf("summary %+v, err %v: want two failures", sum, err)
+	}
+	var status, msg string
+	if err := db.SQL().QueryRow(`SELECT status, error FROM run_summary WHERE model = 'base'`).Scan(&status, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || !strings.Contains(msg, "non-finite loss") {
+		t.Errorf("status %q, error %q", status, msg)
+	}
+	var steps int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM steps`).Scan(&steps); err != nil || steps == 0 {
+		t.Errorf("steps logged before the failure: %d (%v), want them kept", steps, err)
+	}
+}
+
+func TestCommandBadInput(t *testing.T) {
+	dir := t.TempDir()
+	notADir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notADir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		usage bool
+		want  string
+	}{
+		{"unknown set key", []string{"-set", "train.epoch=2"}, true, `unknown key "train.epoch"`},
+		{"bad set value", []string{"-set", "dim=wide"}, true, `"wide"`},
+		{"bad padding", []string{"-set", "padding=sideways"}, true, `"sideways"`},
+		{"unknown data set", []string{"-data", "coco"}, true, `"coco"`},
+		{"bad seed", []string{"-seed", "one"}, true, `"one"`},
+		{"unwritable database", []string{"-db", filepath.Join(notADir, "results.db")}, false, notADir},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := Command(context.Background(), fiveModels(tinyConfig()), tt.args, &out, &errOut)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			_, isUsage := err.(usageError)
+			if isUsage != tt.usage || !strings.Contains(err.Error()+errOut.String(), tt.want) {
+				t.Errorf("error %q (usage %v), want one naming %s (usage %v)", err, isUsage, tt.want, tt.usage)
+			}
+		})
+	}
+}
+
+func TestConfigHashAndSet(t *testing.T) {
+	c := DefaultConfig()
+	if c.Hash() != DefaultConfig().Hash() {
+		t.Error("hash is not stable")
+	}
+	tests := []struct {
+		set   string
+		check func(Config) bool
+	}{
+		{"train.epochs=3", func(c Config) bool { return c.Train.Epochs == 3 }},
+		{"dim=48", func(c Config) bool { return c.Dim == 48 }},
+		{"padding=include", func(c Config) bool { return c.Padding == "include" }},
+		{"shared_layers=true", func(c Config) bool { return c.SharedLayers }},
+		{"distill.teacher_temp=4.5", func(c Config) bool { return c.Distill.TeacherTemp == 4.5 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.set, func(t *testing.T) {
+			got, err := c.Set(tt.set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(got) {
+				t.Errorf("Set(%q) did not take: %+v", tt.set, got)
+			}
+			if got.Hash() == c.Hash() {
+				t.Error("a changed config kept its hash")
+			}
+		})
+	}
+	if _, err := ParseConfig([]byte(`{"dim": 8, "colour": "red"}`)); err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("ParseConfig with an unknown key: %v", err)
+	}
+}
+
+func TestTrials(t *testing.T) {
+	e := Experiment{Name: "x", Dataset: "synthetic-small", Base: DefaultConfig(), Sweep: Sweep{
+		Models: []string{"base", "inflated"}, Codes: []int{2, 8}, Seeds: []int64{1, 2},
+	}}
+	trials := e.Trials()
+	// base ignores codes, so it appears once per seed: (base, inflated k=2, inflated k=8) x 2 seeds.
+	if len(trials) != 6 {
+		t.Fatalf("%d trials, want 6", len(trials))
+	}
+	for _, tr := range trials {
+		if tr.Dataset != "synthetic-small" || (tr.Model == "base" && tr.Codes != 0) {
+			t.Errorf("trial %+v", tr)
+		}
+	}
+	if trials[0].Model != "base" || trials[1].Model != "inflated" || trials[1].Codes != 2 || trials[3].Seed != 2 {
+		t.Errorf("order: %v", trials)
+	}
+}
