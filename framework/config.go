@@ -189,7 +189,6 @@ type setList []string
 func (s *setList) String() string     { return strings.Join(*s, " ") }
 func (s *setList) Set(v string) error { *s = append(*s, v); return nil }
 
-
 // Validate reports the first value of c that cannot make a trial.
 func (c Config) Validate() error {
 	if _, err := distill.ParseChain(c.Model, c.Codes); err != nil {
