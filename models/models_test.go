@@ -1,0 +1,234 @@
+package models
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
+	G "gorgonia.org/gorgonia"
+)
+
+func tinyData(t *testing.T) (*datasets.Dataset, *datasets.Vocab) {
+	t.Helper()
+	ds, err := datasets.Synthetic(datasets.SyntheticSettings{TrainImages: 64, ValImages: 8, TestImages: 20, MinObjects: 3, MaxObjects: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds, datasets.BuildVocab(ds.Train.Captions)
+}
+
+func tinyModel(t *testing.T, ds *datasets.Dataset, v *datasets.Vocab, codes int, keep Keep) *Model {
+	t.Helper()
+	m, err := New(Config{VocabSize: v.Size(), RegionDim: ds.RegionDim, Dim: 16, MaxRegions: 5, MaxTextLen: 16,
+		TextCodes: codes, ImageCodes: codes, Keep: keep}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type lossLog []float64
+
+func (l *lossLog) LogStep(_ int, v map[string]float64) error { *l = append(*l, v["loss"]); return nil }
+
+// TestTrainingFitsASmallSet: on 64 images, training lowers the hinge loss
+// for each way of keeping fragments.
+func TestTrainingFitsASmallSet(t *testing.T) {
+	ds, v := tinyData(t)
+	for _, keep := range []Keep{KeepAll, KeepTokens, KeepFirst} {
+		t.Run(string(keep), func(t *testing.T) {
+			m := tinyModel(t, ds, v, 2, keep)
+			var losses lossLog
+			_, err := Train(context.Background(), m, &ds.Train, v, Hinge{Margin: 0.2},
+				TrainSettings{BatchSize: 16, Epochs: 40, DecayEpoch: 40}, rand.New(rand.NewPCG(3, 4)), &losses)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, last := mean(losses[:8]), mean(losses[len(losses)-8:])
+			if !(last < 0.8*first) {
+				t.Errorf("loss went from %.4f to %.4f; want a 20%% drop", first, last)
+			}
+		})
+	}
+}
+
+func mean(x []float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+// nanObjective makes the loss NaN, to check that training stops on it.
+type nanObjective struct{}
+
+func (nanObjective) Loss(s *G.Node) (*G.Node, error) {
+	return G.Sqrt(G.Must(G.Sub(G.Must(G.Mul(G.Must(G.Sum(s)), G.NewConstant(float32(0)))), G.NewConstant(float32(1)))))
+}
+func (nanObjective) Prepare(datasets.Batch, int) error { return nil }
+
+func TestTrainStopsOnNonFiniteLoss(t *testing.T) {
+	ds, v := tinyData(t)
+	m := tinyModel(t, ds, v, 0, KeepTokens)
+	var losses lossLog
+	stats, err := Train(context.Background(), m, &ds.Train, v, nanObjective{}, TrainSettings{BatchSize: 16, Epochs: 1}, rand.New(rand.NewPCG(1, 1)), &losses)
+	if err == nil || stats.Steps != 1 {
+		t.Fatalf("err %v after %d steps, want an error at step 1", err, stats.Steps)
+	}
+	if len(losses) != 1 || !math.IsNaN(losses[0]) {
+		t.Errorf("logged %v, want the NaN step recorded", losses)
+	}
+}
+
+// TestScoreGalleryMatchesGraph: the plain-Go gallery scorer and the
+// Gorgonia MaxSim of training agree on the same fragments and masks.
+func TestScoreGalleryMatchesGraph(t *testing.T) {
+	ds, v := tinyData(t)
+	for _, keep := range []Keep{KeepAll, KeepTokens, KeepFirst} {
+		t.Run(string(keep), func(t *testing.T) {
+			m := tinyModel(t, ds, v, 2, keep)
+			const n = 8
+			b := newBuilder(m)
+			texts, tin, err := b.encodeText(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			images, iin, err := b.encodeImage(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scores, err := MaxSim(texts, images, tin.weight, iin.fragBias)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb := datasets.PackTexts(v, ds.Test.Captions[:n], m.Config.MaxTextLen)
+			ib := datasets.PackImages(ds.Test.Images[:n], m.Config.MaxRegions, m.Config.RegionDim)
+			if _, err := m.feedText(tin, tb); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.feedImage(iin, ib); err != nil {
+				t.Fatal(err)
+			}
+			machine := G.NewTapeMachine(b.g)
+			defer machine.Close()
+			if err := machine.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			graph := scores.Value().Data().([]float32) // texts x images
+
+			enc, err := NewEncoder(m, 5) // a chunk that does not divide n
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer enc.Close()
+			tf, err := enc.EncodeTexts(v, ds.Test.Captions[:n])
+			if err != nil {
+				t.Fatal(err)
+			}
+			imf, err := enc.EncodeImages(ds.Test.Images[:n])
+			if err != nil {
+				t.Fatal(err)
+			}
+			gallery, err := ScoreGallery(tf, imf) // images x captions
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ti := 0; ti < n; ti++ {
+				for ii := 0; ii < n; ii++ {
+					g, s := graph[ti*n+ii], gallery.Data[ii*n+ti]
+					if math.Abs(float64(g-s)) > 1e-4 {
+						t.Fatalf("text %d image %d: graph %v, gallery %v", ti, ii, g, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	ds, v := tinyData(t)
+	m := tinyModel(t, ds, v, 3, KeepAll)
+	path := filepath.Join(t.TempDir(), "ck", "m.ckpt")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Config != m.Config {
+		t.Errorf("config %+v, want %+v", got.Config, m.Config)
+	}
+	for _, name := range m.Params.Names() {
+		a, b := m.Params.Data(name), got.Params.Data(name)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s[%d] = %v, want %v", name, i, b[i], a[i])
+			}
+		}
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.ckpt")); err == nil {
+		t.Error("loading a missing checkpoint succeeded")
+	}
+}
+
+// TestAdamWStep checks one step against the update computed by hand: with
+// bias correction the first step moves each weight by lr*sign(g) (plus
+// decay), and a clipped gradient keeps its direction.
+func TestAdamWStep(t *testing.T) {
+	w := map[string][]float32{"m": {1, -2}, "b": {0.5}}
+	g := map[string][]float32{"m": {3, -4}, "b": {0}}
+	opt := &AdamW{WeightDecay: 0.1, ClipNorm: 1}
+	norm := opt.Step(0.01, w, g, map[string]bool{"m": true}, []string{"m", "b"})
+	if norm != 5 {
+		t.Errorf("norm %v, want 5", norm)
+	}
+	// m: w - lr*(sign(g) + decay*w) = 1 - 0.01*(1 + 0.1), -2 - 0.01*(-1 - 0.2)
+	want := []float64{1 - 0.01*1.1, -2 + 0.01*1.2}
+	for i, x := range w["m"] {
+		if math.Abs(float64(x)-want[i]) > 1e-6 {
+			t.Errorf("m[%d] = %v, want %v", i, x, want[i])
+		}
+	}
+	if w["b"][0] != 0.5 {
+		t.Errorf("a vector with zero gradient moved: %v (vectors take no decay)", w["b"][0])
+	}
+	if g["m"][0] != 0 || g["m"][1] != 0 {
+		t.Error("gradients not zeroed")
+	}
+}
+
+func TestConfigCounts(t *testing.T) {
+	tests := []struct {
+		keep               Keep
+		codes              int
+		text, image, inter int
+	}{
+		{KeepAll, 4, 20, 21, 420},
+		{KeepTokens, 4, 16, 17, 272},
+		{KeepTokens, 0, 16, 17, 272},
+		{KeepFirst, 4, 1, 1, 1},
+	}
+	for _, tt := range tests {
+		c := Config{VocabSize: 10, RegionDim: 8, Dim: 32, MaxTextLen: 16, MaxRegions: 16, TextCodes: tt.codes, ImageCodes: tt.codes, Keep: tt.keep}.WithDefaults()
+		if c.TextFragments() != tt.text || c.ImageFragments() != tt.image || c.Interactions() != tt.inter || c.IndexFloats() != tt.image*32 {
+			t.Errorf("%s k=%d: %d x %d = %d, index %d", tt.keep, tt.codes, c.TextFragments(), c.ImageFragments(), c.Interactions(), c.IndexFloats())
+		}
+	}
+	bad := []Config{
+		{VocabSize: 10, RegionDim: 8, Dim: 30, Heads: 4},
+		{VocabSize: 10, RegionDim: 8, Keep: "2"},
+		{VocabSize: 10, RegionDim: 8, Padding: "left"},
+		{VocabSize: 0, RegionDim: 8},
+		{VocabSize: 10, RegionDim: 8, TextCodes: -1},
+	}
+	for _, c := range bad {
+		if err := c.Validate(); err == nil {
+			t.Errorf("config %+v validated", c)
+		}
+	}
+}
