@@ -16,7 +16,7 @@
 // against its best region) beats a dual encoder (one pooled vector per side)
 // because of three properties:
 //
-//   - A caption mentions only 2 or 3 of the image's 8 to 16 objects. One image
+//   - A caption mentions only 2 or 3 of the image's 4 to 8 objects. One image
 //     vector must hold every object; late interaction lets each mentioned word
 //     find its own region.
 //   - A region's feature mixes object and attributes non-linearly, so the
@@ -28,7 +28,7 @@
 //     the other lacks, so a bag of words cannot tell them apart.
 //
 // Objects. An image has n objects, n uniform in [MinObjects, MaxObjects]
-// (default 8 to 16), each with a noun (16, e.g. cube, ball, cone, dog), a
+// (default 4 to 8), each with a noun (16, e.g. cube, ball, cone, dog), a
 // colour (8), a size (small or large) and a position x, y uniform in [0, 1)
 // (x grows rightwards, y downwards). Nouns repeat within an image with other
 // colours, which is what makes the binding matter. Images are redrawn until
@@ -65,6 +65,13 @@
 // (HardNegativeFraction defaults to 0.5) and single images for the rest, in
 // random order. A twin copies the objects of its sibling, permutes their
 // colours, and shuffles the region order.
+//
+// Why 4 to 8 objects by default, not the 8 to 16 of the design notes: with
+// 8 to 16 the quickstart's small models, trained from scratch for a few
+// minutes, reached only rSum 50 (base, 30 epochs, d=32); with 4 to 8 they
+// reach about 220 for base and 176 for fast, so the gap between late
+// interaction and a dual encoder is measured on models that have learned
+// something. MinObjects and MaxObjects restore the harder setting.
 //
 // Splits are drawn from their own random streams, so the size of one split
 // does not change another, and the test protocol is "<TestImages>img-<CaptionsPerImage>cap".

@@ -26,8 +26,8 @@ func Example() {
 	fmt.Println()
 	// Output:
 	// synthetic 1000img-5cap regions of 32 values
-	// 3000 training images with 11 regions in the first
-	// "a white box and a big black sphere"
-	// [2 3 10 65 4 3 39 9]
-	// <cls> a white box and a big black
+	// 3000 training images with 5 regions in the first
+	// "a black ball next to a golden box and a little black cone"
+	// [2 3 10 50 68 19 3 28]
+	// <cls> a black ball next to a golden
 }

@@ -23,7 +23,8 @@ type SyntheticSettings struct {
 	CaptionsPerImage int
 
 	// MinObjects and MaxObjects bound the object count of an image, which is
-	// also its region count; default 8 and 16. MinObjects must be >= 2.
+	// also its region count; default 4 and 8 (see the package doc for why
+	// not DESIGN.md's 8 to 16). MinObjects must be >= 2.
 	MinObjects, MaxObjects int
 
 	// RegionDim is the length of a region vector, default 32.
@@ -114,8 +115,8 @@ func (s SyntheticSettings) withDefaults() (SyntheticSettings, error) {
 	def(&s.ValImages, 200)
 	def(&s.TestImages, 1000)
 	def(&s.CaptionsPerImage, 5)
-	def(&s.MinObjects, 8)
-	def(&s.MaxObjects, 16)
+	def(&s.MinObjects, 4)
+	def(&s.MaxObjects, 8)
 	def(&s.RegionDim, 32)
 	if s.Noise == 0 {
 		s.Noise = 0.1

@@ -74,7 +74,7 @@ func TestSyntheticShapes(t *testing.T) {
 		minObj, maxObj, dim    int
 		protocol               string
 	}{
-		{"defaults", SyntheticSettings{}, 3000, 200, 1000, 5, 8, 16, 32, "1000img-5cap"},
+		{"defaults", SyntheticSettings{}, 3000, 200, 1000, 5, 4, 8, 32, "1000img-5cap"},
 		{"custom", SyntheticSettings{TrainImages: 7, ValImages: 3, TestImages: 4, CaptionsPerImage: 2,
 			MinObjects: 2, MaxObjects: 3, RegionDim: 5}, 7, 3, 4, 2, 2, 3, 5, "4img-2cap"},
 	} {

@@ -70,9 +70,9 @@ func DefaultConfig() Config {
 		Model: "base", Codes: 4, Seed: 1, Dataset: "synthetic",
 		Dim: 32, Heads: 2, Layers: 1, FFDim: 64, MaxTextLen: 16, Padding: "mask",
 		Train: TrainConfig{
-			BatchSize: 32, Epochs: 12, LearningRate: 1e-3, DecayEpoch: 9, DecayFactor: 0.1,
+			BatchSize: 32, Epochs: 30, LearningRate: 1e-3, DecayEpoch: 25, DecayFactor: 0.1,
 			WeightDecay: 1e-4, ClipNorm: 2, Margin: 0.2, FastMargin: 0.2,
-			WarmupEpochs: 3, WarmupTemp: 0.1,
+			WarmupEpochs: 10, WarmupTemp: 0.1,
 		},
 	}
 }
