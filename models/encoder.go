@@ -68,39 +68,36 @@ func (e *Encoder) Close() {
 // EncodeTexts encodes captions, tokenised with v.
 func (e *Encoder) EncodeTexts(v *datasets.Vocab, captions []string) (Fragments, error) {
 	c := e.m.Config
-	f := Fragments{N: len(captions), PerItem: c.TextFragments(), Dim: c.Dim}
-	f.Data = make([]float32, f.N*f.PerItem*f.Dim)
-	f.Mask = make([]float32, f.N*f.PerItem)
-	for start := 0; start < len(captions); start += e.chunk {
-		end := min(start+e.chunk, len(captions))
+	return e.inChunks(len(captions), c.TextFragments(), func(start, end int) (Fragments, error) {
 		chunk := make([]string, e.chunk) // padded with empty captions: [CLS] alone
 		copy(chunk, captions[start:end])
-		part, err := e.EncodeTextBatch(datasets.PackTexts(v, chunk, c.MaxTextLen))
-		if err != nil {
-			return f, fmt.Errorf("models: encode captions %d-%d: %w", start, end, err)
-		}
-		copy(f.Data[start*f.PerItem*f.Dim:], part.Data[:(end-start)*f.PerItem*f.Dim])
-		copy(f.Mask[start*f.PerItem:], part.Mask[:(end-start)*f.PerItem])
-	}
-	return f, nil
+		return e.EncodeTextBatch(datasets.PackTexts(v, chunk, c.MaxTextLen))
+	})
 }
 
 // EncodeImages encodes images (sets of region vectors).
 func (e *Encoder) EncodeImages(images [][][]float32) (Fragments, error) {
 	c := e.m.Config
-	f := Fragments{N: len(images), PerItem: c.ImageFragments(), Dim: c.Dim}
-	f.Data = make([]float32, f.N*f.PerItem*f.Dim)
-	f.Mask = make([]float32, f.N*f.PerItem)
-	for start := 0; start < len(images); start += e.chunk {
-		end := min(start+e.chunk, len(images))
+	return e.inChunks(len(images), c.ImageFragments(), func(start, end int) (Fragments, error) {
 		chunk := make([][][]float32, e.chunk) // padded with region-less images
 		copy(chunk, images[start:end])
-		part, err := e.EncodeImageBatch(datasets.PackImages(chunk, c.MaxRegions, c.RegionDim))
+		return e.EncodeImageBatch(datasets.PackImages(chunk, c.MaxRegions, c.RegionDim))
+	})
+}
+
+// inChunks encodes n items chunk by chunk with encode(start, end), which
+// returns a full (padded) chunk, and gathers the first n items.
+func (e *Encoder) inChunks(n, perItem int, encode func(start, end int) (Fragments, error)) (Fragments, error) {
+	d := e.m.Config.Dim
+	f := Fragments{N: n, PerItem: perItem, Dim: d, Data: make([]float32, n*perItem*d), Mask: make([]float32, n*perItem)}
+	for start := 0; start < n; start += e.chunk {
+		end := min(start+e.chunk, n)
+		part, err := encode(start, end)
 		if err != nil {
-			return f, fmt.Errorf("models: encode images %d-%d: %w", start, end, err)
+			return f, fmt.Errorf("models: encode items %d-%d: %w", start, end, err)
 		}
-		copy(f.Data[start*f.PerItem*f.Dim:], part.Data[:(end-start)*f.PerItem*f.Dim])
-		copy(f.Mask[start*f.PerItem:], part.Mask[:(end-start)*f.PerItem])
+		copy(f.Data[start*perItem*d:], part.Data[:(end-start)*perItem*d])
+		copy(f.Mask[start*perItem:], part.Mask[:(end-start)*perItem])
 	}
 	return f, nil
 }

@@ -31,7 +31,9 @@ const gitTimeout = 10 * time.Second
 //	gomaxprocs       runtime.GOMAXPROCS(0)
 //	blas             the blas argument, as given
 //	hostname         os.Hostname(), or "unknown"
-//	command          os.Args joined by spaces, shell-quoted where needed
+//	command          os.Args joined by spaces, shell-quoted where needed; a
+//	                 program built by `go run` (in a go-build temporary
+//	                 folder) is written as "go run <main package>"
 //	module_versions  the modules built into the program (the main module's
 //	                 dependencies) as path@version, comma-joined; "none"
 //	                 when there are none, "unknown" without build information
@@ -61,7 +63,7 @@ func Capture(dir, blas string) map[string]string {
 		"gomaxprocs":      strconv.Itoa(runtime.GOMAXPROCS(0)),
 		"blas":            blas,
 		"hostname":        host,
-		"command":         shellJoin(os.Args),
+		"command":         command(os.Args),
 		"module_versions": moduleVersions(debug.ReadBuildInfo()),
 	}
 }
@@ -118,6 +120,19 @@ func moduleVersions(info *debug.BuildInfo, ok bool) string {
 }
 
 // shellJoin joins args so that a POSIX shell would split them back the same.
+// command is the command line that reproduces this process.
+func command(args []string) string {
+	line := shellJoin(args)
+	if len(args) == 0 || !strings.Contains(args[0], string(os.PathSeparator)+"go-build") {
+		return line
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Path == "" {
+		return line
+	}
+	return "go run " + shellJoin(append([]string{bi.Path}, args[1:]...))
+}
+
 func shellJoin(args []string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {

@@ -32,7 +32,7 @@ func TestCaptureKeys(t *testing.T) {
 		"os_arch":    runtime.GOOS + "/" + runtime.GOARCH,
 		"num_cpu":    strconv.Itoa(runtime.NumCPU()),
 		"gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0)),
-		"command":    shellJoin(os.Args),
+		"command":    command(os.Args),
 	}
 	for k, w := range want {
 		if env[k] != w {
@@ -202,5 +202,15 @@ func TestShellJoin(t *testing.T) {
 		if got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00"); !slices.Equal(got, args) {
 			t.Errorf("sh split %q back into %q", args, got)
 		}
+	}
+}
+
+func TestCommandOfGoRun(t *testing.T) {
+	got := command([]string{"/tmp/go-build123/b001/exe/quickstart", "-seed", "2"})
+	if !strings.HasPrefix(got, "go run ") || !strings.HasSuffix(got, " -seed 2") {
+		t.Errorf("command = %q, want go run <package> -seed 2", got)
+	}
+	if got := command([]string{"./quickstart", "-db", "a b.db"}); got != "./quickstart -db 'a b.db'" {
+		t.Errorf("command = %q", got)
 	}
 }
