@@ -251,3 +251,28 @@ func TestTrials(t *testing.T) {
 		t.Errorf("order: %v", trials)
 	}
 }
+
+// TestChainResumesFromCheckpoint: a chain whose first stage finished in an
+// earlier process distils from that stage's checkpoint instead of
+// retraining it.
+func TestChainResumesFromCheckpoint(t *testing.T) {
+	db := openDB(t)
+	first := Experiment{Name: "chain", Base: tinyConfig()}
+	first.Base.Model = "inflated"
+	if _, err := (&Runner{DB: db}).Run(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	second := first
+	second.Base.Model = "inflated>base"
+	sum, err := (&Runner{DB: db}).Run(context.Background(), second) // a new runner: nothing cached in memory
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Trained != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+	rows := summary(t, db, "chain")
+	if len(rows) != 2 || rows[1].model != "inflated>base" || !rows[1].teacher.Valid || rows[1].teacher.Int64 != 1 {
+		t.Errorf("runs %+v: want inflated, then inflated>base taught by run 1", rows)
+	}
+}
