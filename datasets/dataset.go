@@ -101,9 +101,19 @@ var loaders = map[string]func() (*Dataset, error){
 	},
 }
 
+// Register makes a data set loadable by name. Packages of real data sets
+// call it from init, so that importing them (as the framework does) is
+// enough. Registering a name twice panics: it is a programming error.
+func Register(name string, load func() (*Dataset, error)) {
+	if _, dup := loaders[name]; dup {
+		panic("datasets: Register called twice for " + name)
+	}
+	loaders[name] = load
+}
+
 // Load returns a data set by name: "synthetic" (Synthetic with default
-// settings) or "synthetic-small" (320 training and 100 test images); an
-// unknown name gives an error listing the known names.
+// settings), "synthetic-small" (320 training and 100 test images), or one a
+// package registered; an unknown name gives an error listing the known names.
 func Load(name string) (*Dataset, error) {
 	load, ok := loaders[name]
 	if !ok {
