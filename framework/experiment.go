@@ -13,6 +13,11 @@ type Experiment struct {
 	Dataset string // overrides Base.Dataset when set
 	Base    Config
 	Sweep   Sweep
+	// Transfer names data sets whose test splits every trained model is
+	// also evaluated on (with its own vocabulary), recorded under the split
+	// "transfer:<name>". Their images must have the training data's region
+	// length.
+	Transfer []string
 }
 
 // Sweep lists the values of each axis; an empty axis keeps the base value.

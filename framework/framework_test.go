@@ -276,3 +276,16 @@ func TestChainResumesFromCheckpoint(t *testing.T) {
 		t.Errorf("runs %+v: want inflated, then inflated>base taught by run 1", rows)
 	}
 }
+
+func TestTransferEvaluation(t *testing.T) {
+	db := openDB(t)
+	e := Experiment{Name: "transfer", Base: tinyConfig(), Transfer: []string{"synthetic-small"}}
+	e.Base.Model = "fast"
+	if _, err := (&Runner{DB: db}).Run(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM results WHERE split = 'transfer:synthetic-small' AND name = 'rsum'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("transfer results: %d rows (%v), want 1", n, err)
+	}
+}

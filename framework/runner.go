@@ -80,7 +80,7 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 			continue
 		}
 		log.Info("trial", "trial", i+1, "of", len(trials), "model", trial.Model, "codes", resolved.Codes, "seed", trial.Seed)
-		if err := r.runChain(ctx, e.Name, resolved, fmt.Sprintf("%d/%d", i+1, len(trials))); err != nil {
+		if err := r.runChain(ctx, e, resolved, fmt.Sprintf("%d/%d", i+1, len(trials))); err != nil {
 			if ctx.Err() != nil {
 				return sum, err
 			}
@@ -145,7 +145,7 @@ func (r *Runner) resolve(c Config) (Config, error) {
 // runChain makes sure every stage of c's chain has a finished run in the
 // experiment, training the missing ones in order; each stage distils from
 // the checkpoint of the stage before it.
-func (r *Runner) runChain(ctx context.Context, experiment string, c Config, label string) error {
+func (r *Runner) runChain(ctx context.Context, e Experiment, c Config, label string) error {
 	stages, err := distill.ParseChain(c.Model, c.Codes)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func (r *Runner) runChain(ctx context.Context, experiment string, c Config, labe
 		} else {
 			sc.Codes = 0
 		}
-		rec, ok, err := r.DB.FinishedRun(experiment, sc.Hash())
+		rec, ok, err := r.DB.FinishedRun(e.Name, sc.Hash())
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (r *Runner) runChain(ctx context.Context, experiment string, c Config, labe
 			teacherRun = rec.ID
 			continue
 		}
-		m, runID, err := r.runStage(ctx, experiment, sc, stages[:i+1], teacher, teacherRun, label)
+		m, runID, err := r.runStage(ctx, e, sc, stages[:i+1], teacher, teacherRun, label)
 		if err != nil {
 			return err
 		}
@@ -185,21 +185,21 @@ func (r *Runner) runChain(ctx context.Context, experiment string, c Config, labe
 
 // runStage trains, saves and evaluates the last stage of a chain as one
 // run. Whatever goes wrong after the run starts is recorded on it.
-func (r *Runner) runStage(ctx context.Context, experiment string, c Config, stages []distill.Stage, teacher *models.Model, teacherRun int64, label string) (*models.Model, int64, error) {
+func (r *Runner) runStage(ctx context.Context, e Experiment, c Config, stages []distill.Stage, teacher *models.Model, teacherRun int64, label string) (*models.Model, int64, error) {
 	l, err := r.dataset(c.Dataset)
 	if err != nil {
 		return nil, 0, err
 	}
 	env := environ.Capture(".", BLAS)
 	run, err := r.DB.StartRun(store.RunInfo{
-		Experiment: experiment, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
+		Experiment: e.Name, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
 		Schedule: distill.Fragments(stages), Seed: c.Seed, Dataset: l.ds.Name, Protocol: l.ds.Protocol,
 		TeacherRunID: teacherRun, Config: c.JSON(), Params: c.Flatten(), Env: env,
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	m, err := r.trainAndEvaluate(ctx, run, c, stages, teacher, l, label)
+	m, err := r.trainAndEvaluate(ctx, run, c, stages, teacher, l, e.Transfer, label)
 	if err != nil {
 		if ferr := run.Fail(err); ferr != nil {
 			err = errors.Join(err, ferr)
@@ -209,7 +209,7 @@ func (r *Runner) runStage(ctx context.Context, experiment string, c Config, stag
 	return m, run.ID(), nil
 }
 
-func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, l *loaded, label string) (_ *models.Model, err error) {
+func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, l *loaded, transfer []string, label string) (_ *models.Model, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("framework: panic: %v", p)
@@ -266,8 +266,20 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	if err := run.SetCheckpoint(path); err != nil {
 		return nil, err
 	}
-	if err := evaluate(run, m, l); err != nil {
+	if err := evaluate(run, m, l.vocab, &l.ds.Test, "test", true); err != nil {
 		return nil, err
+	}
+	for _, name := range transfer {
+		t, err := r.dataset(name)
+		if err != nil {
+			return nil, fmt.Errorf("framework: transfer set: %w", err)
+		}
+		if t.ds.RegionDim != l.ds.RegionDim {
+			return nil, fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
+		}
+		if err := evaluate(run, m, l.vocab, &t.ds.Test, "transfer:"+name, false); err != nil {
+			return nil, fmt.Errorf("framework: transfer to %s: %w", name, err)
+		}
 	}
 	return m, run.Finish(stats.Seconds)
 }
@@ -282,17 +294,18 @@ func (r *Runner) checkpointDir() string {
 // evaluationChunk is the encoder batch used for evaluation.
 const evaluationChunk = 128
 
-// evaluate encodes the test split, scores the whole gallery, and records
-// recall, ranks, the chance level and the cost of the model.
-func evaluate(run *store.Run, m *models.Model, l *loaded) error {
-	test := &l.ds.Test
+// evaluate encodes a test split with the model (and vocab, the training
+// data's), scores the whole gallery, and records recall, ranks and the
+// chance level under the split name; with cost, also the model's encoding
+// times, query latency and sizes.
+func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *datasets.Split, split string, cost bool) error {
 	enc, err := models.NewEncoder(m, evaluationChunk)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
 	start := time.Now()
-	texts, err := enc.EncodeTexts(l.vocab, test.Captions)
+	texts, err := enc.EncodeTexts(vocab, test.Captions)
 	if err != nil {
 		return err
 	}
@@ -316,15 +329,17 @@ func evaluate(run *store.Run, m *models.Model, l *loaded) error {
 	values["chance_rsum"] = metrics.ChanceRSum(len(test.Images), perImage)
 	values["n_images"] = float64(len(test.Images))
 	values["n_captions"] = float64(len(test.Captions))
-	if err := run.RecordResults("test", values); err != nil {
+	if err := run.RecordResults(split, values); err != nil {
 		return err
 	}
-	cost := metrics.Cost{
+	if !cost {
+		return nil
+	}
+	return run.RecordLatency(metrics.Cost{
 		EncodeTextMs: textMs, EncodeImageMs: imageMs,
 		QueryMs:      queryMs(texts, images),
 		Interactions: m.Config.Interactions(), IndexFloats: m.Config.IndexFloats(),
-	}
-	return run.RecordLatency(cost.Values())
+	}.Values())
 }
 
 // queryMs is the mean time to score the whole gallery against one
