@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,6 +38,12 @@ const gitTimeout = 10 * time.Second
 //	module_versions  the modules built into the program (the main module's
 //	                 dependencies) as path@version, comma-joined; "none"
 //	                 when there are none, "unknown" without build information
+//	gpu              each GPU as nvidia-smi lists it ("name, driver, memory"),
+//	                 "; "-joined; "none" without nvidia-smi or GPU
+//	pid              os.Getpid()
+//
+// Start and end times and the seed belong to a run and are recorded with it
+// (runs.started_at, runs.finished_at, the seed column and param).
 //
 // Git runs in dir ("" for the current directory) when Capture is called, so
 // the commit is that of the code being run from a checkout, not of the build.
@@ -65,7 +72,32 @@ func Capture(dir, blas string) map[string]string {
 		"hostname":        host,
 		"command":         command(os.Args),
 		"module_versions": moduleVersions(debug.ReadBuildInfo()),
+		"gpu":             gpus(),
+		"pid":             strconv.Itoa(os.Getpid()),
 	}
+}
+
+// gpus queries nvidia-smi once per process: the hardware does not change,
+// and a sweep captures the environment for every run.
+var gpus = sync.OnceValue(func() string {
+	ctx, cancel := context.WithTimeout(context.Background(), gitTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader").Output()
+	return gpuList(string(out), err)
+})
+
+// gpuList turns nvidia-smi's CSV lines into the gpu value.
+func gpuList(out string, err error) string {
+	var list []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			list = append(list, l)
+		}
+	}
+	if err != nil || len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, "; ")
 }
 
 func git(dir string, args ...string) (string, error) {
@@ -119,32 +151,49 @@ func moduleVersions(info *debug.BuildInfo, ok bool) string {
 	return strings.Join(mods, ",")
 }
 
-// shellJoin joins args so that a POSIX shell would split them back the same.
 // command is the command line that reproduces this process.
 func command(args []string) string {
-	line := shellJoin(args)
-	if len(args) == 0 || !strings.Contains(args[0], string(os.PathSeparator)+"go-build") {
-		return line
+	if len(args) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(program(args[0]) + " " + shellJoin(args[1:]))
+}
+
+// Program returns the shell words that start this program again: "go run
+// <main package>" for a program built by go run (its binary is in a
+// temporary folder that will be gone), else its executable's path.
+func Program() string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return program(exe)
+}
+
+func program(exe string) string {
+	if !strings.Contains(exe, string(os.PathSeparator)+"go-build") {
+		return ShellQuote(exe)
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok || bi.Path == "" {
-		return line
+		return ShellQuote(exe)
 	}
-	return "go run " + shellJoin(append([]string{bi.Path}, args[1:]...))
+	return "go run " + ShellQuote(bi.Path)
 }
 
+// shellJoin joins args so that a POSIX shell would split them back the same.
 func shellJoin(args []string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {
-		quoted[i] = shellQuote(a)
+		quoted[i] = ShellQuote(a)
 	}
 	return strings.Join(quoted, " ")
 }
 
-// shellQuote leaves words of safe characters alone and single-quotes the
+// ShellQuote quotes s for a POSIX shell. It leaves words of safe characters alone and single-quotes the
 // rest; a single quote inside ends the quoting, is written escaped by a
 // backslash, and starts it again.
-func shellQuote(s string) string {
+func ShellQuote(s string) string {
 	if s != "" && strings.Trim(s, safeChars) == "" {
 		return s
 	}

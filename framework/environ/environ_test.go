@@ -1,6 +1,7 @@
 package environ
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +14,8 @@ import (
 	"testing"
 )
 
-var keys = []string{"blas", "command", "cpu_model", "git_commit", "git_dirty", "go_version", "gomaxprocs",
-	"hostname", "module_versions", "num_cpu", "os_arch"}
+var keys = []string{"blas", "command", "cpu_model", "git_commit", "git_dirty", "go_version", "gomaxprocs", "gpu",
+	"hostname", "module_versions", "num_cpu", "os_arch", "pid"}
 
 func TestCaptureKeys(t *testing.T) {
 	env := Capture(t.TempDir(), "openblas")
@@ -33,6 +34,7 @@ func TestCaptureKeys(t *testing.T) {
 		"num_cpu":    strconv.Itoa(runtime.NumCPU()),
 		"gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0)),
 		"command":    command(os.Args),
+		"pid":        strconv.Itoa(os.Getpid()),
 	}
 	for k, w := range want {
 		if env[k] != w {
@@ -212,5 +214,35 @@ func TestCommandOfGoRun(t *testing.T) {
 	}
 	if got := command([]string{"./quickstart", "-db", "a b.db"}); got != "./quickstart -db 'a b.db'" {
 		t.Errorf("command = %q", got)
+	}
+}
+
+func TestGPUList(t *testing.T) {
+	tests := []struct {
+		name, out string
+		err       error
+		want      string
+	}{
+		{"no nvidia-smi", "", exec.ErrNotFound, "none"},
+		{"no GPU", "\n", nil, "none"},
+		{"failed after output", "H100, 550.54, 81559 MiB\n", errors.New("exit status 9"), "none"},
+		{"one", "NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB\n", nil, "NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB"},
+		{"two", "A, 1, 2 MiB\nB, 1, 3 MiB\n", nil, "A, 1, 2 MiB; B, 1, 3 MiB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := gpuList(tc.out, tc.err); got != tc.want {
+				t.Errorf("gpuList = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestProgram(t *testing.T) {
+	if got := program("/tmp/go-build123/b001/exe/quickstart"); !strings.HasPrefix(got, "go run ") {
+		t.Errorf("program of a go run binary = %q, want go run <package>", got)
+	}
+	if got := program("/opt/my bin/quickstart"); got != "'/opt/my bin/quickstart'" {
+		t.Errorf("program = %q, want the path quoted", got)
 	}
 }

@@ -25,9 +25,11 @@ func ExampleCapture() {
 	// git_dirty
 	// go_version
 	// gomaxprocs
+	// gpu
 	// hostname
 	// module_versions
 	// num_cpu
 	// os_arch
+	// pid
 	// blas: gonum
 }

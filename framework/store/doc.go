@@ -5,17 +5,27 @@
 // and sweeps can be written as SQL and a rerun can skip work already done.
 // Training code never writes SQL: it receives a *Run from StartRun and calls
 // its methods (LogStep, RecordResults, RecordLatency, SetCheckpoint, Finish,
-// Fail) through small interfaces.
+// Fail, Interrupt) through small interfaces.
 //
-// # Tables
+// # Tables (schema version 2)
 //
-//   - meta(key, value): schema_version, checked by Open.
+//   - meta(key, value): schema_version, checked by Open. Open migrates an
+//     older database in place, in one transaction, keeping every row (the
+//     migration from 1 to 2 is schema_v2.sql), and refuses a newer one,
+//     naming both versions.
 //   - experiments(id, name, definition, created_at): one row per named
-//     experiment, definition as JSON text.
-//   - runs(id, experiment_id, config_hash, model, codes, schedule, seed,
-//     dataset, protocol, status, error, teacher_run_id, checkpoint,
-//     started_at, finished_at, train_seconds, config): status is 'running',
-//     'finished' or 'failed'; teacher_run_id is NULL for a first stage.
+//     experiment, its current definition as JSON text.
+//   - experiment_definitions(experiment_id, definition, defined_at): every
+//     definition an experiment has had (see Redefine).
+//   - runs(id, uid, experiment_id, config_hash, model, codes, schedule, seed,
+//     dataset, protocol, status, error, stack, teacher_run_id, checkpoint,
+//     started_at, finished_at, train_seconds, config, owner, heartbeat_at):
+//     status is 'running', 'finished', 'failed' (error says why, stack is
+//     the goroutine stack of a panic) or 'interrupted' (stopped from
+//     outside: Ctrl-C, or its process died, found by MarkStale);
+//     teacher_run_id is NULL for a first stage; uid identifies the run
+//     across databases (Merge); owner ("host pid start") and heartbeat_at
+//     tell a live run from a dead one.
 //   - params(run_id, key, value): the flattened resolved config.
 //   - steps(run_id, step, name, value): per-step training values.
 //   - results(run_id, split, name, value): evaluation metrics per split.
@@ -46,11 +56,25 @@
 //
 // A metric is NULL when its row is absent (failed runs) or not finite.
 //
+// # Identity, staleness, merging
+//
+// EnsureExperiment refuses a name recorded with another definition,
+// returning a *DefinitionChangedError with a field-level diff; Redefine
+// replaces it. MarkStale marks interrupted every 'running' run whose process
+// is gone (same host: the pid no longer runs, or runs another program
+// since it was recycled; other host: no heartbeat for StaleAfter). Merge
+// folds a shard database in: runs already present (same uid) are skipped,
+// a finished run of a trial already finished with identical results is a
+// duplicate, anything that disagrees is reported as a conflict and left
+// out, so merging is idempotent.
+//
 // # Concurrency
 //
 // A *DB may be used by many goroutines, and several processes (or several
 // *DB) may write the same file at once: the journal is WAL, every
-// transaction takes the write lock when it begins, and a writer waits up to
-// 10 s for another to finish. A *Run is safe for concurrent use, but it is
-// meant to be owned by one training loop.
+// transaction takes the write lock when it begins, and a writer that finds
+// the database busy waits (10 s per attempt) and retries for up to 5
+// minutes, since SQLite's lock is not handed out fairly; the schema is created (or migrated) once,
+// under the write lock, by whichever Open comes first. A *Run is safe for
+// concurrent use, but it is meant to be owned by one training loop.
 package store

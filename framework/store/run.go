@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // flushEvery is how many buffered step rows trigger a write: one transaction
@@ -36,8 +37,9 @@ type Run struct {
 	id int64
 
 	mu    sync.Mutex
-	steps []stepRow // buffered, not yet written
-	ended bool      // Finish or Fail succeeded
+	steps []stepRow     // buffered, not yet written
+	ended bool          // Finish, Fail or Interrupt succeeded
+	stop  chan struct{} // closed when the run ends, to stop the heartbeat
 }
 
 type stepRow struct {
@@ -47,7 +49,9 @@ type stepRow struct {
 }
 
 // StartRun records a run with status 'running', started now, with its params
-// and environment, in one transaction.
+// and environment, in one transaction. Until the run ends, a goroutine
+// records a heartbeat every HeartbeatEvery, so that MarkStale can tell it
+// from a run whose process died.
 func (db *DB) StartRun(info RunInfo) (*Run, error) {
 	if info.ConfigHash == "" {
 		return nil, fmt.Errorf("store: start run of experiment %q: empty ConfigHash", info.Experiment)
@@ -66,11 +70,12 @@ func (db *DB) StartRun(info RunInfo) (*Run, error) {
 		if err != nil {
 			return err
 		}
-		res, err := tx.Exec(`INSERT INTO runs(experiment_id, config_hash, model, codes, schedule, seed,
-			dataset, protocol, status, teacher_run_id, started_at, config)
-			VALUES(?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
-			expID, info.ConfigHash, info.Model, info.Codes, info.Schedule, info.Seed,
-			info.Dataset, info.Protocol, teacher, now(), info.Config)
+		t := now()
+		res, err := tx.Exec(`INSERT INTO runs(uid, experiment_id, config_hash, model, codes, schedule, seed,
+			dataset, protocol, status, teacher_run_id, started_at, config, owner, heartbeat_at)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+			newUID(), expID, info.ConfigHash, info.Model, info.Codes, info.Schedule, info.Seed,
+			info.Dataset, info.Protocol, teacher, t, info.Config, self.String(), t)
 		if err != nil {
 			return err
 		}
@@ -88,7 +93,27 @@ func (db *DB) StartRun(info RunInfo) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: start run of experiment %q, config %s: %w", info.Experiment, info.ConfigHash, err)
 	}
-	return &Run{db: db, id: id}, nil
+	r := &Run{db: db, id: id, stop: make(chan struct{})}
+	go r.heartbeat()
+	return r, nil
+}
+
+// heartbeat records that the run's process is alive until the run ends or
+// the database is closed.
+func (r *Run) heartbeat() {
+	tick := time.NewTicker(HeartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+			_, err := r.db.sql.Exec(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`, now(), r.id)
+			if err != nil && !isBusy(err) {
+				return // closed database: nothing left to keep alive
+			}
+		}
+	}
 }
 
 func insertPairs(tx *sql.Tx, query string, id int64, m map[string]string) error {
@@ -209,14 +234,24 @@ func (r *Run) SetCheckpoint(path string) error {
 	if err != nil {
 		return fmt.Errorf("store: set checkpoint of run %d to %s: %w", r.id, path, err)
 	}
-	stored := abs
-	if rel, err := filepath.Rel(r.db.dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		stored = rel
-	}
-	if _, err := r.db.sql.Exec(`UPDATE runs SET checkpoint = ? WHERE id = ?`, stored, r.id); err != nil {
+	stored := storedPath(r.db.dir, abs)
+	err = r.db.inTx(func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE runs SET checkpoint = ? WHERE id = ?`, stored, r.id)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: set checkpoint of run %d to %s: %w", r.id, path, err)
 	}
 	return nil
+}
+
+// storedPath is the absolute path abs as stored for a database in dir:
+// relative to dir when inside it, so that the directory can move as a whole.
+func storedPath(dir, abs string) string {
+	if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel
+	}
+	return abs
 }
 
 // Finish writes the buffered steps and marks the run finished now, after
@@ -238,41 +273,59 @@ func (r *Run) Finish(trainSeconds float64) error {
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", r.id, err)
 	}
-	r.steps, r.ended = nil, true
+	r.end()
 	return nil
 }
 
+func (r *Run) end() {
+	r.steps, r.ended = nil, true
+	close(r.stop)
+}
+
 // Fail writes the buffered steps and marks the run failed now, with
-// cause.Error() as its error. If the steps cannot be written the run is
-// still marked failed, and Fail reports why the steps were lost.
-func (r *Run) Fail(cause error) error {
+// cause.Error() as its error and, when cause (or an error it wraps) has a
+// method Stack() string, that stack. If the steps cannot be written the run
+// is still marked failed, and Fail reports why the steps were lost.
+func (r *Run) Fail(cause error) error { return r.stopWith("failed", cause) }
+
+// Interrupt is Fail for a run stopped from outside (Ctrl-C, a cancelled
+// context) rather than by its own fault: the status is 'interrupted'.
+func (r *Run) Interrupt(cause error) error { return r.stopWith("interrupted", cause) }
+
+func (r *Run) stopWith(status string, cause error) error {
+	verb := map[string]string{"failed": "fail", "interrupted": "interrupt"}[status]
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
-		return fmt.Errorf("store: fail run %d: run already ended", r.id)
+		return fmt.Errorf("store: %s run %d: run already ended", verb, r.id)
 	}
-	msg := "unknown error (Fail called with nil)"
+	msg := "unknown error (called with nil)"
+	var stack any // NULL unless cause carries one
 	if cause != nil {
 		msg = cause.Error()
+		var s interface{ Stack() string }
+		if errors.As(cause, &s) {
+			stack = s.Stack()
+		}
 	}
-	markFailed := func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`,
-			msg, now(), r.id)
+	mark := func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE runs SET status = ?, error = ?, stack = ?, finished_at = ? WHERE id = ?`,
+			status, msg, stack, now(), r.id)
 		return err
 	}
 	stepsErr := r.db.inTx(func(tx *sql.Tx) error {
 		if err := r.writeSteps(tx); err != nil {
 			return err
 		}
-		return markFailed(tx)
+		return mark(tx)
 	})
 	if stepsErr == nil {
-		r.steps, r.ended = nil, true
+		r.end()
 		return nil
 	}
-	if err := r.db.inTx(markFailed); err != nil {
-		return fmt.Errorf("store: fail run %d: %w", r.id, errors.Join(stepsErr, err))
+	if err := r.db.inTx(mark); err != nil {
+		return fmt.Errorf("store: %s run %d: %w", verb, r.id, errors.Join(stepsErr, err))
 	}
-	r.steps, r.ended = nil, true
-	return fmt.Errorf("store: fail run %d: marked failed, but its buffered steps were lost: %w", r.id, stepsErr)
+	r.end()
+	return fmt.Errorf("store: %s run %d: marked %s, but its buffered steps were lost: %w", verb, r.id, status, stepsErr)
 }

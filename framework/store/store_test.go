@@ -69,8 +69,8 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"table environment", "table experiments", "table latency", "table meta",
-		"table params", "table results", "view run_summary", "table runs", "index runs_by_hash", "table steps"}
+	want := []string{"table environment", "table experiment_definitions", "table experiments", "table latency", "table meta",
+		"table params", "table results", "view run_summary", "table runs", "index runs_by_hash", "index runs_by_status", "table steps"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("schema objects:\n got %q\nwant %q", names, want)
 	}
@@ -160,7 +160,7 @@ func TestOpenErrors(t *testing.T) {
 
 func TestEnsureExperiment(t *testing.T) {
 	db := openTemp(t)
-	a, err := db.EnsureExperiment("a", `{"v":1}`)
+	a, err := db.EnsureExperiment("a", `{"v":1,"sweep":{"seeds":[1]}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,22 +168,43 @@ func TestEnsureExperiment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := db.EnsureExperiment("a", `{"v":3}`)
+	again, err := db.EnsureExperiment("a", `{"sweep":{"seeds":[1]},"v":1}`)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("same definition, keys in another order: %v", err)
 	}
 	if a == b || again != a {
 		t.Errorf("ids a=%d b=%d a again=%d: want a != b and a again == a", a, b, again)
+	}
+	_, err = db.EnsureExperiment("a", `{"v":3,"sweep":{"seeds":[1,2]},"w":true}`)
+	var changed *DefinitionChangedError
+	if !errors.As(err, &changed) {
+		t.Fatalf("changed definition: err %v, want a *DefinitionChangedError", err)
+	}
+	want := []string{"sweep.seeds.1: (absent) -> 2", "v: 1 -> 3", "w: (absent) -> true"}
+	if !reflect.DeepEqual(changed.Changes, want) {
+		t.Errorf("changes:\n got %q\nwant %q", changed.Changes, want)
 	}
 	var def string
 	if err := db.SQL().QueryRow(`SELECT definition FROM experiments WHERE id = ?`, a).Scan(&def); err != nil {
 		t.Fatal(err)
 	}
-	if def != `{"v":1}` {
+	if def != `{"v":1,"sweep":{"seeds":[1]}}` {
 		t.Errorf("definition of a = %s, want the first one kept", def)
+	}
+	if id, err := db.Redefine("a", `{"v":3}`); err != nil || id != a {
+		t.Fatalf("Redefine = %d, %v; want %d", id, err, a)
+	}
+	if _, err := db.EnsureExperiment("a", `{"v":3}`); err != nil {
+		t.Errorf("after Redefine: %v", err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM experiment_definitions WHERE experiment_id = ?`, a); n != 2 {
+		t.Errorf("%d definitions of a in the history, want 2", n)
 	}
 	if _, err := db.EnsureExperiment("", `{}`); err == nil {
 		t.Error("EnsureExperiment with an empty name succeeded")
+	}
+	if _, err := db.Redefine("new", `{}`); err != nil {
+		t.Errorf("Redefine of a new experiment: %v", err)
 	}
 }
 
