@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -101,6 +102,29 @@ type TrainSettings struct {
 	ClipNorm     float64 // global gradient-norm clip; default 2.0, negative for none
 	// Frozen, if not nil, names the parameters that stay as they are.
 	Frozen func(name string) bool
+	// Checkpoint, if not nil, is called at the end of every epoch with the
+	// state Resume needs to continue from there; an error stops training.
+	// The state's slices are Train's own: copy or write them out before
+	// returning.
+	Checkpoint func(TrainState) error
+	// Resume, if not nil, continues a training from a state Checkpoint
+	// received, so that the result is exactly that of an uninterrupted
+	// training. The model, split, objective, settings and rng must be those
+	// the interrupted training started with (rng in its initial state).
+	Resume *TrainState
+}
+
+// TrainState is a training at the end of an epoch: enough to continue it.
+// The batch order is not in it: Train replays the iterator from the rng's
+// initial state instead, because the iterator shuffles its order in place
+// and keeps it private, so the rng state alone could not restore it.
+type TrainState struct {
+	Epoch   int                  // epochs completed
+	Step    int                  // optimiser steps taken
+	Loss    float64              // loss of the last step
+	Seconds float64              // training time so far
+	Params  map[string][]float32 // every parameter of the model
+	M, V    map[string][]float32 // AdamW moments of the trained parameters
 }
 
 func (s TrainSettings) withDefaults() TrainSettings {
@@ -205,8 +229,15 @@ func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets
 	}
 	opt := &AdamW{WeightDecay: s.WeightDecay, ClipNorm: s.ClipNorm}
 	total := s.Epochs * it.BatchesPerEpoch()
-	var last float64
-	for step := 1; step <= total; step++ {
+	var last, before float64
+	first := 1
+	if r := s.Resume; r != nil {
+		if err := resume(m, opt, it, r, s.Epochs, names); err != nil {
+			return TrainStats{}, err
+		}
+		first, last, before = r.Step+1, r.Loss, r.Seconds
+	}
+	for step := first; step <= total; step++ {
 		if err := ctx.Err(); err != nil {
 			return TrainStats{Steps: step - 1}, fmt.Errorf("models: training stopped at step %d: %w", step, err)
 		}
@@ -235,7 +266,7 @@ func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets
 			}
 			return TrainStats{Steps: step, FinalLoss: last}, fmt.Errorf("models: non-finite loss %v at step %d (epoch %d, learning rate %g)", last, step, epoch+1, lr)
 		}
-		if step == 1 {
+		if step == first {
 			if err := bindGrads(); err != nil {
 				return TrainStats{}, err
 			}
@@ -247,6 +278,45 @@ func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets
 				return TrainStats{Steps: step}, fmt.Errorf("models: log step %d: %w", step, err)
 			}
 		}
+		if s.Checkpoint != nil && step%it.BatchesPerEpoch() == 0 {
+			st := TrainState{Epoch: it.Epoch(), Step: opt.step, Loss: last, Seconds: before + time.Since(start).Seconds(),
+				Params: map[string][]float32{}, M: opt.m, V: opt.v}
+			for _, name := range m.Params.Names() {
+				st.Params[name] = m.Params.Data(name)
+			}
+			if err := s.Checkpoint(st); err != nil {
+				return TrainStats{Steps: step}, fmt.Errorf("models: checkpoint after epoch %d: %w", st.Epoch, err)
+			}
+		}
 	}
-	return TrainStats{Steps: total, FinalLoss: last, Seconds: time.Since(start).Seconds()}, nil
+	return TrainStats{Steps: total, FinalLoss: last, Seconds: before + time.Since(start).Seconds()}, nil
+}
+
+// resume loads r into the model and optimiser and advances the iterator
+// past r's epochs, checking that r belongs to this training.
+func resume(m *Model, opt *AdamW, it *datasets.Iterator, r *TrainState, epochs int, trained []string) error {
+	if r.Epoch < 0 || r.Epoch > epochs || r.Step != r.Epoch*it.BatchesPerEpoch() {
+		return fmt.Errorf("models: resume: state at epoch %d, step %d does not fit %d epochs of %d steps", r.Epoch, r.Step, epochs, it.BatchesPerEpoch())
+	}
+	for _, name := range m.Params.Names() {
+		dst, src := m.Params.Data(name), r.Params[name]
+		if len(src) != len(dst) {
+			return fmt.Errorf("models: resume: parameter %s has %d values in the state, the model has %d", name, len(src), len(dst))
+		}
+		copy(dst, src)
+	}
+	opt.step, opt.m, opt.v = r.Step, map[string][]float32{}, map[string][]float32{}
+	if r.Step > 0 {
+		for _, name := range trained {
+			n := len(m.Params.Data(name))
+			if len(r.M[name]) != n || len(r.V[name]) != n {
+				return fmt.Errorf("models: resume: optimiser moments of %s missing or of the wrong length", name)
+			}
+			opt.m[name], opt.v[name] = slices.Clone(r.M[name]), slices.Clone(r.V[name])
+		}
+	}
+	for range r.Step {
+		it.Next()
+	}
+	return nil
 }
