@@ -18,6 +18,23 @@
 //	}
 //
 // A trial is identified by the hash of its resolved Config, so running an
-// experiment again trains only what is missing. Main wraps all of this in
-// the command line shared by every program under experiments/.
+// experiment again trains only what is missing. An experiment whose
+// definition changed under the same name is refused with the changes
+// listed (DefinitionChangedError) unless Runner.Redefine is set.
+//
+// A sweep survives being stopped. A run stopped by a cancelled context
+// (Ctrl-C) is recorded as interrupted; one whose process was killed is found
+// 'running' with a dead owner by the next sweep and marked interrupted
+// (store.MarkStale). Either way the next sweep runs the trial again, from
+// the training state saved at the end of its last epoch
+// (<checkpoints>/<hash>.resume), which gives exactly the weights an
+// uninterrupted training would. A panic, a non-finite loss or a data error
+// fails its run (a panic with its stack) and the sweep goes on, unless
+// Runner.FailFast.
+//
+// Runner.Workers trains several stages at once, a student only after its
+// teacher. WriteSlurm emits a Slurm job array, one task per trial, each
+// writing its own database shard, which store.Merge (or the results
+// command's merge) folds back. Main wraps all of this in the command line
+// shared by every program under experiments/.
 package framework

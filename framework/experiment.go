@@ -65,8 +65,11 @@ func (e Experiment) Trials() []Config {
 	return trials
 }
 
-// Definition is the experiment as JSON, stored with it in results.db.
+// Definition is the experiment as JSON, stored with it in results.db. The
+// seeds are left out: more seeds repeat an experiment, they do not change
+// what it measures, and every run records its own seed.
 func (e Experiment) Definition() string {
+	e.Sweep.Seeds = nil
 	b, err := json.Marshal(e)
 	if err != nil {
 		panic(fmt.Sprintf("framework: experiment %q: %v", e.Name, err))

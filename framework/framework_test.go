@@ -264,7 +264,9 @@ func TestChainResumesFromCheckpoint(t *testing.T) {
 	}
 	second := first
 	second.Base.Model = "inflated>base"
-	sum, err := (&Runner{DB: db}).Run(context.Background(), second) // a new runner: nothing cached in memory
+	// A new runner (nothing cached in memory), told that the definition
+	// changes on purpose.
+	sum, err := (&Runner{DB: db, Redefine: true}).Run(context.Background(), second)
 	if err != nil {
 		t.Fatal(err)
 	}

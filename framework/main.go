@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
@@ -43,9 +44,16 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	fs := flag.NewFlagSet(e.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbPath := fs.String("db", "results.db", "results database `path` (SQLite)")
-	reportDir := fs.String("report", filepath.Join("report", e.Name), "report `directory`")
+	reportDir := fs.String("report", "", "report `directory` (default report/<name>)")
 	seed := fs.Int64("seed", 0, "run only this seed (default: the experiment's seeds)")
 	data := fs.String("data", "", "data set `name` (default: the experiment's)")
+	name := fs.String("name", e.Name, "record the experiment under this `name`")
+	redefine := fs.Bool("redefine", false, "replace the stored definition of an experiment that changed, instead of stopping")
+	workers := fs.Int("workers", 1, "train up to `N` stages at once in this process (gonum BLAS already uses every core: see README)")
+	failFast := fs.Bool("fail-fast", false, "stop at the first failed trial instead of recording it and going on")
+	trialIndex := fs.Int("trial", -1, "run only trial `i` (from 0, as a Slurm array task does) and write no report")
+	slurm := fs.String("slurm", "", "write a Slurm job-array script for the sweep to `file` and exit")
+	shards := fs.String("shards", "shards", "with -slurm: `directory` of the array tasks' databases")
 	var sets setList
 	fs.Var(&sets, "set", "override a config value, `key=value` (repeatable), e.g. -set train.epochs=2")
 	fs.Usage = func() {
@@ -61,11 +69,18 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
+	if *workers < 1 {
+		return usageError{fmt.Errorf("-workers %d: want at least 1", *workers)}
+	}
 	var err error
 	for _, s := range sets {
 		if e.Base, err = e.Base.Set(s); err != nil {
 			return usageError{err}
 		}
+	}
+	e.Name = *name
+	if *reportDir == "" {
+		*reportDir = filepath.Join("report", e.Name)
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -75,10 +90,28 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 			e.Dataset = *data
 		}
 	})
-	for _, t := range e.Trials() {
+	trials := e.Trials()
+	for _, t := range trials {
 		if err := t.Validate(); err != nil {
 			return usageError{err}
 		}
+	}
+	if *trialIndex >= len(trials) {
+		return usageError{fmt.Errorf("-trial %d: the sweep has %d trials (0 to %d)", *trialIndex, len(trials), len(trials)-1)}
+	}
+	var only func(int) bool
+	if *trialIndex >= 0 {
+		i := *trialIndex
+		only = func(j int) bool { return j == i }
+	}
+	if *slurm != "" {
+		var selected []int
+		for i := range trials {
+			if only == nil || only(i) {
+				selected = append(selected, i)
+			}
+		}
+		return writeSlurmFile(*slurm, e, SlurmSettings{DB: *dbPath, Shards: *shards, Args: forwardedArgs(fs, sets), Trials: selected}, stdout)
 	}
 
 	db, err := store.Open(*dbPath)
@@ -87,19 +120,47 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	}
 	defer db.Close()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	runner := &Runner{DB: db, Log: log, Progress: isTerminal(os.Stderr) && stderr == os.Stderr}
+	runner := &Runner{DB: db, Log: log, Progress: isTerminal(os.Stderr) && stderr == os.Stderr,
+		Workers: *workers, FailFast: *failFast, Redefine: *redefine, Only: only}
 	start := time.Now()
 	sum, runErr := runner.Run(ctx, e)
 	fmt.Fprintf(stdout, "%s: %d trials, %d already done, %d trained, %d failed in %s (results in %s)\n",
 		e.Name, sum.Trials, sum.Skipped, sum.Trained, sum.Failed, time.Since(start).Round(time.Second), *dbPath)
+	if len(sum.Interrupted) > 0 {
+		fmt.Fprintf(stdout, "runs %v had been left running by a process that stopped: marked interrupted, their trials run again\n", sum.Interrupted)
+	}
+	if len(sum.Failures) > 0 {
+		fmt.Fprintf(stdout, "failed:\n  %s\n", strings.Join(sum.Failures, "\n  "))
+	}
 	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "interrupted: the runs in progress are recorded as interrupted; run the same command again to resume")
 		return errors.Join(runErr, ctx.Err())
+	}
+	if *trialIndex >= 0 {
+		return runErr // a shard: the report comes from the merged database
 	}
 	paths, repErr := renderReport(db.SQL(), e.Name, *reportDir)
 	if repErr == nil {
 		fmt.Fprintf(stdout, "report: %s\n", paths[0])
 	}
 	return errors.Join(runErr, repErr)
+}
+
+// forwardedArgs lists the flags set on the command line that decide the
+// trials, for the array tasks of a Slurm script to repeat.
+func forwardedArgs(fs *flag.FlagSet, sets setList) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "db", "report", "slurm", "shards", "trial", "set", "workers":
+		default:
+			out = append(out, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	for _, s := range sets {
+		out = append(out, "-set", s)
+	}
+	return out
 }
 
 func renderReport(db *sql.DB, experiment, dir string) ([]string, error) {

@@ -2,14 +2,20 @@ package framework
 
 import (
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -33,9 +39,25 @@ type Runner struct {
 	// Log receives structured progress; nil discards it.
 	Log *slog.Logger
 	// Progress, if true, draws a progress line with rate and ETA on
-	// standard error (for a terminal).
+	// standard error (for a terminal); with several workers it logs instead.
 	Progress bool
+	// Workers is how many stages train at once, in goroutines of this
+	// process; default 1. Gonum's BLAS already spreads one training over
+	// every core, so more workers pay only where a step leaves cores idle
+	// (small models, graph overhead): measure before raising it.
+	Workers int
+	// FailFast stops the sweep at the first failed trial: stages not yet
+	// started are not run. By default a failure is recorded and the sweep
+	// goes on.
+	FailFast bool
+	// Redefine replaces a stored experiment definition that differs from
+	// the experiment's, instead of refusing to run (see store.Redefine).
+	Redefine bool
+	// Only, if not nil, selects the trials to run by their index in
+	// Experiment.Trials(); the others are neither run nor counted.
+	Only func(i int) bool
 
+	mu   sync.Mutex // guards data
 	data map[string]*loaded
 }
 
@@ -48,53 +70,242 @@ type loaded struct {
 // Summary counts what Run did.
 type Summary struct {
 	Trials, Skipped, Trained, Failed int
+	Interrupted                      []int64  // ids of stale runs found and marked interrupted
 	Failures                         []string // "model (seed N): error"
 }
 
-// Run runs every trial of e that the store does not hold finished. A
-// failed trial is recorded as failed and the sweep goes on; the returned
-// error lists the failures (and is nil when there were none).
+// DefinitionChangedError is Run's refusal to add runs to an experiment
+// whose stored definition differs from the one given.
+type DefinitionChangedError struct{ *store.DefinitionChangedError }
+
+func (e DefinitionChangedError) Error() string {
+	return fmt.Sprintf("framework: experiment %q was recorded with another definition; changed (stored -> now):\n  %s\n"+
+		"Run it under a new name (-name) to keep both, or pass -redefine to replace the stored definition "+
+		"(finished trials whose config did not change are kept and not run again).",
+		e.Experiment, strings.Join(e.Changes, "\n  "))
+}
+
+func (e DefinitionChangedError) Unwrap() error { return e.DefinitionChangedError }
+
+// errTeacherFailed ends a stage whose teacher stage did not finish.
+var errTeacherFailed = errors.New("teacher stage did not finish")
+
+// errFailFast ends the stages not started after a failure under FailFast.
+var errFailFast = errors.New("not run: an earlier trial failed (-fail-fast)")
+
+// stage is one run of the sweep: a prefix of a trial's chain. Trials that
+// share a prefix share its stage, which trains once.
+type stage struct {
+	cfg    Config
+	chain  []distill.Stage
+	parent *stage // the teacher stage, nil for a first stage
+	label  string
+
+	done    chan struct{} // closed when the fields below are final
+	run     store.RunRecord
+	trained bool // trained now, not found finished
+	err     error
+}
+
+// Run runs every trial of e that the store does not hold finished, after
+// marking interrupted the runs that an earlier process left 'running' (see
+// store.MarkStale). Stages run on Workers goroutines, a student only after
+// its teacher. A failed trial is recorded as failed and the sweep goes on
+// (unless FailFast); the returned error lists the failures (and is nil
+// when there were none). A cancelled ctx stops the sweep: the runs in
+// progress are recorded as interrupted.
 func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 	if e.Name == "" {
 		return Summary{}, errors.New("framework: experiment has no name")
 	}
 	log := r.logger()
-	if _, err := r.DB.EnsureExperiment(e.Name, e.Definition()); err != nil {
+	define := r.DB.EnsureExperiment
+	if r.Redefine {
+		define = r.DB.Redefine
+	}
+	if _, err := define(e.Name, e.Definition()); err != nil {
+		if changed, ok := errors.AsType[*store.DefinitionChangedError](err); ok {
+			return Summary{}, DefinitionChangedError{changed}
+		}
 		return Summary{}, err
 	}
-	trials := e.Trials()
-	sum := Summary{Trials: len(trials)}
-	for i, trial := range trials {
-		if err := ctx.Err(); err != nil {
-			return sum, err
+	var sum Summary
+	stale, err := r.DB.MarkStale()
+	if err != nil {
+		return sum, err
+	}
+	if sum.Interrupted = stale; len(stale) > 0 {
+		log.Warn("runs left running by a process that stopped, marked interrupted", "runs", stale)
+	}
+
+	// Resolve every trial and lay out its stages.
+	type trial struct {
+		cfg  Config
+		last *stage
+		err  error
+	}
+	var trials []trial
+	stages := map[string]*stage{}
+	var order []*stage
+	all := e.Trials()
+	for i, c := range all {
+		if r.Only != nil && !r.Only(i) {
+			continue
 		}
-		resolved, err := r.resolve(trial)
+		label := fmt.Sprintf("%d/%d", i+1, len(all))
+		var resolved Config
+		err := protect(func() (err error) { resolved, err = r.resolve(c); return err })
 		if err != nil {
-			return sum, err
-		}
-		if rec, ok, err := r.DB.FinishedRun(e.Name, resolved.Hash()); err != nil {
-			return sum, err
-		} else if ok {
-			sum.Skipped++
-			log.Info("skip finished trial", "trial", i+1, "of", len(trials), "model", trial.Model, "seed", trial.Seed, "run", rec.ID)
+			trials = append(trials, trial{cfg: c, err: r.recordFailedTrial(e.Name, c, err)})
 			continue
 		}
-		log.Info("trial", "trial", i+1, "of", len(trials), "model", trial.Model, "codes", resolved.Codes, "seed", trial.Seed)
-		if err := r.runChain(ctx, e, resolved, fmt.Sprintf("%d/%d", i+1, len(trials))); err != nil {
-			if ctx.Err() != nil {
-				return sum, err
+		chain, _ := distill.ParseChain(resolved.Model, resolved.Codes) // resolve checked it
+		names := strings.Split(resolved.Model, ">")
+		var parent *stage
+		for k := range chain {
+			sc := resolved
+			sc.Model = strings.Join(names[:k+1], ">")
+			if !strings.Contains(sc.Model, "inflated") {
+				sc.Codes = 0
 			}
-			sum.Failed++
-			sum.Failures = append(sum.Failures, fmt.Sprintf("%s (seed %d): %v", trial.Model, trial.Seed, err))
-			log.Error("trial failed", "model", trial.Model, "seed", trial.Seed, "err", err)
-			continue
+			st, ok := stages[sc.Hash()]
+			if !ok {
+				st = &stage{cfg: sc, chain: chain[:k+1], parent: parent, label: label, done: make(chan struct{})}
+				stages[sc.Hash()] = st
+				order = append(order, st)
+			}
+			parent = st
 		}
-		sum.Trained++
+		trials = append(trials, trial{cfg: resolved, last: parent})
+	}
+	sum.Trials = len(trials)
+
+	// Stages are queued teachers first, so a worker waiting for a teacher
+	// waits for a stage that another worker already took: no deadlock.
+	queue := make(chan *stage, len(order))
+	for _, st := range order {
+		queue <- st
+	}
+	close(queue)
+	var failed atomic.Bool
+	for _, t := range trials {
+		if t.err != nil && r.FailFast {
+			failed.Store(true)
+		}
+	}
+	var wg sync.WaitGroup
+	for range max(r.Workers, 1) {
+		wg.Go(func() {
+			for st := range queue {
+				r.runStageOf(ctx, e, st, &failed)
+				close(st.done)
+			}
+		})
+	}
+	wg.Wait()
+
+	for _, t := range trials {
+		err := t.err
+		if err == nil {
+			switch {
+			case t.last.err == nil && t.last.trained:
+				sum.Trained++
+			case t.last.err == nil:
+				sum.Skipped++
+				log.Info("skip finished trial", "model", t.cfg.Model, "seed", t.cfg.Seed, "run", t.last.run.ID)
+			default:
+				err = t.last.err
+			}
+		}
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			sum.Failed++
+			sum.Failures = append(sum.Failures, fmt.Sprintf("%s (seed %d): %v", t.cfg.Model, t.cfg.Seed, err))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
 	}
 	if sum.Failed > 0 {
 		return sum, fmt.Errorf("framework: %d of %d trials failed:\n  %s", sum.Failed, len(trials), strings.Join(sum.Failures, "\n  "))
 	}
 	return sum, nil
+}
+
+// runStageOf settles st: found finished, trained now, or failed with the
+// reason in st.err. Its teacher is settled first.
+func (r *Runner) runStageOf(ctx context.Context, e Experiment, st *stage, failed *atomic.Bool) {
+	log := r.logger()
+	if st.parent != nil {
+		<-st.parent.done
+		if st.parent.err != nil {
+			st.err = fmt.Errorf("%w: %s: %w", errTeacherFailed, st.parent.cfg.Model, st.parent.err)
+			return
+		}
+	}
+	rec, ok, err := r.DB.FinishedRun(e.Name, st.cfg.Hash())
+	switch {
+	case err != nil:
+		st.err = err
+	case ok:
+		st.run = rec
+	case ctx.Err() != nil:
+		st.err = ctx.Err()
+	case r.FailFast && failed.Load():
+		st.err = errFailFast
+	default:
+		log.Info("stage", "trial", st.label, "model", st.cfg.Model, "codes", st.cfg.Codes, "seed", st.cfg.Seed)
+		st.run, st.err = r.runStage(ctx, e, st)
+		st.trained = st.err == nil
+	}
+	if st.err != nil && ctx.Err() == nil {
+		failed.Store(true)
+		log.Error("stage failed", "model", st.cfg.Model, "seed", st.cfg.Seed, "err", st.err)
+	}
+}
+
+// recordFailedTrial records a trial that failed before it could start (its
+// data set would not load, say) as a failed run, so the database shows it.
+func (r *Runner) recordFailedTrial(experiment string, c Config, cause error) error {
+	chain, _ := distill.ParseChain(c.Model, c.Codes)
+	run, err := r.DB.StartRun(store.RunInfo{
+		Experiment: experiment, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
+		Schedule: distill.Fragments(chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: "unknown",
+		Config: c.JSON(), Params: c.Flatten(), Env: r.environment(c),
+	})
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	if err := run.Fail(cause); err != nil {
+		return errors.Join(cause, err)
+	}
+	return fmt.Errorf("run %d: %w", run.ID(), cause)
+}
+
+// environment is the environment recorded with a run of c.
+func (r *Runner) environment(c Config) map[string]string {
+	env := environ.Capture(".", BLAS)
+	env["seed"] = strconv.FormatInt(c.Seed, 10)
+	return env
+}
+
+// panicError is a recovered panic with the stack where it happened; the
+// store records the stack beside the message.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+func (p panicError) Stack() string { return string(p.stack) }
+
+// protect runs f, turning a panic into a panicError.
+func protect(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicError{p, debug.Stack()}
+		}
+	}()
+	return f()
 }
 
 func (r *Runner) logger() *slog.Logger {
@@ -106,6 +317,8 @@ func (r *Runner) logger() *slog.Logger {
 
 // dataset loads (once) the named data set and its vocabulary.
 func (r *Runner) dataset(name string) (*loaded, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if l, ok := r.data[name]; ok {
 		return l, nil
 	}
@@ -142,79 +355,69 @@ func (r *Runner) resolve(c Config) (Config, error) {
 	return c, nil
 }
 
-// runChain makes sure every stage of c's chain has a finished run in the
-// experiment, training the missing ones in order; each stage distils from
-// the checkpoint of the stage before it.
-func (r *Runner) runChain(ctx context.Context, e Experiment, c Config, label string) error {
-	stages, err := distill.ParseChain(c.Model, c.Codes)
-	if err != nil {
-		return err
-	}
-	names := strings.Split(c.Model, ">")
+// runStage trains, saves and evaluates st as one run, distilling from its
+// teacher's checkpoint, resuming from st's own per-epoch training state
+// when an interrupted run left one. Whatever goes wrong after the run
+// starts is recorded on it: a cancelled ctx as interrupted, anything else
+// (a panic with its stack) as failed.
+func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.RunRecord, error) {
+	c := st.cfg
 	var teacher *models.Model
 	var teacherRun int64
-	for i := range stages {
-		sc := c
-		sc.Model = strings.Join(names[:i+1], ">")
-		if strings.Contains(sc.Model, "inflated") {
-			sc.Codes = c.Codes
-		} else {
-			sc.Codes = 0
+	if st.parent != nil {
+		var err error
+		if teacher, err = models.Load(r.DB.CheckpointPath(st.parent.run)); err != nil {
+			err = fmt.Errorf("framework: teacher %s (run %d): %w", st.parent.cfg.Model, st.parent.run.ID, err)
+			return store.RunRecord{}, r.recordFailedTrial(e.Name, c, err)
 		}
-		rec, ok, err := r.DB.FinishedRun(e.Name, sc.Hash())
-		if err != nil {
-			return err
-		}
-		if ok {
-			if i < len(stages)-1 {
-				if teacher, err = models.Load(r.DB.CheckpointPath(rec)); err != nil {
-					return fmt.Errorf("framework: teacher %s (run %d): %w", sc.Model, rec.ID, err)
-				}
-			}
-			teacherRun = rec.ID
-			continue
-		}
-		m, runID, err := r.runStage(ctx, e, sc, stages[:i+1], teacher, teacherRun, label)
-		if err != nil {
-			return err
-		}
-		teacher, teacherRun = m, runID
+		teacherRun = st.parent.run.ID
 	}
-	return nil
-}
-
-// runStage trains, saves and evaluates the last stage of a chain as one
-// run. Whatever goes wrong after the run starts is recorded on it.
-func (r *Runner) runStage(ctx context.Context, e Experiment, c Config, stages []distill.Stage, teacher *models.Model, teacherRun int64, label string) (*models.Model, int64, error) {
-	l, err := r.dataset(c.Dataset)
+	env := r.environment(c)
+	resume, err := loadTrainState(r.resumePath(c))
 	if err != nil {
-		return nil, 0, err
+		r.logger().Warn("ignoring unreadable training state, starting over", "err", err)
+	} else if resume != nil {
+		env["resumed_from_epoch"] = strconv.Itoa(resume.Epoch)
 	}
-	env := environ.Capture(".", BLAS)
+	protocol := "unknown"
+	if l, err := r.dataset(c.Dataset); err == nil {
+		protocol = l.ds.Protocol
+	}
 	run, err := r.DB.StartRun(store.RunInfo{
 		Experiment: e.Name, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
-		Schedule: distill.Fragments(stages), Seed: c.Seed, Dataset: l.ds.Name, Protocol: l.ds.Protocol,
+		Schedule: distill.Fragments(st.chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: protocol,
 		TeacherRunID: teacherRun, Config: c.JSON(), Params: c.Flatten(), Env: env,
 	})
 	if err != nil {
-		return nil, 0, err
+		return store.RunRecord{}, err
 	}
-	m, err := r.trainAndEvaluate(ctx, run, c, stages, teacher, l, e.Transfer, label)
+	err = protect(func() error {
+		return r.trainAndEvaluate(ctx, run, c, st.chain, teacher, resume, e.Transfer, st.label)
+	})
 	if err != nil {
-		if ferr := run.Fail(err); ferr != nil {
-			err = errors.Join(err, ferr)
+		end := run.Interrupt // keeps the training state: a rerun resumes from it
+		if ctx.Err() == nil {
+			end = run.Fail
+			os.Remove(r.resumePath(c)) // a rerun of a failure starts afresh
 		}
-		return nil, 0, err
+		if eerr := end(err); eerr != nil {
+			err = errors.Join(err, eerr)
+		}
+		return store.RunRecord{}, fmt.Errorf("run %d: %w", run.ID(), err)
 	}
-	return m, run.ID(), nil
+	os.Remove(r.resumePath(c)) // the finished run needs it no more
+	rec, ok, err := r.DB.FinishedRun(e.Name, c.Hash())
+	if err == nil && !ok {
+		err = fmt.Errorf("framework: run %d finished but is not found finished", run.ID())
+	}
+	return rec, err
 }
 
-func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, l *loaded, transfer []string, label string) (_ *models.Model, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("framework: panic: %v", p)
-		}
-	}()
+func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, resume *models.TrainState, transfer []string, label string) (err error) {
+	l, err := r.dataset(c.Dataset)
+	if err != nil {
+		return err
+	}
 	stage := stages[len(stages)-1]
 	mc := stage.Apply(models.Config{
 		VocabSize: l.vocab.Size(), RegionDim: l.ds.RegionDim, Dim: c.Dim, Heads: c.Heads, Layers: c.Layers,
@@ -224,16 +427,19 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	// Independent streams of the trial's seed: weights, batches.
 	initRNG := rand.New(rand.NewPCG(uint64(c.Seed), 1))
 	batchRNG := rand.New(rand.NewPCG(uint64(c.Seed), 2))
+	resumePath := r.resumePath(c)
 	settings := models.TrainSettings{
 		BatchSize: c.Train.BatchSize, Epochs: c.Train.Epochs, LearningRate: c.Train.LearningRate,
 		DecayEpoch: c.Train.DecayEpoch, DecayFactor: c.Train.DecayFactor,
 		WeightDecay: c.Train.WeightDecay, ClipNorm: c.Train.ClipNorm,
+		Checkpoint: func(s models.TrainState) error { return saveTrainState(resumePath, s) },
+		Resume:     resume,
 	}
 	var m *models.Model
 	var obj models.Objective
 	if teacher == nil {
 		if m, err = models.New(mc, initRNG); err != nil {
-			return nil, err
+			return err
 		}
 		margin := c.Train.Margin
 		if stage.Keep == models.KeepFirst {
@@ -243,45 +449,89 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	} else {
 		ds := distill.Settings{TeacherTemp: c.Distill.TeacherTemp, StudentTemp: c.Distill.StudentTemp, TrainEmbeddings: c.Distill.TrainEmbeddings}
 		if m, settings.Frozen, err = distill.NewStudent(teacher, mc, ds, initRNG); err != nil {
-			return nil, err
+			return err
 		}
 		kd, err := distill.NewKD(teacher, m.Config, ds, settings.BatchSize)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer kd.Close()
 		obj = kd
 	}
 	steps := settings.Epochs * (len(l.ds.Train.Images) / max(settings.BatchSize, 1))
-	progress := newProgress(run, r.logger(), r.Progress, fmt.Sprintf("[%s] %s", label, c.Model), steps)
+	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), steps)
 	stats, err := models.Train(ctx, m, &l.ds.Train, l.vocab, obj, settings, batchRNG, progress)
 	progress.done()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	path := filepath.Join(r.checkpointDir(), c.Hash()+".ckpt")
 	if err := m.Save(path); err != nil {
-		return nil, err
+		return err
 	}
 	if err := run.SetCheckpoint(path); err != nil {
-		return nil, err
+		return err
 	}
 	if err := evaluate(run, m, l.vocab, &l.ds.Test, "test", true); err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range transfer {
 		t, err := r.dataset(name)
 		if err != nil {
-			return nil, fmt.Errorf("framework: transfer set: %w", err)
+			return fmt.Errorf("framework: transfer set: %w", err)
 		}
 		if t.ds.RegionDim != l.ds.RegionDim {
-			return nil, fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
+			return fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
 		}
 		if err := evaluate(run, m, l.vocab, &t.ds.Test, "transfer:"+name, false); err != nil {
-			return nil, fmt.Errorf("framework: transfer to %s: %w", name, err)
+			return fmt.Errorf("framework: transfer to %s: %w", name, err)
 		}
 	}
-	return m, run.Finish(stats.Seconds)
+	return run.Finish(stats.Seconds)
+}
+
+// resumePath is where the training state of c's run is kept between
+// epochs, beside its checkpoint.
+func (r *Runner) resumePath(c Config) string {
+	return filepath.Join(r.checkpointDir(), c.Hash()+".resume")
+}
+
+// saveTrainState writes s to path atomically, so that a kill while writing
+// leaves the previous epoch's state.
+func saveTrainState(path string, s models.TrainState) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := gob.NewEncoder(tmp).Encode(s); err != nil {
+		tmp.Close()
+		return fmt.Errorf("framework: save training state %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// loadTrainState reads a state saveTrainState wrote; nil when there is none.
+func loadTrainState(path string) (*models.TrainState, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var s models.TrainState
+	if err := gob.NewDecoder(f).Decode(&s); err != nil {
+		return nil, fmt.Errorf("framework: training state %s: %w", path, err)
+	}
+	return &s, nil
 }
 
 func (r *Runner) checkpointDir() string {

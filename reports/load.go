@@ -15,6 +15,9 @@ const (
 	StatusFinished = "finished"
 	StatusFailed   = "failed"
 	StatusRunning  = "running"
+	// StatusInterrupted is a run whose process was killed or stopped; its
+	// trial runs again on the next invocation.
+	StatusInterrupted = "interrupted"
 )
 
 // paperOrder is the order in which the paper tells its story: the two late
@@ -32,7 +35,7 @@ type Row struct {
 	Seed       int64
 	Dataset    string
 	Protocol   string
-	Status     string // StatusFinished, StatusFailed or StatusRunning
+	Status     string // StatusFinished, StatusFailed, StatusRunning or StatusInterrupted
 	Error      string
 
 	I2T, T2I         [3]float64 // R@1, R@5, R@10 in percent

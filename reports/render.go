@@ -107,7 +107,7 @@ func report(rows []Row, env map[int64]map[string]string, l labeller, title, expe
 		}
 		return "unknown"
 	}
-	var nFinished, nFailed, nRunning int
+	var nFinished, nFailed, nRunning, nInterrupted int
 	for _, r := range rows {
 		switch r.Status {
 		case StatusFinished:
@@ -116,13 +116,15 @@ func report(rows []Row, env map[int64]map[string]string, l labeller, title, expe
 			nFailed++
 		case StatusRunning:
 			nRunning++
+		case StatusInterrupted:
+			nInterrupted++
 		}
 	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", title)
-	fmt.Fprintf(&b, "A reproduction of %s: experiment `%s`, rendered from results.db alone (%d runs: %d finished, %d failed, %d running).\n\n",
-		citation, experiment, len(rows), nFinished, nFailed, nRunning)
+	fmt.Fprintf(&b, "A reproduction of %s: experiment `%s`, rendered from results.db alone (%d runs: %d finished, %d failed, %d running, %d interrupted).\n\n",
+		citation, experiment, len(rows), nFinished, nFailed, nRunning, nInterrupted)
 
 	b.WriteString("## Setup\n\n")
 	fmt.Fprintf(&b, "- Data set: %s\n", distinct(rows, func(r Row) string { return r.Dataset }))

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inflateshrink/inflateshrink/framework/store"
+)
+
+type failure struct{ msg, stack string }
+
+func (f failure) Error() string { return f.msg }
+func (f failure) Stack() string { return f.stack }
+
+// fixture writes three runs of experiment "e" and one of "f": run 1
+// finished (lr 0.1, rsum 100), run 2 finished (lr 0.01, rsum 150), run 3
+// failed with a stack, run 4 finished in f (rsum 300).
+func fixture(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "results.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, e := range []string{"e", "f"} {
+		if _, err := db.EnsureExperiment(e, `{}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []struct {
+		exp, lr string
+		rsum    float64
+		fail    bool
+	}{{"e", "0.1", 100, false}, {"e", "0.01", 150, false}, {"e", "1", 0, true}, {"f", "0.1", 300, false}} {
+		run, err := db.StartRun(store.RunInfo{Experiment: r.exp, ConfigHash: r.exp + r.lr, Model: "base", Seed: 1, Dataset: "d", Protocol: "p",
+			Config: `{}`, Params: map[string]string{"lr": r.lr, "dim": "16"}, Env: map[string]string{"host": "h"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.fail {
+			if err := run.Fail(failure{"panic: boom", "goroutine 7 [running]"}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		run.LogStep(1, map[string]float64{"loss": 2})
+		run.LogStep(2, map[string]float64{"loss": 1})
+		if err := run.RecordResults("test", map[string]float64{"rsum": r.rsum, "t2i_medr": 1000 / r.rsum}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Finish(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+func results(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(args, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func TestQueries(t *testing.T) {
+	db := fixture(t)
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string // substrings of the output
+		notWant []string
+	}{
+		{"experiments", []string{"experiments"}, []string{"e           ", "f "}, nil},
+		{"runs by status", []string{"runs", "-status", "failed"}, []string{"\n3   e"}, []string{"\n1 ", "\n2 "}},
+		{"runs by param", []string{"runs", "-param", "lr=0.01"}, []string{"\n2 "}, []string{"\n1 ", "\n3 "}},
+		{"runs by experiment", []string{"runs", "-experiment", "f"}, []string{"\n4 "}, []string{"\n1 "}},
+		{"no match", []string{"runs", "-param", "lr=7"}, []string{"(no runs match)"}, nil},
+		{"show", []string{"show", "3"}, []string{"run.status", "failed", "panic: boom", "stack:\ngoroutine 7 [running]", "param.lr", "env.host"}, nil},
+		{"show steps", []string{"show", "1"}, []string{"steps\t2 (loss 2 -> 1)", "test.rsum", "100.0"}, nil},
+		{"compare", []string{"compare", "1", "2"}, []string{"param.lr", "0.1", "0.01", "test.rsum", "equal rows not shown"}, []string{"param.dim", "env.host"}},
+		{"compare all", []string{"compare", "-all", "1", "2"}, []string{"param.dim"}, nil},
+		{"best", []string{"best", "-metric", "rsum", "-experiment", "e"}, []string{"\n2 ", "150.0"}, []string{"\n1 ", "\n4 "}},
+		{"best lowest", []string{"best", "-metric", "t2i_medr", "-lowest"}, []string{"\n4 "}, nil},
+		{"best by param", []string{"best", "-param", "lr=0.1"}, []string{"\n4 "}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := results(t, append([]string{"-db", db}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestExport(t *testing.T) {
+	db := fixture(t)
+	out, err := results(t, "-db", db, "export", "-format", "csv", "-experiment", "e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 || recs[0][0] != "experiment" || recs[0][len(recs[0])-1] != "param.lr" {
+		t.Fatalf("csv: %d records, header %q; want a header and 3 runs ending in param.lr", len(recs), recs[0])
+	}
+	if recs[2][len(recs[2])-1] != "0.01" {
+		t.Errorf("run 2 param.lr = %q", recs[2][len(recs[2])-1])
+	}
+	out, err = results(t, "-db", db, "export", "-format", "json", "-status", "finished")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rows) != 3 || rows[1]["rsum"] != 150.0 || rows[1]["param.lr"] != "0.01" || rows[0]["error"] != nil {
+		t.Errorf("json rows %v", rows)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	db := fixture(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", []string{"-db", db}, "no command"},
+		{"unknown command", []string{"-db", db, "frobnicate"}, `unknown command "frobnicate"`},
+		{"missing database", []string{"-db", filepath.Join(t.TempDir(), "none.db"), "runs"}, "no results database at"},
+		{"bad id", []string{"-db", db, "show", "x"}, `run id "x"`},
+		{"no such run", []string{"-db", db, "show", "99"}, "no run 99"},
+		{"one id to compare", []string{"-db", db, "compare", "1"}, "at least two"},
+		{"bad param", []string{"-db", db, "runs", "-param", "lr"}, `"lr": want key=value`},
+		{"bad format", []string{"-db", db, "export", "-format", "xml"}, `-format "xml"`},
+		{"unknown metric", []string{"-db", db, "best", "-metric", "nope"}, `result "nope"`},
+		{"merge nothing", []string{"-db", db, "merge"}, "no shard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := results(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error()+out, tc.want) {
+				t.Errorf("err %v, output %q; want an error containing %q", err, out, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	db := fixture(t)
+	s, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SQL().Exec(`UPDATE meta SET value = '99' WHERE key = 'schema_version'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = results(t, "-db", db, "runs")
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer") {
+		t.Errorf("err %v, want the versions named", err)
+	}
+}
+
+func TestMergeCommand(t *testing.T) {
+	shard := fixture(t)
+	db := filepath.Join(t.TempDir(), "results.db")
+	out, err := results(t, "-db", db, "merge", shard)
+	if err != nil || !strings.Contains(out, "4 runs added") {
+		t.Fatalf("merge: %v\n%s", err, out)
+	}
+	out, err = results(t, "merge", "-db", db, shard) // -db after the command too
+	if err != nil || !strings.Contains(out, "0 runs added, 4 already merged") {
+		t.Errorf("merge again: %v\n%s", err, out)
+	}
+	// A shard whose experiment e was defined otherwise conflicts.
+	other := fixture(t)
+	s, err := store.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SQL().Exec(`UPDATE experiments SET definition = '{"x":1}' WHERE name = 'e'`)
+	s.Close()
+	out, err = results(t, "-db", db, "merge", other)
+	var usage usageError
+	if err == nil || errors.As(err, &usage) || !strings.Contains(out, `conflict: experiment "e" is defined otherwise`) {
+		t.Errorf("conflicting merge: %v\n%s", err, out)
+	}
+}
