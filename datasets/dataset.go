@@ -12,6 +12,10 @@ type Dataset struct {
 	Name      string // "synthetic"
 	Protocol  string // how Test is built, e.g. "1000img-5cap"
 	RegionDim int    // length of every region vector
+	// TestFolds > 1 asks for the test split to be evaluated also as the
+	// mean over that many consecutive folds of its images and their
+	// captions (COCO's 1K protocol: 5 folds of the 5K test images).
+	TestFolds int
 
 	Train, Val, Test Split
 }

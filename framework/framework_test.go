@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/framework/store"
 )
 
@@ -180,7 +181,7 @@ func TestCommandBadInput(t *testing.T) {
 		{"unknown set key", []string{"-set", "train.epoch=2"}, true, `unknown key "train.epoch"`},
 		{"bad set value", []string{"-set", "dim=wide"}, true, `"wide"`},
 		{"bad padding", []string{"-set", "padding=sideways"}, true, `"sideways"`},
-		{"unknown data set", []string{"-data", "coco"}, true, `"coco"`},
+		{"unknown data set", []string{"-data", "imagenet"}, true, `"imagenet"`},
 		{"bad seed", []string{"-seed", "one"}, true, `"one"`},
 		{"unwritable database", []string{"-db", filepath.Join(notADir, "results.db")}, false, notADir},
 	}
@@ -289,5 +290,32 @@ func TestTransferEvaluation(t *testing.T) {
 	var n int
 	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM results WHERE split = 'transfer:synthetic-small' AND name = 'rsum'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("transfer results: %d rows (%v), want 1", n, err)
+	}
+}
+
+func init() {
+	datasets.Register("synthetic-small-2fold", func() (*datasets.Dataset, error) {
+		d, err := datasets.Load("synthetic-small")
+		if d != nil {
+			d.Name, d.TestFolds = "synthetic-small-2fold", 2
+		}
+		return d, err
+	})
+}
+
+// TestFoldEvaluation: a data set with TestFolds records the whole test
+// split, the mean over folds and the first fold, each with its own size.
+func TestFoldEvaluation(t *testing.T) {
+	db := openDB(t)
+	e := Experiment{Name: "folds", Base: tinyConfig(), Dataset: "synthetic-small-2fold"}
+	e.Base.Model = "fast"
+	if _, err := (&Runner{DB: db}).Run(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	for split, images := range map[string]float64{"test": 100, "test-2fold": 50, "test-fold0": 50} {
+		var n float64
+		if err := db.SQL().QueryRow(`SELECT value FROM results WHERE split = ? AND name = 'n_images'`, split).Scan(&n); err != nil || n != images {
+			t.Errorf("split %s: n_images %v (%v), want %v", split, n, err, images)
+		}
 	}
 }

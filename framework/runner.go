@@ -472,7 +472,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	if err := run.SetCheckpoint(path); err != nil {
 		return err
 	}
-	if err := evaluate(run, m, l.vocab, &l.ds.Test, "test", true); err != nil {
+	if err := evaluate(run, m, l.vocab, &l.ds.Test, "test", l.ds.TestFolds, true); err != nil {
 		return err
 	}
 	for _, name := range transfer {
@@ -483,7 +483,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		if t.ds.RegionDim != l.ds.RegionDim {
 			return fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
 		}
-		if err := evaluate(run, m, l.vocab, &t.ds.Test, "transfer:"+name, false); err != nil {
+		if err := evaluate(run, m, l.vocab, &t.ds.Test, "transfer:"+name, t.ds.TestFolds, false); err != nil {
 			return fmt.Errorf("framework: transfer to %s: %w", name, err)
 		}
 	}
@@ -546,9 +546,12 @@ const evaluationChunk = 128
 
 // evaluate encodes a test split with the model (and vocab, the training
 // data's), scores the whole gallery, and records recall, ranks and the
-// chance level under the split name; with cost, also the model's encoding
+// chance level under the split name. With folds > 1 it also records the
+// mean over that many consecutive folds of the images (split "<split>-<folds>fold",
+// COCO's 1K protocol) and the first fold alone ("<split>-fold0", what the
+// authors' code reports). With cost, it records the model's encoding
 // times, query latency and sizes.
-func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *datasets.Split, split string, cost bool) error {
+func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *datasets.Split, split string, folds int, cost bool) error {
 	enc, err := models.NewEncoder(m, evaluationChunk)
 	if err != nil {
 		return err
@@ -570,17 +573,30 @@ func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *data
 	if err != nil {
 		return err
 	}
-	result, err := metrics.Evaluate(scores, test.CaptionImage)
+	whole, err := metrics.Evaluate(scores, test.CaptionImage)
 	if err != nil {
 		return err
 	}
-	values := result.Values()
-	perImage := len(test.Captions) / len(test.Images)
-	values["chance_rsum"] = metrics.ChanceRSum(len(test.Images), perImage)
-	values["n_images"] = float64(len(test.Images))
-	values["n_captions"] = float64(len(test.Captions))
-	if err := run.RecordResults(split, values); err != nil {
+	if err := record(run, split, whole, scores); err != nil {
 		return err
+	}
+	if folds > 1 {
+		parts, captionImage, err := metrics.Folds(scores, test.CaptionImage, folds)
+		if err != nil {
+			return err
+		}
+		results := make([]metrics.Retrieval, len(parts))
+		for i := range parts {
+			if results[i], err = metrics.Evaluate(parts[i], captionImage[i]); err != nil {
+				return err
+			}
+		}
+		if err := record(run, fmt.Sprintf("%s-%dfold", split, folds), metrics.Mean(results), parts[0]); err != nil {
+			return err
+		}
+		if err := record(run, split+"-fold0", results[0], parts[0]); err != nil {
+			return err
+		}
 	}
 	if !cost {
 		return nil
@@ -590,6 +606,16 @@ func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *data
 		QueryMs:      queryMs(texts, images),
 		Interactions: m.Config.Interactions(), IndexFloats: m.Config.IndexFloats(),
 	}.Values())
+}
+
+// record stores a retrieval result under split with the size and chance
+// level of the gallery it was measured on (for a fold mean, one fold).
+func record(run *store.Run, split string, r metrics.Retrieval, gallery metrics.Scores) error {
+	values := r.Values()
+	values["chance_rsum"] = metrics.ChanceRSum(gallery.Images, max(1, gallery.Captions/gallery.Images))
+	values["n_images"] = float64(gallery.Images)
+	values["n_captions"] = float64(gallery.Captions)
+	return run.RecordResults(split, values)
 }
 
 // queryMs is the mean time to score the whole gallery against one

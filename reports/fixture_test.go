@@ -10,7 +10,7 @@ import (
 )
 
 // fixtureSchema stands in for framework/store's view: a table with the view's
-// exact columns, and the environment table.
+// exact columns, and the environment and results tables.
 const fixtureSchema = `
 CREATE TABLE run_summary(experiment TEXT, run_id INTEGER, model TEXT, codes INTEGER, schedule TEXT,
 	seed INTEGER, dataset TEXT, protocol TEXT, status TEXT, error TEXT,
@@ -19,6 +19,7 @@ CREATE TABLE run_summary(experiment TEXT, run_id INTEGER, model TEXT, codes INTE
 	interactions REAL, query_ms REAL, index_floats REAL, encode_text_ms REAL, encode_image_ms REAL,
 	train_seconds REAL, teacher_run_id INTEGER, config_hash TEXT, started_at TEXT, finished_at TEXT);
 CREATE TABLE environment(run_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run_id, key));
+CREATE TABLE results(run_id INTEGER, split TEXT, name TEXT, value REAL);
 `
 
 // openFixture creates a database in a temporary directory holding runs and

@@ -48,6 +48,13 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 		return nil, err
 	}
 	text := report(rows, env, l, title, experiment, filepath.Base(png), filepath.Base(svg), skipped)
+	transfer, err := TransferSection(db, experiment)
+	if err != nil {
+		return nil, err
+	}
+	if transfer != "" {
+		text += "\n" + transfer
+	}
 	if err := os.WriteFile(md, []byte(text), 0o644); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}

@@ -1,0 +1,239 @@
+package emoji
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
+	"github.com/inflateshrink/inflateshrink/datasets/imagetok"
+)
+
+// TestStyle is the style the style hold-out tests on.
+const TestStyle = "openmoji"
+
+// Settings choose a protocol; the zero value is the style hold-out with
+// CLDR labels as captions on the whole set.
+type Settings struct {
+	// Concept holds out 20% of the base emoji (with their skin tones)
+	// instead of a style.
+	Concept bool
+	// Keywords appends the CLDR keywords to each caption.
+	Keywords bool
+	// Small keeps only the first SmallCaptions base emoji (no skin tone),
+	// for smoke tests.
+	Small bool
+	// Dir is the cache folder; empty means imagetok.Dir().
+	Dir string
+}
+
+// SmallCaptions is the number of captions Small keeps.
+const SmallCaptions = 200
+
+// Split sizes: the fraction of base emoji the concept hold-out tests on,
+// the fraction it validates on, and the captions validated on in the style
+// hold-out (SmallCaptions/10 when Small).
+const (
+	conceptTest = 0.20
+	conceptVal  = 0.05
+	styleVal    = 300
+)
+
+// splitSeed seeds the draws of the splits: they are part of the data set's
+// definition, the same for every experiment seed.
+const splitSeed = 20211107
+
+func init() {
+	reg := func(name string, s Settings) {
+		datasets.Register(name, func() (*datasets.Dataset, error) {
+			d, err := Load(s)
+			if d != nil {
+				d.Name = name
+			}
+			return d, err
+		})
+	}
+	reg("emoji-style", Settings{})
+	reg("emoji-style-small", Settings{Small: true})
+	reg("emoji-concept", Settings{Concept: true})
+	reg("emoji-style-keywords", Settings{Keywords: true})
+}
+
+// Load reads the cache that Setup built and splits it by s.
+func Load(s Settings) (*datasets.Dataset, error) {
+	dir := s.Dir
+	if dir == "" {
+		var err error
+		if dir, err = imagetok.Dir(); err != nil {
+			return nil, err
+		}
+	}
+	path, cmd := CachePath(dir), SetupCommand
+	if s.Small {
+		path, cmd = SmallCachePath(dir), SmallSetupCommand+" (or "+SetupCommand+")"
+	}
+	var c cache
+	if err := imagetok.ReadCache(path, cacheKind, cacheVersion, &c, cmd); err != nil {
+		return nil, fmt.Errorf("emoji: data set not set up: %w", err)
+	}
+	return split(&c, s)
+}
+
+// split builds the data set; see the package documentation.
+func split(c *cache, s Settings) (*datasets.Dataset, error) {
+	keep := func(int) bool { return true }
+	if s.Small {
+		small := smallCaptions(c.Captions)
+		keep = func(i int) bool { return small[i] }
+	}
+	byCaption := map[int][]int{} // caption -> its images (in style order)
+	var capIdx []int
+	for i, im := range c.Images {
+		if !keep(im.Caption) {
+			continue
+		}
+		if byCaption[im.Caption] == nil {
+			capIdx = append(capIdx, im.Caption)
+		}
+		byCaption[im.Caption] = append(byCaption[im.Caption], i)
+	}
+	sort.Ints(capIdx)
+	if len(capIdx) == 0 {
+		return nil, errors.New("emoji: the cache holds no image")
+	}
+	rng := rand.New(rand.NewPCG(splitSeed, 0))
+	var train, val, test []pair
+	var desc string
+	if s.Concept {
+		// Hold out base emoji, each with all its skin tones.
+		var bases []string
+		seen := map[string]bool{}
+		for _, ci := range capIdx {
+			if b := c.Captions[ci].Base; !seen[b] {
+				seen[b] = true
+				bases = append(bases, b)
+			}
+		}
+		rng.Shuffle(len(bases), func(i, j int) { bases[i], bases[j] = bases[j], bases[i] })
+		nTest := int(conceptTest*float64(len(bases)) + 0.5)
+		nVal := int(conceptVal*float64(len(bases)) + 0.5)
+		role := map[string]int{} // 0 train, 1 val, 2 test
+		for i, b := range bases {
+			switch {
+			case i < nTest:
+				role[b] = 2
+			case i < nTest+nVal:
+				role[b] = 1
+			}
+		}
+		for _, ci := range capIdx {
+			ims := byCaption[ci]
+			switch role[c.Captions[ci].Base] {
+			case 0:
+				for _, im := range ims {
+					train = append(train, pair{ci, im})
+				}
+			case 1:
+				val = append(val, pair{ci, ims[rng.IntN(len(ims))]})
+			case 2:
+				test = append(test, pair{ci, ims[rng.IntN(len(ims))]})
+			}
+		}
+		desc = fmt.Sprintf("concept hold-out: %d of %d base emoji (with their skin tones) held out for test, %d for val; ",
+			nTest, len(bases), nVal)
+	} else {
+		// Validate on a few captions, each with one image of a training
+		// style; train on every other image not in TestStyle.
+		nVal := styleVal
+		if s.Small {
+			nVal = SmallCaptions / 10
+		}
+		valCap := map[int]bool{}
+		for _, k := range rng.Perm(len(capIdx))[:min(nVal, len(capIdx))] {
+			valCap[capIdx[k]] = true
+		}
+		for _, ci := range capIdx {
+			var others []int
+			for _, im := range byCaption[ci] {
+				if c.Images[im].Style == TestStyle {
+					test = append(test, pair{ci, im})
+				} else {
+					others = append(others, im)
+				}
+			}
+			if len(others) == 0 {
+				continue
+			}
+			v := -1
+			if valCap[ci] {
+				v = others[rng.IntN(len(others))]
+				val = append(val, pair{ci, v})
+			}
+			for _, im := range others {
+				if im != v {
+					train = append(train, pair{ci, im})
+				}
+			}
+		}
+		desc = fmt.Sprintf("style hold-out: test on %s, train and val on the other styles; ", TestStyle)
+	}
+	d := &datasets.Dataset{RegionDim: c.Thumb.RegionDim()}
+	var err error
+	if d.Train, err = c.makeSplit(train, s.Keywords); err != nil {
+		return nil, err
+	}
+	if d.Val, err = c.makeSplit(val, s.Keywords); err != nil {
+		return nil, err
+	}
+	if d.Test, err = c.makeSplit(test, s.Keywords); err != nil {
+		return nil, err
+	}
+	caption := "CLDR label"
+	if s.Keywords {
+		caption += " + keywords"
+	}
+	d.Protocol = fmt.Sprintf("%strain %d img/%d captions (%s), val %d img, test %d img/%d captions, 1 caption per image; caption = %s; rendered by %s",
+		desc, len(d.Train.Images), distinct(train), stylesOf(c, train), len(d.Val.Images), len(d.Test.Images), distinct(test), caption, c.Rasteriser)
+	return d, nil
+}
+
+// pair is a caption and one of its images (indices into the cache).
+type pair struct{ caption, image int }
+
+func distinct(ps []pair) int {
+	m := map[int]bool{}
+	for _, p := range ps {
+		m[p.caption] = true
+	}
+	return len(m)
+}
+
+func stylesOf(c *cache, ps []pair) string {
+	m := map[string]bool{}
+	for _, p := range ps {
+		m[c.Images[p.image].Style] = true
+	}
+	return fmt.Sprintf("%d styles", len(m))
+}
+
+// makeSplit turns pairs into a Split: image k with caption k.
+func (c *cache) makeSplit(ps []pair, keywords bool) (datasets.Split, error) {
+	var s datasets.Split
+	for k, p := range ps {
+		tok, err := c.Thumb.Tokens(c.Images[p.image].Thumb)
+		if err != nil {
+			return s, fmt.Errorf("emoji: image %d (%s:%s): %w", p.image, c.Images[p.image].Style, c.Images[p.image].Icon, err)
+		}
+		cp := c.Captions[p.caption]
+		text := cp.Label
+		if keywords && len(cp.Tags) > 0 {
+			text += " " + strings.Join(cp.Tags, " ")
+		}
+		s.Images = append(s.Images, tok)
+		s.Captions = append(s.Captions, text)
+		s.CaptionImage = append(s.CaptionImage, k)
+	}
+	return s, nil
+}

@@ -1,0 +1,143 @@
+package scan
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+// npyMagic starts every .npy file.
+const npyMagic = "\x93NUMPY"
+
+// ReadNpy reads a little-endian float32 .npy file of any shape (C order)
+// into one slice and returns it with its shape. It parses the header
+// itself and reads the data with one bulk read straight into the slice, so
+// the memory it takes is the data's size plus the header. Errors name the
+// file and say what is wrong: not a .npy, an unsupported version, dtype or
+// order, a malformed header, or a file shorter or longer than its shape.
+func ReadNpy(path string) ([]float32, []int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scan: %w", err)
+	}
+	defer f.Close()
+	fail := func(format string, a ...any) ([]float32, []int, error) {
+		return nil, nil, fmt.Errorf("scan: %s: %s", path, fmt.Sprintf(format, a...))
+	}
+	pre := make([]byte, 8)
+	if _, err := io.ReadFull(f, pre); err != nil || string(pre[:6]) != npyMagic {
+		return fail("not a .npy file (no \\x93NUMPY magic)")
+	}
+	var hlen int
+	switch pre[6] {
+	case 1:
+		var b [2]byte
+		if _, err := io.ReadFull(f, b[:]); err != nil {
+			return fail("truncated header")
+		}
+		hlen = int(binary.LittleEndian.Uint16(b[:]))
+	case 2, 3:
+		var b [4]byte
+		if _, err := io.ReadFull(f, b[:]); err != nil {
+			return fail("truncated header")
+		}
+		hlen = int(binary.LittleEndian.Uint32(b[:]))
+	default:
+		return fail("unsupported .npy version %d.%d", pre[6], pre[7])
+	}
+	if hlen > 1<<20 {
+		return fail("header length %d is implausible", hlen)
+	}
+	hdr := make([]byte, hlen)
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return fail("truncated header")
+	}
+	shape, err := parseHeader(string(hdr))
+	if err != nil {
+		return fail("%v", err)
+	}
+	n := 1
+	for _, d := range shape {
+		if d > 0 && n > (1<<62)/d {
+			return fail("shape %v is too large", shape)
+		}
+		n *= d
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return fail("%v", err)
+	}
+	off := int64(len(pre)) + int64(hlen) + 2
+	if pre[6] != 1 {
+		off += 2
+	}
+	if want := off + 4*int64(n); st.Size() != want {
+		return fail("%d bytes, shape %v of float32 needs %d (truncated or corrupt)", st.Size(), shape, want)
+	}
+	data := make([]float32, n)
+	if n > 0 {
+		if _, err := io.ReadFull(f, unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*n)); err != nil {
+			return fail("reading data: %v", err)
+		}
+	}
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		// A big-endian host: the bytes read are little-endian.
+		for i := range data {
+			b := unsafe.Slice((*byte)(unsafe.Pointer(&data[i])), 4)
+			b[0], b[1], b[2], b[3] = b[3], b[2], b[1], b[0]
+		}
+	}
+	return data, shape, nil
+}
+
+var (
+	descrRe   = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
+	fortranRe = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
+	shapeRe   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
+)
+
+// parseHeader reads the shape from a .npy header dictionary, requiring
+// little-endian float32 in C order.
+func parseHeader(h string) ([]int, error) {
+	h = strings.TrimSpace(h)
+	if !strings.HasPrefix(h, "{") || !strings.HasSuffix(h, "}") {
+		return nil, fmt.Errorf("malformed header %q", h)
+	}
+	d := descrRe.FindStringSubmatch(h)
+	if d == nil {
+		return nil, fmt.Errorf("header %q has no descr", h)
+	}
+	if d[1] != "<f4" {
+		return nil, fmt.Errorf("dtype %q, want '<f4' (little-endian float32)", d[1])
+	}
+	fo := fortranRe.FindStringSubmatch(h)
+	if fo == nil {
+		return nil, fmt.Errorf("header %q has no fortran_order", h)
+	}
+	if fo[1] == "True" {
+		return nil, fmt.Errorf("Fortran order is not supported, save the array in C order")
+	}
+	s := shapeRe.FindStringSubmatch(h)
+	if s == nil {
+		return nil, fmt.Errorf("header %q has no shape", h)
+	}
+	var shape []int
+	for _, p := range bytes.Split([]byte(s[1]), []byte(",")) {
+		p = bytes.TrimSpace(p)
+		if len(p) == 0 {
+			continue
+		}
+		v, err := strconv.Atoi(string(p))
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("bad shape %q", s[1])
+		}
+		shape = append(shape, v)
+	}
+	return shape, nil
+}

@@ -1,0 +1,189 @@
+package scan
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeNpy writes a version 1.0 .npy file the way numpy.save does: the
+// header padded with spaces and ended by a newline so the data starts at a
+// multiple of 64 bytes.
+func writeNpy(t *testing.T, path, descr string, shape []int, data []float32) {
+	t.Helper()
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = fmt.Sprint(d)
+	}
+	tuple := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
+	pad := 64 - (10+len(h)+1)%64
+	h += strings.Repeat(" ", pad%64) + "\n"
+	b := []byte(npyMagic + "\x01\x00")
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(h)))
+	b = append(b, h...)
+	for _, v := range data {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func seq(n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(i) / 8
+	}
+	return out
+}
+
+func writeCaps(t *testing.T, path string, n int) {
+	t.Helper()
+	var b strings.Builder
+	for c := range n {
+		fmt.Fprintf(&b, "caption %d of image %d\n", c, c/5)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadNpy(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.npy")
+	writeNpy(t, p, "<f4", []int{2, 3, 4}, seq(24))
+	data, shape, err := ReadNpy(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(shape) != "[2 3 4]" {
+		t.Errorf("shape %v, want [2 3 4]", shape)
+	}
+	for i, v := range data {
+		if v != float32(i)/8 {
+			t.Fatalf("data[%d] = %v, want %v", i, v, float32(i)/8)
+		}
+	}
+}
+
+func TestReadSplit(t *testing.T) {
+	dir := t.TempDir()
+	writeNpy(t, filepath.Join(dir, "test_ims.npy"), "<f4", []int{3, 2, 4}, seq(24))
+	writeCaps(t, filepath.Join(dir, "test_caps.txt"), 15)
+	s, dim, err := ReadSplit(dir, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dim != 4 || len(s.Images) != 3 || len(s.Images[2]) != 2 || len(s.Captions) != 15 {
+		t.Fatalf("dim %d, %d images, %d regions, %d captions; want 4, 3, 2, 15", dim, len(s.Images), len(s.Images[2]), len(s.Captions))
+	}
+	// Image 2, region 1 is values 20..23 of the array.
+	if got := s.Images[2][1]; got[0] != 20.0/8 || got[3] != 23.0/8 {
+		t.Errorf("Images[2][1] = %v, want values 20/8 to 23/8", got)
+	}
+	if s.CaptionImage[14] != 2 || s.Captions[14] != "caption 14 of image 2" {
+		t.Errorf("caption 14: %q of image %d", s.Captions[14], s.CaptionImage[14])
+	}
+	if err := s.Validate(dim); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestBadInput checks that each kind of bad input gives an error naming
+// the file and the problem.
+func TestBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(t *testing.T, dir string)
+		want  []string
+	}{
+		{"missing npy", func(t *testing.T, dir string) {
+			writeCaps(t, filepath.Join(dir, "test_caps.txt"), 10)
+		}, []string{"test_ims.npy does not exist", EnvDir}},
+		{"missing captions", func(t *testing.T, dir string) {
+			writeNpy(t, filepath.Join(dir, "test_ims.npy"), "<f4", []int{2, 2, 2}, seq(8))
+		}, []string{"test_caps.txt does not exist"}},
+		{"caption count", func(t *testing.T, dir string) {
+			writeNpy(t, filepath.Join(dir, "test_ims.npy"), "<f4", []int{2, 2, 2}, seq(8))
+			writeCaps(t, filepath.Join(dir, "test_caps.txt"), 9)
+		}, []string{"test_caps.txt has 9 captions, want 10"}},
+		{"truncated", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "test_ims.npy")
+			writeNpy(t, p, "<f4", []int{2, 2, 2}, seq(8))
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)-3], 0o644)
+			writeCaps(t, filepath.Join(dir, "test_caps.txt"), 10)
+		}, []string{"test_ims.npy", "truncated or corrupt"}},
+		{"not npy", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "test_ims.npy"), []byte("PK\x03\x04 a zip file"), 0o644)
+			writeCaps(t, filepath.Join(dir, "test_caps.txt"), 10)
+		}, []string{"test_ims.npy", "not a .npy"}},
+		{"truncated header", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "test_ims.npy")
+			writeNpy(t, p, "<f4", []int{2, 2, 2}, seq(8))
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:30], 0o644)
+			writeCaps(t, filepath.Join(dir, "test_caps.txt"), 10)
+		}, []string{"test_ims.npy", "truncated header"}},
+		{"float64", func(t *testing.T, dir string) {
+			writeNpy(t, filepath.Join(dir, "test_ims.npy"), "<f8", []int{2, 2, 1}, seq(8))
+			writeCaps(t, filepath.Join(dir, "test_caps.txt"), 10)
+		}, []string{"test_ims.npy", `dtype "<f8"`}},
+		{"two dimensions", func(t *testing.T, dir string) {
+			writeNpy(t, filepath.Join(dir, "test_ims.npy"), "<f4", []int{2, 4}, seq(8))
+			writeCaps(t, filepath.Join(dir, "test_caps.txt"), 10)
+		}, []string{"test_ims.npy", "shape [2 4]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.write(t, dir)
+			_, _, err := ReadSplit(dir, "test")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadRegionDimMismatch(t *testing.T) {
+	dir := t.TempDir()
+	for split, dim := range map[string]int{"train": 4, "dev": 4, "test": 3} {
+		writeNpy(t, filepath.Join(dir, split+"_ims.npy"), "<f4", []int{1, 2, dim}, seq(2*dim))
+		writeCaps(t, filepath.Join(dir, split+"_caps.txt"), 5)
+	}
+	_, err := Load(dir, Sets[1])
+	if err == nil || !strings.Contains(err.Error(), "test_ims.npy: regions of 3 values") {
+		t.Errorf("error %v, want one naming test_ims.npy and its 3-value regions", err)
+	}
+}
+
+func TestLoadF30K(t *testing.T) {
+	dir := t.TempDir()
+	for split, n := range map[string]int{"train": 4, "dev": 1, "test": 2} {
+		writeNpy(t, filepath.Join(dir, split+"_ims.npy"), "<f4", []int{n, 3, 2}, seq(6*n))
+		writeCaps(t, filepath.Join(dir, split+"_caps.txt"), 5*n)
+	}
+	d, err := Load(dir, Sets[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "f30k" || d.RegionDim != 2 || len(d.Train.Images) != 4 || len(d.Test.Captions) != 10 {
+		t.Errorf("got %s, dim %d, %d train images, %d test captions", d.Name, d.RegionDim, len(d.Train.Images), len(d.Test.Captions))
+	}
+	if err := d.Validate(); err != nil {
+		t.Error(err)
+	}
+}
