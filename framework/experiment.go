@@ -26,7 +26,7 @@ type Experiment struct {
 type Sweep struct {
 	Models []string
 	Codes  []int
-	Seeds  []int64
+	Seeds  []int64 `json:",omitempty"` // left out of Definition
 }
 
 // Trials expands the sweep into resolved configs, in a stable order.

@@ -319,3 +319,25 @@ func TestFoldEvaluation(t *testing.T) {
 		}
 	}
 }
+
+// TestOldDefinitionWithSeeds: a database whose stored definition still
+// lists the seeds (as written before seeds left definitions) is brought up
+// to date instead of refused; any other change is still refused.
+func TestOldDefinitionWithSeeds(t *testing.T) {
+	db := openDB(t)
+	e := Experiment{Name: "old", Base: tinyConfig(), Sweep: Sweep{Models: []string{"fast"}, Seeds: []int64{1}}}
+	old := strings.Replace(e.Definition(), `"Sweep":{"Models":["fast"],"Codes":null}`, `"Sweep":{"Models":["fast"],"Codes":null,"Seeds":[1]}`, 1)
+	if old == e.Definition() {
+		t.Fatal("could not build the old form of the definition")
+	}
+	if _, err := db.EnsureExperiment("old", old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Runner{DB: db}).Run(context.Background(), e); err != nil {
+		t.Fatalf("old definition refused: %v", err)
+	}
+	e.Base.Dim = 8
+	if _, err := (&Runner{DB: db}).Run(context.Background(), e); err == nil {
+		t.Error("a changed dim was accepted")
+	}
+}

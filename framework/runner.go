@@ -74,6 +74,16 @@ type Summary struct {
 	Failures                         []string // "model (seed N): error"
 }
 
+// onlySeeds reports whether every change of a definition is in its seeds.
+func onlySeeds(changes []string) bool {
+	for _, c := range changes {
+		if !strings.HasPrefix(c, "Sweep.Seeds") {
+			return false
+		}
+	}
+	return true
+}
+
 // DefinitionChangedError is Run's refusal to add runs to an experiment
 // whose stored definition differs from the one given.
 type DefinitionChangedError struct{ *store.DefinitionChangedError }
@@ -124,10 +134,18 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 		define = r.DB.Redefine
 	}
 	if _, err := define(e.Name, e.Definition()); err != nil {
-		if changed, ok := errors.AsType[*store.DefinitionChangedError](err); ok {
+		changed, ok := errors.AsType[*store.DefinitionChangedError](err)
+		if !ok {
+			return Summary{}, err
+		}
+		if !onlySeeds(changed.Changes) {
 			return Summary{}, DefinitionChangedError{changed}
 		}
-		return Summary{}, err
+		// Databases written before seeds left the definition differ only
+		// there: bring their stored definition up to date.
+		if _, err := r.DB.Redefine(e.Name, e.Definition()); err != nil {
+			return Summary{}, err
+		}
 	}
 	var sum Summary
 	stale, err := r.DB.MarkStale()
