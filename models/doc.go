@@ -24,6 +24,13 @@
 // knowledge-distillation objective. Evaluation encodes with forward-only
 // graphs (Encoder) and scores whole galleries in plain Go (ScoreGallery).
 //
+// The graphs use fused Gorgonia ops (fused_*.go) for the hot paths: MaxSim
+// with masks, the attention core, LayerNorm of a residual sum, Linear(+ReLU),
+// the input slots and keep+L2 normalisation, each with its own backward pass,
+// running float32 products on the package's sgemm (or OpenBLAS with
+// -tags openblas; BLAS says which). Model.Composed builds the same model from
+// stock Gorgonia ops instead; tests check the fused ops against it.
+//
 // Every random draw comes from the *rand.Rand the caller passes in.
 // Composed operations (LayerNorm, L2 normalisation, attention, MaxSim, the
 // L8 hinge) are written for any float dtype so that tests can check their

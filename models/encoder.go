@@ -8,8 +8,6 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/metrics"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -181,36 +179,65 @@ func scoreImageBlock(s metrics.Scores, texts, images Fragments, i0 int, prod []f
 	i1 := min(i0+galleryImageBlock, images.N)
 	fi, ft, d := images.PerItem, texts.PerItem, texts.Dim
 	cols := (i1 - i0) * fi
-	img := blas32.General{Rows: cols, Cols: d, Stride: d, Data: images.Data[i0*fi*d : i1*fi*d]}
 	for c0 := 0; c0 < texts.N; c0 += galleryTextBlock {
 		c1 := min(c0+galleryTextBlock, texts.N)
 		rows := (c1 - c0) * ft
 		if cap(prod) < rows*cols {
 			prod = make([]float32, rows*cols)
 		}
-		out := blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: prod[:rows*cols]}
-		txt := blas32.General{Rows: rows, Cols: d, Stride: d, Data: texts.Data[c0*ft*d : c1*ft*d]}
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1, txt, img, 0, out)
+		out := prod[:rows*cols]
+		gemm32(false, true, rows, cols, d, 1, texts.Data[c0*ft*d:c1*ft*d], d, images.Data[i0*fi*d:i1*fi*d], d, 0, out, cols)
 		for c := c0; c < c1; c++ {
 			for i := i0; i < i1; i++ {
-				var score float32
-				for f := 0; f < ft; f++ {
-					w := texts.Mask[c*ft+f]
-					if w == 0 {
-						continue
-					}
-					row := out.Data[((c-c0)*ft+f)*cols+(i-i0)*fi:]
-					best := float32(math.Inf(-1))
-					for g := 0; g < fi; g++ {
-						if images.Mask[i*fi+g] != 0 && row[g] > best {
-							best = row[g]
-						}
-					}
-					score += w * best
-				}
-				s.Data[i*s.Captions+c] = score
+				s.Data[i*s.Captions+c] = pairScore(texts, images, c, i, out[(c-c0)*ft*cols+(i-i0)*fi:], cols)
 			}
 		}
 	}
 	return prod
+}
+
+// pairScore is the MaxSim of caption c and image i given their fragments'
+// similarities: those of text fragment f start at prod[f*stride].
+func pairScore(texts, images Fragments, c, i int, prod []float32, stride int) float32 {
+	ft, fi := texts.PerItem, images.PerItem
+	mask := images.Mask[i*fi : (i+1)*fi]
+	var score float32
+	for f := 0; f < ft; f++ {
+		w := texts.Mask[c*ft+f]
+		if w == 0 {
+			continue
+		}
+		row := prod[f*stride : f*stride+fi]
+		best := float32(math.Inf(-1))
+		for g, v := range row {
+			if mask[g] != 0 && v > best {
+				best = v
+			}
+		}
+		score += w * best
+	}
+	return score
+}
+
+// ScorePairs scores caption c against each of the images candidates
+// (indices into images) with MaxSim, writing scores[j] for candidates[j]:
+// the re-ranking stage of a cascade.
+func ScorePairs(texts, images Fragments, c int, candidates []int, scores []float32) error {
+	if texts.Dim != images.Dim {
+		return fmt.Errorf("models: text fragments have %d dims, image fragments %d", texts.Dim, images.Dim)
+	}
+	if c < 0 || c >= texts.N || len(scores) < len(candidates) {
+		return fmt.Errorf("models: caption %d of %d, %d scores for %d candidates", c, texts.N, len(scores), len(candidates))
+	}
+	ft, fi, d := texts.PerItem, images.PerItem, texts.Dim
+	prod := make([]float32, ft*fi)
+	txt := texts.Data[c*ft*d : (c+1)*ft*d]
+	for j, i := range candidates {
+		if i < 0 || i >= images.N {
+			return fmt.Errorf("models: candidate image %d of %d", i, images.N)
+		}
+		gemm32(false, true, ft, fi, d, 1, txt, d, images.Data[i*fi*d:(i+1)*fi*d], d, 0, prod, fi)
+		scores[j] = pairScore(texts, images, c, i, prod, fi)
+	}
+	return nil
 }

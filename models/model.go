@@ -13,6 +13,10 @@ import (
 type Model struct {
 	Config Config
 	Params *Params
+	// Composed builds graphs from Gorgonia's own operations instead of
+	// the fused ops: the slower reference that tests check the fused ops
+	// against.
+	Composed bool
 }
 
 // New returns a model with weights drawn from rng.
@@ -88,17 +92,30 @@ func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
 	if err != nil {
 		return nil, in, err
 	}
-	if emb, err = G.Reshape(emb, tensor.Shape{batch, c.MaxTextLen, c.Dim}); err != nil {
-		return nil, in, err
+	var x *G.Node
+	if b.m.Composed {
+		if emb, err = G.Reshape(emb, tensor.Shape{batch, c.MaxTextLen, c.Dim}); err != nil {
+			return nil, in, err
+		}
+		if emb, err = G.BroadcastAdd(emb, b.param("text.pos"), nil, []byte{0}); err != nil {
+			return nil, in, err
+		}
+		parts := []*G.Node{emb}
+		if c.TextCodes > 0 {
+			parts = append(parts, b.broadcastRows("text.codes", batch))
+		}
+		x, err = b.concatSlots(parts, batch, c.textSlots())
+	} else {
+		parts := []slotPart{{node: emb, rows: c.MaxTextLen}, {node: b.param("text.pos"), rows: c.MaxTextLen, shared: true, add: true}}
+		if c.TextCodes > 0 {
+			parts = append(parts, slotPart{node: b.param("text.codes"), rows: c.TextCodes, shared: true})
+		}
+		x, err = fusedSlots(batch, c.Dim, parts)
 	}
-	if emb, err = G.BroadcastAdd(emb, b.param("text.pos"), nil, []byte{0}); err != nil {
-		return nil, in, err
+	if err != nil {
+		return nil, in, fmt.Errorf("models: text input: %w", err)
 	}
-	parts := []*G.Node{emb}
-	if c.TextCodes > 0 {
-		parts = append(parts, b.broadcastRows("text.codes", batch))
-	}
-	frags, err := b.encode("text", parts, batch, c.textSlots(), c.TextFragments(), in.attnBias)
+	frags, err := b.encode("text", x, batch, c.textSlots(), c.TextFragments(), in.attnBias)
 	return frags, in, err
 }
 
@@ -111,18 +128,36 @@ func (b *builder) encodeImage(batch int) (*G.Node, imageInputs, error) {
 		in.attnBias = b.input("image.attn_bias", batch, c.imageSlots())
 		in.fragBias = b.input("image.frag_bias", batch, c.ImageFragments())
 	}
-	proj, err := Linear(in.regions, b.param("image.proj.w"), b.param("image.proj.b"))
+	var x *G.Node
+	var err error
+	if b.m.Composed {
+		proj, err := Linear(in.regions, b.param("image.proj.w"), b.param("image.proj.b"))
+		if err != nil {
+			return nil, in, err
+		}
+		if proj, err = G.Reshape(proj, tensor.Shape{batch, c.MaxRegions, c.Dim}); err != nil {
+			return nil, in, err
+		}
+		parts := []*G.Node{b.broadcastRows("image.cls", batch), proj}
+		if c.ImageCodes > 0 {
+			parts = append(parts, b.broadcastRows("image.codes", batch))
+		}
+		x, err = b.concatSlots(parts, batch, c.imageSlots())
+	} else {
+		proj, err := fusedLinear(in.regions, b.param("image.proj.w"), b.param("image.proj.b"), false, false)
+		if err != nil {
+			return nil, in, err
+		}
+		parts := []slotPart{{node: b.param("image.cls"), rows: 1, shared: true}, {node: proj, rows: c.MaxRegions}}
+		if c.ImageCodes > 0 {
+			parts = append(parts, slotPart{node: b.param("image.codes"), rows: c.ImageCodes, shared: true})
+		}
+		x, err = fusedSlots(batch, c.Dim, parts)
+	}
 	if err != nil {
-		return nil, in, err
+		return nil, in, fmt.Errorf("models: image input: %w", err)
 	}
-	if proj, err = G.Reshape(proj, tensor.Shape{batch, c.MaxRegions, c.Dim}); err != nil {
-		return nil, in, err
-	}
-	parts := []*G.Node{b.broadcastRows("image.cls", batch), proj}
-	if c.ImageCodes > 0 {
-		parts = append(parts, b.broadcastRows("image.codes", batch))
-	}
-	frags, err := b.encode("image", parts, batch, c.imageSlots(), c.ImageFragments(), in.attnBias)
+	frags, err := b.encode("image", x, batch, c.imageSlots(), c.ImageFragments(), in.attnBias)
 	return frags, in, err
 }
 
@@ -136,22 +171,26 @@ func (b *builder) broadcastRows(name string, batch int) *G.Node {
 	return G.Must(G.BroadcastAdd(zeros, p, nil, []byte{0}))
 }
 
-// encode runs the shared part of both encoders: concatenate the input
-// parts along the slot axis, LayerNorm, the transformer blocks, keep the
-// first `keep` outputs and L2-normalise them.
-func (b *builder) encode(side string, parts []*G.Node, batch, slots, keep int, attnBias *G.Node) (*G.Node, error) {
-	d := b.m.Config.Dim
+// concatSlots concatenates the (batch, rows, d) parts of the composed
+// encoder along the slot axis into (batch*slots, d) rows.
+func (b *builder) concatSlots(parts []*G.Node, batch, slots int) (*G.Node, error) {
 	x := parts[0]
 	var err error
 	if len(parts) > 1 {
 		if x, err = G.Concat(1, parts...); err != nil {
-			return nil, fmt.Errorf("models: %s concat: %w", side, err)
+			return nil, err
 		}
 	}
-	if x, err = G.Reshape(x, tensor.Shape{batch * slots, d}); err != nil {
-		return nil, err
-	}
-	if x, err = LayerNorm(x, b.param(side+".ln.g"), b.param(side+".ln.b"), 1e-5); err != nil {
+	return G.Reshape(x, tensor.Shape{batch * slots, b.m.Config.Dim})
+}
+
+// encode runs the shared part of both encoders on the (batch*slots, d)
+// input rows: LayerNorm, the transformer blocks, keep the first `keep`
+// outputs and L2-normalise them.
+func (b *builder) encode(side string, x *G.Node, batch, slots, keep int, attnBias *G.Node) (*G.Node, error) {
+	d := b.m.Config.Dim
+	x, err := b.layerNorm(x, nil, side+".ln.")
+	if err != nil {
 		return nil, fmt.Errorf("models: %s embedding LayerNorm: %w", side, err)
 	}
 	stack := side
@@ -162,6 +201,9 @@ func (b *builder) encode(side string, parts []*G.Node, batch, slots, keep int, a
 		if x, err = b.block(fmt.Sprintf("%s.layer%d.", stack, l), x, batch, slots, attnBias); err != nil {
 			return nil, fmt.Errorf("models: %s layer %d: %w", side, l, err)
 		}
+	}
+	if !b.m.Composed {
+		return fusedKeepNormalize(x, batch, slots, keep)
 	}
 	if x, err = G.Reshape(x, tensor.Shape{batch, slots, d}); err != nil {
 		return nil, err
@@ -178,6 +220,35 @@ func (b *builder) encode(side string, parts []*G.Node, batch, slots, keep int, a
 	return L2Normalize(x)
 }
 
+// layerNorm is LayerNorm(x + r) (r may be nil) with the gain and bias
+// named prefix+"g" and prefix+"b".
+func (b *builder) layerNorm(x, r *G.Node, prefix string) (*G.Node, error) {
+	g, bias := b.param(prefix+"g"), b.param(prefix+"b")
+	if !b.m.Composed {
+		return fusedLayerNorm(x, r, g, bias, 1e-5)
+	}
+	if r != nil {
+		var err error
+		if x, err = G.Add(x, r); err != nil {
+			return nil, err
+		}
+	}
+	return LayerNorm(x, g, bias, 1e-5)
+}
+
+// linear is Linear, followed by ReLU with relu.
+func (b *builder) linear(x *G.Node, prefix string, relu bool) (*G.Node, error) {
+	w, bias := b.param(prefix+"w"), b.param(prefix+"b")
+	if !b.m.Composed {
+		return fusedLinear(x, w, bias, relu, true)
+	}
+	y, err := Linear(x, w, bias)
+	if err != nil || !relu {
+		return y, err
+	}
+	return G.Rectify(y)
+}
+
 // block is one post-LN transformer block (as in BERT):
 // h = LN(x + Attention(x)); y = LN(h + FF(h)).
 func (b *builder) block(p string, x *G.Node, batch, slots int, attnBias *G.Node) (*G.Node, error) {
@@ -187,25 +258,26 @@ func (b *builder) block(p string, x *G.Node, batch, slots int, attnBias *G.Node)
 		V: b.param(p + "attn.v.w"), VB: b.param(p + "attn.v.b"),
 		O: b.param(p + "attn.o.w"), OB: b.param(p + "attn.o.b"),
 	}
-	att, err := Attention(x, batch, slots, b.m.Config.Heads, w, attnBias)
+	attention := fusedAttention
+	if b.m.Composed {
+		attention = Attention
+	}
+	att, err := attention(x, batch, slots, b.m.Config.Heads, w, attnBias)
 	if err != nil {
 		return nil, err
 	}
-	h, err := LayerNorm(G.Must(G.Add(x, att)), b.param(p+"ln1.g"), b.param(p+"ln1.b"), 1e-5)
+	h, err := b.layerNorm(x, att, p+"ln1.")
 	if err != nil {
 		return nil, err
 	}
-	ff, err := Linear(h, b.param(p+"ff1.w"), b.param(p+"ff1.b"))
+	ff, err := b.linear(h, p+"ff1.", true)
 	if err != nil {
 		return nil, err
 	}
-	if ff, err = G.Rectify(ff); err != nil {
+	if ff, err = b.linear(ff, p+"ff2.", false); err != nil {
 		return nil, err
 	}
-	if ff, err = Linear(ff, b.param(p+"ff2.w"), b.param(p+"ff2.b")); err != nil {
-		return nil, err
-	}
-	return LayerNorm(G.Must(G.Add(h, ff)), b.param(p+"ln2.g"), b.param(p+"ln2.b"), 1e-5)
+	return b.layerNorm(h, ff, p+"ln2.")
 }
 
 // feedText binds a packed text batch to the text inputs and returns the

@@ -166,7 +166,20 @@ func Attention(x *G.Node, batch, slots, heads int, w AttentionWeights, bias *G.N
 // each text fragment's term (1 real, 0 padding); imageBias (Bi, Fi), if not
 // nil, is added to each similarity before the max (0 real, a large negative
 // number for padding). The result is (Bt, Bi).
+//
+// MaxSim follows its inputs: when the text fragments come from a fused
+// encoder (a model without Composed), it is one fused op; otherwise it is
+// composed of Gorgonia operations, the reference the fused op is tested
+// against.
 func MaxSim(text, image, textWeight, imageBias *G.Node) (*G.Node, error) {
+	if _, fused := text.Op().(*diffOp); fused {
+		return fusedMaxSim(text, image, textWeight, imageBias)
+	}
+	return maxSimComposed(text, image, textWeight, imageBias)
+}
+
+// maxSimComposed is MaxSim composed of Gorgonia operations.
+func maxSimComposed(text, image, textWeight, imageBias *G.Node) (*G.Node, error) {
 	ts, is := text.Shape(), image.Shape()
 	bt, ft, d := ts[0], ts[1], ts[2]
 	bi, fi := is[0], is[1]

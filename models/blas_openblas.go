@@ -1,0 +1,108 @@
+//go:build openblas
+
+package models
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/inflateshrink/inflateshrink/models/internal/openblas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/netlib/blas/netlib"
+	G "gorgonia.org/gorgonia"
+)
+
+// The -tags openblas build routes every matrix product through OpenBLAS
+// (Debian libopenblas-dev, through gonum.org/v1/netlib): the fused ops,
+// the gallery scorer, the composed Gorgonia graphs (gorgonia.Use) and any
+// other user of gonum's blas32 and blas64 in the program.
+
+// avx2Cores are OpenBLAS core types with kernels at least as good as
+// Haswell's (AVX2 and FMA); avx512Cores those with AVX-512 kernels.
+var (
+	avx2Cores   = []string{"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"}
+	avx512Cores = []string{"skylakex", "cooperlake", "sapphirerapids"}
+)
+
+// coretypeOverride is the OPENBLAS_CORETYPE this process set for itself
+// ("" when none): OpenBLAS picks its kernels when the library loads, before
+// any Go code runs, so a misdetected CPU can only be fixed by running the
+// program again with the variable set.
+var coretypeOverride = os.Getenv("INFLATESHRINK_OPENBLAS_CORETYPE")
+
+func init() {
+	openblas.SetThreads(1)
+	G.Use(netlib.Implementation{})
+	blas32.Use(netlib.Implementation{})
+	blas64.Use(netlib.Implementation{})
+	if os.Getenv("OPENBLAS_CORETYPE") != "" {
+		return // chosen by the user, or by the re-run below
+	}
+	want := ""
+	core := openblas.CoreName()
+	switch {
+	case hasAVX512() && !slices.Contains(avx512Cores, strings.ToLower(core)):
+		want = "SkylakeX"
+	case kernel6x16 != nil && !slices.Contains(avx2Cores, strings.ToLower(core)):
+		want = "Haswell"
+	}
+	if want == "" {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "models: OpenBLAS picked %s kernels on a CPU that runs %s; cannot re-run with OPENBLAS_CORETYPE=%s: %v\n", core, want, want, err)
+		return
+	}
+	env := append(os.Environ(), "OPENBLAS_CORETYPE="+want, "INFLATESHRINK_OPENBLAS_CORETYPE="+want)
+	err = syscall.Exec(exe, os.Args, env)
+	fmt.Fprintf(os.Stderr, "models: re-run with OPENBLAS_CORETYPE=%s failed: %v\n", want, err)
+}
+
+// gemm32 is the float32 product of the fused ops and the gallery scorer.
+// OpenBLAS runs single-threaded (see init): a large product is split by
+// rows of C between GOMAXPROCS goroutines. OpenBLAS's own threads spin
+// between calls and took the cores from the Go code in between (28% of a
+// 2-thread training step went to their sched_yield loop).
+func gemm32(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k < 1<<21 || m < 16 {
+		netlib.Implementation{}.Sgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	parallel(m, func(lo, hi int) {
+		if lo == hi {
+			return
+		}
+		sub := a[lo*lda:] // rows lo.. of A, or with tA its columns lo..
+		if tA {
+			sub = a[lo:]
+		}
+		netlib.Implementation{}.Sgemm(trans(tA), trans(tB), hi-lo, n, k, alpha, sub, lda, b, ldb, beta, c[lo*ldc:], ldc)
+	})
+}
+
+// gemm64 is the float64 product (gradient checks only).
+func gemm64(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	netlib.Implementation{}.Dgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SetBLASThreads does nothing: OpenBLAS stays single-threaded and the
+// products use GOMAXPROCS goroutines (see gemm32).
+func SetBLASThreads(int) {}
+
+// BLAS describes the matrix products in use, to record with each run.
+func BLAS() string {
+	s := fmt.Sprintf("OpenBLAS %s; kernels %s; %d OpenBLAS thread(s), float32 products split over GOMAXPROCS=%d goroutines",
+		openblas.Config(), openblas.CoreName(), openblas.Threads(), runtime.GOMAXPROCS(0))
+	if coretypeOverride != "" {
+		s += "; OPENBLAS_CORETYPE=" + coretypeOverride + " set by models (misdetected CPU)"
+	} else if ct := os.Getenv("OPENBLAS_CORETYPE"); ct != "" {
+		s += "; OPENBLAS_CORETYPE=" + ct
+	}
+	return s
+}

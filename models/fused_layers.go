@@ -1,0 +1,450 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// gradFunc builds the gradient node of one input of a fused op.
+type gradFunc = func(in G.Nodes, out, grad *G.Node) (*G.Node, error)
+
+// backOp returns a gradFunc that applies a fused op of the given shape and
+// kernels to args(in, out, grad).
+func backOp(name string, shape tensor.Shape, k32 kernel[float32], k64 kernel[float64], args func(in G.Nodes, out, grad *G.Node) G.Nodes) gradFunc {
+	return func(in G.Nodes, out, grad *G.Node) (*G.Node, error) {
+		a := args(in, out, grad)
+		return G.ApplyOp(newFusedOp(name, shape, both(k32, k64), a...), a...)
+	}
+}
+
+// ---- Linear: x w + b, optionally followed by ReLU ----
+
+// linearSpec is a fused Linear: x (n, in) times w (in, out) plus b (out),
+// then ReLU if relu is set.
+type linearSpec struct {
+	n, in, out int
+	relu       bool
+}
+
+// fusedLinear is Linear (and Rectify(Linear) with relu) as one op. With
+// inputGrad false, x gets no gradient: the image regions are data, and
+// their gradient (a full product with the projection) would be wasted.
+func fusedLinear(x, w, b *G.Node, relu, inputGrad bool) (*G.Node, error) {
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 2 || len(ws) != 2 || xs[1] != ws[0] || b.Shape().TotalSize() != ws[1] {
+		return nil, fmt.Errorf("models: Linear of shapes %v, %v, %v", xs, ws, b.Shape())
+	}
+	s := linearSpec{n: xs[0], in: xs[1], out: ws[1], relu: relu}
+	fwd := newFusedOp("FusedLinear", tensor.Shape{s.n, s.out}, both(linearForward[float32](s), linearForward[float64](s)), x, w, b)
+	// The backward ops read (x, w, delta), delta being the gradient before
+	// the ReLU, computed once from the output (the mask) and its gradient.
+	var delta *G.Node
+	args := func(in G.Nodes, out, grad *G.Node) G.Nodes {
+		if delta == nil {
+			delta = grad
+			if relu {
+				op := newFusedOp("FusedReLUGrad", tensor.Shape{s.n, s.out}, both(reluGrad[float32], reluGrad[float64]), out, grad)
+				delta = G.Must(G.ApplyOp(op, out, grad))
+			}
+		}
+		return G.Nodes{in[0], in[1], delta}
+	}
+	grads := []gradFunc{nil,
+		backOp("FusedLinearGradW", ws, linearGradW[float32](s), linearGradW[float64](s), args),
+		backOp("FusedLinearGradB", b.Shape(), linearGradB[float32](s), linearGradB[float64](s), args),
+	}
+	if inputGrad {
+		grads[0] = backOp("FusedLinearGradX", xs, linearGradX[float32](s), linearGradX[float64](s), args)
+	}
+	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: grads}, x, w, b)
+}
+
+func linearForward[T float](s linearSpec) kernel[T] {
+	return func(y []T, in [][]T) {
+		x, w, b := in[0], in[1], in[2]
+		for r := 0; r < s.n; r++ {
+			copy(y[r*s.out:(r+1)*s.out], b)
+		}
+		gemm(false, false, s.n, s.out, s.in, 1, x, s.in, w, s.out, 1, y, s.out)
+		if s.relu {
+			for k, v := range y {
+				y[k] = max(v, 0)
+			}
+		}
+	}
+}
+
+// reluGrad passes the output gradient where the ReLU's output is positive.
+func reluGrad[T float](d []T, in [][]T) {
+	switch d := any(d).(type) {
+	case []float32:
+		reluGrad32(d, any(in[0]).([]float32), any(in[1]).([]float32))
+	case []float64:
+		y, g := any(in[0]).([]float64), any(in[1]).([]float64)
+		for k, v := range g {
+			if y[k] <= 0 {
+				v = 0
+			}
+			d[k] = v
+		}
+	}
+}
+
+// reluGrad32 masks g by y > 0 without branches (their outcome is a coin
+// toss): y is a ReLU output, never negative, so y > 0 exactly when its bits
+// are not zero, and an integer select compiles to a conditional move.
+func reluGrad32(d, y, g []float32) {
+	y, d = y[:len(g)], d[:len(g)]
+	for k, v := range g {
+		mask := uint32(0)
+		if math.Float32bits(y[k]) != 0 {
+			mask = ^uint32(0)
+		}
+		d[k] = math.Float32frombits(math.Float32bits(v) & mask)
+	}
+}
+
+func linearGradX[T float](s linearSpec) kernel[T] {
+	return func(dx []T, in [][]T) {
+		gemm(false, true, s.n, s.in, s.out, 1, in[2], s.out, in[1], s.out, 0, dx, s.in)
+	}
+}
+
+func linearGradW[T float](s linearSpec) kernel[T] {
+	return func(dw []T, in [][]T) {
+		gemm(true, false, s.in, s.out, s.n, 1, in[0], s.in, in[2], s.out, 0, dw, s.out)
+	}
+}
+
+func linearGradB[T float](s linearSpec) kernel[T] {
+	return func(db []T, in [][]T) {
+		clear(db)
+		for r := 0; r < s.n; r++ {
+			axpy(1, in[2][r*s.out:], db)
+		}
+	}
+}
+
+// ---- LayerNorm, optionally of a residual sum ----
+
+// layerNormSpec is a fused LayerNorm over rows of width d, of x or, with
+// residual, of x + r. The forward pass keeps the normalised rows and their
+// standard deviations for the backward pass.
+type layerNormSpec struct {
+	n, d      int
+	residual  bool
+	eps       float64
+	xhat, std any // []T: (n, d) and (n) from the last forward pass
+}
+
+// cached returns *p as a []T of length n, allocated when it is not one.
+func cached[T float](p *any, n int) []T {
+	if v, ok := (*p).([]T); ok && len(v) == n {
+		return v
+	}
+	v := make([]T, n)
+	*p = v
+	return v
+}
+
+// fusedLayerNorm is LayerNorm(x + r) (r may be nil for LayerNorm(x)) as
+// one op: inputs x, [r], g, b.
+func fusedLayerNorm(x, r, g, b *G.Node, eps float64) (*G.Node, error) {
+	xs := x.Shape()
+	if len(xs) != 2 || g.Shape().TotalSize() != xs[1] || b.Shape().TotalSize() != xs[1] || (r != nil && !r.Shape().Eq(xs)) {
+		return nil, fmt.Errorf("models: LayerNorm of shape %v with gain %v and bias %v", xs, g.Shape(), b.Shape())
+	}
+	s := &layerNormSpec{n: xs[0], d: xs[1], residual: r != nil, eps: eps}
+	ins := G.Nodes{x, g, b}
+	if r != nil {
+		ins = G.Nodes{x, r, g, b}
+	}
+	fwd := newFusedOp("FusedLayerNorm", xs, both(layerNormForward[float32](s), layerNormForward[float64](s)), ins...)
+	// Backward ops read (x, [r], g, output gradient, output); the output is
+	// there only to order them after the forward pass, whose normalised
+	// rows they read.
+	args := func(in G.Nodes, out, grad *G.Node) G.Nodes {
+		return append(append(G.Nodes{}, in[:len(in)-1]...), grad, out)
+	}
+	dx := backOp("FusedLayerNormGradX", xs, layerNormGradX[float32](s), layerNormGradX[float64](s), args)
+	var shared *G.Node // x and r share one gradient node
+	dxOnce := func(in G.Nodes, out, grad *G.Node) (*G.Node, error) {
+		if shared == nil {
+			var err error
+			if shared, err = dx(in, out, grad); err != nil {
+				return nil, err
+			}
+		}
+		return shared, nil
+	}
+	grads := []gradFunc{dxOnce}
+	if r != nil {
+		grads = append(grads, dxOnce)
+	}
+	grads = append(grads,
+		backOp("FusedLayerNormGradG", g.Shape(), layerNormGradG[float32](s, false), layerNormGradG[float64](s, false), args),
+		backOp("FusedLayerNormGradB", b.Shape(), layerNormGradG[float32](s, true), layerNormGradG[float64](s, true), args))
+	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: grads}, ins...)
+}
+
+// layerNormRow writes row i of the normalised input, (z - mean) / std,
+// into xhat and returns std. z is x's row, plus r's with a residual.
+func layerNormRow[T float](s *layerNormSpec, in [][]T, i int, xhat []T) T {
+	x := in[0][i*s.d : (i+1)*s.d]
+	copy(xhat, x)
+	if s.residual {
+		axpy(1, in[1][i*s.d:], xhat)
+	}
+	var sum T
+	for _, v := range xhat {
+		sum += v
+	}
+	mean := sum / T(s.d)
+	var sq T
+	for k, v := range xhat {
+		c := v - mean
+		xhat[k] = c
+		sq += c * c
+	}
+	std := T(math.Sqrt(float64(sq/T(s.d) + T(s.eps))))
+	for k := range xhat {
+		xhat[k] /= std
+	}
+	return std
+}
+
+// gain returns the index of the gain input (n=0) or the bias input (n=1).
+func (s *layerNormSpec) gain(n int) int {
+	if s.residual {
+		return 2 + n
+	}
+	return 1 + n
+}
+
+func layerNormForward[T float](s *layerNormSpec) kernel[T] {
+	return func(y []T, in [][]T) {
+		g, b := in[s.gain(0)], in[s.gain(1)]
+		xhat, std := cached[T](&s.xhat, s.n*s.d), cached[T](&s.std, s.n)
+		parallel(s.n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xh := xhat[i*s.d : (i+1)*s.d]
+				std[i] = layerNormRow(s, in, i, xh)
+				row := y[i*s.d : (i+1)*s.d]
+				for k, v := range xh {
+					row[k] = v*g[k] + b[k]
+				}
+			}
+		})
+	}
+}
+
+// layerNormGradX: dz = (gy - mean(gy) - xhat mean(gy xhat)) / std with
+// gy = dy * g.
+func layerNormGradX[T float](s *layerNormSpec) kernel[T] {
+	return func(dx []T, in [][]T) {
+		g, dy := in[s.gain(0)], in[len(in)-2]
+		xhat, std := cached[T](&s.xhat, s.n*s.d), cached[T](&s.std, s.n)
+		parallel(s.n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xh := xhat[i*s.d : (i+1)*s.d]
+				row, gyRow := dx[i*s.d:(i+1)*s.d], dy[i*s.d:(i+1)*s.d]
+				var m1, m2 T
+				for k, v := range gyRow {
+					gy := v * g[k]
+					row[k] = gy
+					m1 += gy
+					m2 += gy * xh[k]
+				}
+				m1 /= T(s.d)
+				m2 /= T(s.d)
+				for k := range row {
+					row[k] = (row[k] - m1 - xh[k]*m2) / std[i]
+				}
+			}
+		})
+	}
+}
+
+// layerNormGradG is the gain's gradient (sum over rows of dy * xhat) or,
+// with bias, the bias's (sum over rows of dy).
+func layerNormGradG[T float](s *layerNormSpec, bias bool) kernel[T] {
+	return func(dg []T, in [][]T) {
+		dy := in[len(in)-2]
+		xhat := cached[T](&s.xhat, s.n*s.d)
+		clear(dg)
+		for i := 0; i < s.n; i++ {
+			dyRow := dy[i*s.d : (i+1)*s.d]
+			if bias {
+				axpy(1, dyRow, dg)
+				continue
+			}
+			xh := xhat[i*s.d : (i+1)*s.d]
+			for k, v := range dyRow {
+				dg[k] += v * xh[k]
+			}
+		}
+	}
+}
+
+// ---- Keep the first fragments and L2-normalise them ----
+
+// keepNormSpec keeps the first keep of slots rows of each of batch items
+// (rows of width d) and L2-normalises them.
+type keepNormSpec struct{ batch, slots, keep, d int }
+
+// fusedKeepNormalize takes x (batch*slots, d) to the L2-normalised first
+// keep slots of each item, (batch, keep, d): the slice, reshape and
+// L2Normalize of the composed encoder in one op.
+func fusedKeepNormalize(x *G.Node, batch, slots, keep int) (*G.Node, error) {
+	xs := x.Shape()
+	if len(xs) != 2 || xs[0] != batch*slots || keep > slots {
+		return nil, fmt.Errorf("models: keep %d of %d slots of %d items from shape %v", keep, slots, batch, xs)
+	}
+	s := keepNormSpec{batch: batch, slots: slots, keep: keep, d: xs[1]}
+	fwd := newFusedOp("FusedKeepNormalize", tensor.Shape{batch, keep, s.d}, both(keepNormForward[float32](s), keepNormForward[float64](s)), x)
+	args := func(in G.Nodes, out, grad *G.Node) G.Nodes { return G.Nodes{in[0], out, grad} }
+	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: []gradFunc{
+		backOp("FusedKeepNormalizeGrad", xs, keepNormGrad[float32](s), keepNormGrad[float64](s), args),
+	}}, x)
+}
+
+// l2norm is the norm of the composed L2Normalize: sqrt(sum v^2 + 1e-12).
+func l2norm[T float](v []T) T {
+	var sq T
+	for _, x := range v {
+		sq += x * x
+	}
+	return T(math.Sqrt(float64(sq + 1e-12)))
+}
+
+func keepNormForward[T float](s keepNormSpec) kernel[T] {
+	return func(y []T, in [][]T) {
+		x := in[0]
+		for b := 0; b < s.batch; b++ {
+			for f := 0; f < s.keep; f++ {
+				src := x[(b*s.slots+f)*s.d : (b*s.slots+f+1)*s.d]
+				dst := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+				n := l2norm(src)
+				for k, v := range src {
+					dst[k] = v / n
+				}
+			}
+		}
+	}
+}
+
+// keepNormGrad: dx = (dy - y (dy . y)) / norm on kept rows, 0 elsewhere.
+func keepNormGrad[T float](s keepNormSpec) kernel[T] {
+	return func(dx []T, in [][]T) {
+		x, y, dy := in[0], in[1], in[2]
+		clear(dx)
+		for b := 0; b < s.batch; b++ {
+			for f := 0; f < s.keep; f++ {
+				xr := x[(b*s.slots+f)*s.d : (b*s.slots+f+1)*s.d]
+				yr := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+				gr := dy[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+				n := l2norm(xr)
+				var dot T
+				for k, v := range gr {
+					dot += v * yr[k]
+				}
+				out := dx[(b*s.slots+f)*s.d:]
+				for k, v := range gr {
+					out[k] = (v - yr[k]*dot) / n
+				}
+			}
+		}
+	}
+}
+
+// ---- Assemble an encoder's input slots ----
+
+// slotPart is one input of fusedSlots: rows slots per item, taken from a
+// (batch*rows, d) per-item input or repeated from a (rows, d) shared one;
+// add means the part is added onto the previous part's rows (a position
+// embedding) instead of taking slots of its own.
+type slotPart struct {
+	node   *G.Node
+	rows   int
+	shared bool
+	add    bool
+}
+
+// fusedSlots lays out the parts of each item one after the other as
+// (batch*slots, d) rows: the broadcasts, concatenation and reshapes of the
+// composed encoder in one op, whose backward sums shared parts over the
+// batch.
+func fusedSlots(batch, d int, parts []slotPart) (*G.Node, error) {
+	slots := 0
+	ins := make(G.Nodes, len(parts))
+	for i, p := range parts {
+		want := tensor.Shape{p.rows, d}
+		if !p.shared {
+			want = tensor.Shape{batch * p.rows, d}
+		}
+		if got := p.node.Shape(); !got.Eq(want) || (p.add && (i == 0 || !p.shared || parts[i-1].rows != p.rows)) {
+			return nil, fmt.Errorf("models: slot part %d (%s) has shape %v, want %v", i, p.node.Name(), got, want)
+		}
+		if !p.add {
+			slots += p.rows
+		}
+		ins[i] = p.node
+	}
+	// offset[i] is the first slot of part i within an item.
+	offset := make([]int, len(parts))
+	for i, at := 0, 0; i < len(parts); i++ {
+		if parts[i].add {
+			offset[i] = offset[i-1]
+			continue
+		}
+		offset[i] = at
+		at += parts[i].rows
+	}
+	fwd := newFusedOp("FusedSlots", tensor.Shape{batch * slots, d}, both(slotsForward[float32](parts, offset, batch, slots, d), slotsForward[float64](parts, offset, batch, slots, d)), ins...)
+	grads := make([]gradFunc, len(parts))
+	for i, p := range parts {
+		shape := p.node.Shape()
+		args := func(_ G.Nodes, _, grad *G.Node) G.Nodes { return G.Nodes{grad} }
+		grads[i] = backOp(fmt.Sprintf("FusedSlotsGrad%d", i), shape, slotsGrad[float32](p, offset[i], batch, slots, d), slotsGrad[float64](p, offset[i], batch, slots, d), args)
+	}
+	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: grads}, ins...)
+}
+
+func slotsForward[T float](parts []slotPart, offset []int, batch, slots, d int) kernel[T] {
+	return func(y []T, in [][]T) {
+		for i, p := range parts {
+			for b := 0; b < batch; b++ {
+				dst := y[(b*slots+offset[i])*d : (b*slots+offset[i]+p.rows)*d]
+				src := in[i]
+				if !p.shared {
+					src = src[b*p.rows*d:]
+				}
+				if p.add {
+					axpy(1, src, dst)
+				} else {
+					copy(dst, src)
+				}
+			}
+		}
+	}
+}
+
+func slotsGrad[T float](p slotPart, offset, batch, slots, d int) kernel[T] {
+	return func(dp []T, in [][]T) {
+		g := in[0]
+		if p.shared {
+			clear(dp)
+		}
+		for b := 0; b < batch; b++ {
+			src := g[(b*slots+offset)*d : (b*slots+offset+p.rows)*d]
+			if p.shared {
+				axpy(1, src, dp)
+			} else {
+				copy(dp[b*p.rows*d:], src)
+			}
+		}
+	}
+}

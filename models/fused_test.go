@@ -1,0 +1,262 @@
+package models
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/inflateshrink/inflateshrink/internal/gradcheck"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// TestFusedOpGradients checks every fused op's gradient against central
+// finite differences in float64.
+func TestFusedOpGradients(t *testing.T) {
+	const tol = 1e-6
+	imageBias := []float64{0, 0, maskOff, 0, 0, 0}
+	textWeight := []float64{1, 1, 0, 1, 1, 1}
+	tests := []struct {
+		name   string
+		inputs []gradcheck.Input
+		f      gradcheck.Func
+	}{
+		{"Linear", []gradcheck.Input{{Shape: []int{3, 4}}, {Shape: []int{4, 2}}, {Shape: []int{2}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], false, true) }},
+		{"LinearReLU", []gradcheck.Input{{Shape: []int{5, 4}}, {Shape: []int{4, 3}}, {Shape: []int{3}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], true, true) }},
+		{"LinearNoInputGrad", []gradcheck.Input{{Shape: []int{3, 4}, Constant: true}, {Shape: []int{4, 2}}, {Shape: []int{2}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], false, false) }},
+		{"LayerNorm", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], nil, in[1], in[2], 1e-5) }},
+		{"LayerNormResidual", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], in[1], in[2], in[3], 1e-5) }},
+		{"KeepNormalize", []gradcheck.Input{{Shape: []int{2 * 3, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedKeepNormalize(in[0], 2, 3, 2) }},
+		{"Slots", []gradcheck.Input{{Shape: []int{2 * 3, 4}}, {Shape: []int{3, 4}}, {Shape: []int{2, 4}}},
+			func(in []*G.Node) (*G.Node, error) {
+				return fusedSlots(2, 4, []slotPart{{node: in[0], rows: 3}, {node: in[1], rows: 3, shared: true, add: true}, {node: in[2], rows: 2, shared: true}})
+			}},
+		{"Attention", append([]gradcheck.Input{{Shape: []int{2 * 3, 4}}}, attentionInputs(4)...),
+			func(in []*G.Node) (*G.Node, error) {
+				return fusedAttention(in[0], 2, 3, 2, AttentionWeights{in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]}, in[9])
+			}},
+		{"AttentionUnmasked", append([]gradcheck.Input{{Shape: []int{2 * 3, 4}}}, attentionInputs(4)[:8]...),
+			func(in []*G.Node) (*G.Node, error) {
+				return fusedAttention(in[0], 2, 3, 2, AttentionWeights{in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]}, nil)
+			}},
+		{"MaxSim", []gradcheck.Input{{Shape: []int{2, 3, 4}}, {Shape: []int{2, 3, 4}}, {Shape: []int{2, 3}, Values: textWeight, Constant: true}, {Shape: []int{2, 3}, Values: imageBias, Constant: true}},
+			func(in []*G.Node) (*G.Node, error) {
+				t, err := L2Normalize(in[0])
+				if err != nil {
+					return nil, err
+				}
+				i, err := L2Normalize(in[1])
+				if err != nil {
+					return nil, err
+				}
+				return fusedMaxSim(t, i, in[2], in[3])
+			}},
+		{"MaxSimUnmasked", []gradcheck.Input{{Shape: []int{3, 2, 4}}, {Shape: []int{2, 4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedMaxSim(in[0], in[1], nil, nil) }},
+		// A plain sum's gradient does not depend on the op's output: the
+		// backward ops that read state kept by the forward pass must still
+		// run after it.
+		{"MaxSimSum", []gradcheck.Input{{Shape: []int{3, 2, 4}}, {Shape: []int{2, 4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return G.Sum(G.Must(fusedMaxSim(in[0], in[1], nil, nil))) }},
+		{"LayerNormSum", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
+			func(in []*G.Node) (*G.Node, error) {
+				return G.Sum(G.Must(fusedLayerNorm(in[0], nil, in[1], in[2], 1e-5)))
+			}},
+		{"AttentionCoreSum", []gradcheck.Input{{Shape: []int{2 * 3, 4}}, {Shape: []int{2 * 3, 4}}, {Shape: []int{2 * 3, 4}}},
+			func(in []*G.Node) (*G.Node, error) {
+				return G.Sum(G.Must(attentionCore(in[0], in[1], in[2], 2, 3, 2, nil)))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			worst, err := gradcheck.MaxError(tt.f, tt.inputs, rand.New(rand.NewPCG(7, 8)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if worst > tol {
+				t.Errorf("gradient error %.3g > %g", worst, tol)
+			}
+		})
+	}
+}
+
+// TestFusedMatchesComposed: in float32, each fused op and its composed
+// reference agree in value and in every input's gradient, on shapes large
+// enough to cross the fused kernels' blocks and parallel splits. The
+// tolerance is float32 rounding of sums of a few hundred terms; the
+// float64 gradient checks above are the exact test of the maths.
+func TestFusedMatchesComposed(t *testing.T) {
+	const tol = 1e-4
+	const batch, slots, heads, d = 9, 5, 2, 8
+	bias := make([]float64, batch*slots)
+	weight := make([]float64, 40*3)
+	for i := range bias {
+		if i%slots == 4 && i%3 == 0 {
+			bias[i] = maskOff
+		}
+	}
+	for i := range weight {
+		weight[i] = float64(i % 2)
+	}
+	type pair struct{ fused, composed gradcheck.Func }
+	attn := func(f func(*G.Node, int, int, int, AttentionWeights, *G.Node) (*G.Node, error)) gradcheck.Func {
+		return func(in []*G.Node) (*G.Node, error) {
+			return f(in[0], batch, slots, heads, AttentionWeights{in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]}, in[9])
+		}
+	}
+	var attnIn []Input32
+	attnIn = append(attnIn, Input32{Shape: []int{batch * slots, d}})
+	for range 4 {
+		attnIn = append(attnIn, Input32{Shape: []int{d, d}}, Input32{Shape: []int{d}})
+	}
+	attnIn = append(attnIn, Input32{Shape: []int{batch, slots}, Values: bias, Constant: true})
+	tests := []struct {
+		name   string
+		inputs []Input32
+		f      pair
+	}{
+		{"LayerNormResidual", []Input32{{Shape: []int{7, d}}, {Shape: []int{7, d}}, {Shape: []int{d}}, {Shape: []int{d}}}, pair{
+			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], in[1], in[2], in[3], 1e-5) },
+			func(in []*G.Node) (*G.Node, error) { return LayerNorm(G.Must(G.Add(in[0], in[1])), in[2], in[3], 1e-5) }}},
+		{"LinearReLU", []Input32{{Shape: []int{70, d}}, {Shape: []int{d, 12}}, {Shape: []int{12}}}, pair{
+			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], true, true) },
+			func(in []*G.Node) (*G.Node, error) { return G.Rectify(G.Must(Linear(in[0], in[1], in[2]))) }}},
+		{"Attention", attnIn, pair{attn(fusedAttention), attn(Attention)}},
+		{"MaxSim", []Input32{{Shape: []int{40, 3, d}}, {Shape: []int{70, 4, d}}, {Shape: []int{40, 3}, Values: weight, Constant: true}}, pair{
+			func(in []*G.Node) (*G.Node, error) { return fusedMaxSim(in[0], in[1], in[2], nil) },
+			func(in []*G.Node) (*G.Node, error) { return maxSimComposed(in[0], in[1], in[2], nil) }}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fv, fg := run32(t, tt.f.fused, tt.inputs)
+			cv, cg := run32(t, tt.f.composed, tt.inputs)
+			if e := maxRelDiff(fv, cv); e > tol {
+				t.Errorf("values differ by %.3g", e)
+			}
+			for i := range fg {
+				if e := maxRelDiff(fg[i], cg[i]); e > tol {
+					t.Errorf("gradient of input %d differs by %.3g", i, e)
+				}
+			}
+		})
+	}
+}
+
+// Input32 is a float32 input of run32: its shape, fixed values (nil draws
+// N(0, 1)) and whether it is differentiated.
+type Input32 struct {
+	Shape    []int
+	Values   []float64
+	Constant bool
+}
+
+// run32 evaluates f in float32 on inputs drawn from a fixed seed and
+// returns its output and the gradients of a fixed random weighting of the
+// output with respect to the non-constant inputs.
+func run32(t *testing.T, f gradcheck.Func, inputs []Input32) ([]float32, [][]float32) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(11, 12))
+	g := G.NewGraph()
+	var nodes, learn G.Nodes
+	for i, in := range inputs {
+		n := 1
+		for _, s := range in.Shape {
+			n *= s
+		}
+		v := make([]float32, n)
+		for j := range v {
+			if in.Values != nil {
+				v[j] = float32(in.Values[j])
+			} else {
+				v[j] = float32(rng.NormFloat64())
+			}
+		}
+		node := G.NewTensor(g, tensor.Float32, len(in.Shape), G.WithShape(in.Shape...), G.WithName(string(rune('a'+i))),
+			G.WithValue(tensor.New(tensor.WithShape(in.Shape...), tensor.WithBacking(v))))
+		nodes = append(nodes, node)
+		if !in.Constant {
+			learn = append(learn, node)
+		}
+	}
+	out, err := f(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := make([]float32, out.Shape().TotalSize())
+	for j := range w {
+		w[j] = float32(rng.NormFloat64())
+	}
+	wn := G.NewTensor(g, tensor.Float32, out.Dims(), G.WithShape(out.Shape()...), G.WithName("w"),
+		G.WithValue(tensor.New(tensor.WithShape(out.Shape()...), tensor.WithBacking(w))))
+	loss := G.Must(G.Sum(G.Must(G.HadamardProd(out, wn))))
+	if _, err := G.Grad(loss, learn...); err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g, G.BindDualValues(learn...))
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	value := append([]float32(nil), out.Value().Data().([]float32)...)
+	var grads [][]float32
+	for _, n := range learn {
+		gv, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads = append(grads, append([]float32(nil), gv.Data().([]float32)...))
+	}
+	return value, grads
+}
+
+// maxRelDiff is the largest |a-b| / max(1, |a|, |b|).
+func maxRelDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	worst := 0.0
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		worst = max(worst, math.Abs(x-y)/max(1, math.Abs(x), math.Abs(y)))
+	}
+	return worst
+}
+
+// TestFusedTrainingMatchesComposed: the same model trained from the same
+// seed with the fused ops and with the composed graph follows the same
+// loss curve within float32 rounding (measured: 2e-7 relative over 12
+// steps; the tolerance leaves room for other BLAS summation orders).
+func TestFusedTrainingMatchesComposed(t *testing.T) {
+	ds, v := tinyData(t)
+	const steps = 12
+	curves := map[bool][]float64{}
+	for _, composed := range []bool{false, true} {
+		m := tinyModel(t, ds, v, 2, KeepAll)
+		m.Composed = composed
+		var losses lossLog
+		obj := &Warmup{Epochs: 1, Then: Hinge{Margin: 0.2}}
+		if _, err := Train(context.Background(), m, &ds.Train, v, obj, TrainSettings{BatchSize: 16, Epochs: steps / 4, DecayEpoch: 2}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
+			t.Fatal(err)
+		}
+		curves[composed] = losses
+	}
+	fused, composed := curves[false], curves[true]
+	if len(fused) != steps || len(composed) != steps {
+		t.Fatalf("%d and %d steps, want %d", len(fused), len(composed), steps)
+	}
+	for i := range fused {
+		if d := math.Abs(fused[i]-composed[i]) / max(1, math.Abs(composed[i])); d > 1e-5 {
+			t.Errorf("step %d: fused loss %.7f, composed %.7f", i+1, fused[i], composed[i])
+		}
+	}
+	if fused[0] == fused[steps-1] {
+		t.Error("the loss did not move: the comparison is empty")
+	}
+}
