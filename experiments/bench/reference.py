@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""PyTorch reference peer of `go run -tags openblas ./experiments/bench`.
+
+The same model as models.SpeedConfig, built the way models' graphs are:
+text = token embedding + position embedding, then 4 learnable codes; image
+= [CLS] slot, Linear(2048 -> 256) of 36 regions, 4 codes; each side
+LayerNorm, one post-LN transformer block (4 heads, feed-forward 1024,
+ReLU), every output kept and L2-normalised; text-query MaxSim with padding
+masks; symmetric InfoNCE (temperature 0.1) plus the L8 hinge (margin 0.2),
+as the Go benchmark's warm-up objective computes both; AdamW, gradient
+clipping 2.0. Random inputs of the real shapes.
+
+Prints one JSON object: per-step seconds of training, and the seconds of
+full-gallery MaxSim scoring in blocks (as models.ScoreGallery does).
+Configure threads from the environment before torch loads (the Go command
+sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, OMP_WAIT_POLICY and
+OPENBLAS_CORETYPE).
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+V, D, HEADS, FF, L, R, RD, CODES = 10031, 256, 4, 1024, 32, 36, 2048, 4
+MASK_OFF = -1e4
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v, self.o = (nn.Linear(D, D) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
+        self.ff1, self.ff2 = nn.Linear(D, FF), nn.Linear(FF, D)
+
+    def forward(self, x, bias):
+        b, s, _ = x.shape
+        dh = D // HEADS
+
+        def split(t):
+            return t.view(b, s, HEADS, dh).transpose(1, 2)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        logits = q @ k.transpose(-1, -2) / math.sqrt(dh) + bias[:, None, None, :]
+        ctx = (logits.softmax(-1) @ v).transpose(1, 2).reshape(b, s, D)
+        h = self.ln1(x + self.o(ctx))
+        return self.ln2(h + self.ff2(F.relu(self.ff1(h))))
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok = nn.Embedding(V, D)
+        self.pos = nn.Parameter(torch.randn(L, D) * 0.1)
+        self.tcodes = nn.Parameter(torch.randn(CODES, D) * 0.1)
+        self.tln = nn.LayerNorm(D)
+        self.proj = nn.Linear(RD, D)
+        self.cls = nn.Parameter(torch.randn(1, D) * 0.1)
+        self.icodes = nn.Parameter(torch.randn(CODES, D) * 0.1)
+        self.iln = nn.LayerNorm(D)
+        self.tblock, self.iblock = Block(), Block()
+
+    def text(self, ids, bias):
+        b = ids.shape[0]
+        x = torch.cat([self.tok(ids) + self.pos, self.tcodes.expand(b, -1, -1)], 1)
+        return F.normalize(self.tblock(self.tln(x), bias), dim=-1, eps=1e-6)
+
+    def image(self, regions, bias):
+        b = regions.shape[0]
+        x = torch.cat([self.cls.expand(b, -1, -1), self.proj(regions), self.icodes.expand(b, -1, -1)], 1)
+        return F.normalize(self.iblock(self.iln(x), bias), dim=-1, eps=1e-6)
+
+
+def maxsim(t, i, tweight, ibias):
+    sims = torch.einsum("tfd,igd->tfig", t, i) + ibias[None, None, :, :]
+    return (sims.max(-1).values * tweight[:, :, None]).sum(1)
+
+
+def losses(s):
+    b = s.shape[0]
+    eye = torch.eye(b)
+    nce = 0.5 * (F.cross_entropy(s / 0.1, torch.arange(b)) + F.cross_entropy(s.t() / 0.1, torch.arange(b)))
+    diag = s.diag()
+    total = 0
+    # row anchors compare s[r, c] with s[r, r], column anchors with s[c, c]
+    for axis, shifted in ((1, s - diag[:, None]), (0, s - diag[None, :])):
+        viol = F.relu(0.2 + shifted) * (1 - eye)
+        total = total + ((viol ** 8).sum(axis) + 1e-20).pow(0.125).sum()
+    return nce + total / (2 * b)
+
+
+def train(steps, batch):
+    torch.manual_seed(1)
+    m = Model()
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4)
+    ts = L + CODES
+    ims = 1 + R + CODES
+    times = []
+    for _ in range(steps + 1):
+        ids = torch.randint(3, V, (batch, L))
+        regions = torch.randn(batch, R, RD)
+        tbias = torch.zeros(batch, ts)
+        ibias = torch.zeros(batch, ims)
+        tweight = torch.ones(batch, ts)
+        start = time.perf_counter()
+        s = maxsim(m.text(ids, tbias), m.image(regions, ibias), tweight, ibias)
+        loss = losses(s)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(m.parameters(), 2.0)
+        opt.step()
+        times.append(time.perf_counter() - start)
+    return times[1:]
+
+
+def gallery(images, captions, frags, dim):
+    torch.manual_seed(2)
+    t = F.normalize(torch.randn(captions, frags, dim), dim=-1)
+    i = F.normalize(torch.randn(images, frags, dim), dim=-1)
+    start = time.perf_counter()
+    with torch.no_grad():
+        out = torch.empty(images, captions)
+        for c0 in range(0, captions, 256):
+            tb = t[c0:c0 + 256].reshape(-1, dim)
+            for i0 in range(0, images, 64):
+                prod = tb @ i[i0:i0 + 64].reshape(-1, dim).t()
+                best = prod.view(tb.shape[0] // frags, frags, -1, frags).max(-1).values.sum(1)
+                out[i0:i0 + 64, c0:c0 + 256] = best.t()
+    return time.perf_counter() - start
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--gallery", default="", help="images,captions,frags,dim; empty for none")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    out = {"torch": torch.__version__, "threads": a.threads, "step_seconds": train(a.steps, a.batch)}
+    if a.gallery:
+        out["gallery_seconds"] = gallery(*map(int, a.gallery.split(",")))
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
