@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
 
@@ -49,7 +50,7 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	data := fs.String("data", "", "data set `name` (default: the experiment's)")
 	name := fs.String("name", e.Name, "record the experiment under this `name`")
 	redefine := fs.Bool("redefine", false, "replace the stored definition of an experiment that changed, instead of stopping")
-	workers := fs.Int("workers", 1, "train up to `N` stages at once in this process (gonum BLAS already uses every core: see README)")
+	workers := fs.Int("workers", 1, "train up to `N` stages at once in this process (the BLAS already uses every core: see README)")
 	failFast := fs.Bool("fail-fast", false, "stop at the first failed trial instead of recording it and going on")
 	trialIndex := fs.Int("trial", -1, "run only trial `i` (from 0, as a Slurm array task does) and write no report")
 	slurm := fs.String("slurm", "", "write a Slurm job-array script for the sweep to `file` and exit")
@@ -120,6 +121,7 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	}
 	defer db.Close()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log.Info("matrix products", "blas", models.BLAS())
 	runner := &Runner{DB: db, Log: log, Progress: isTerminal(os.Stderr) && stderr == os.Stderr,
 		Workers: *workers, FailFast: *failFast, Redefine: *redefine, Only: only}
 	start := time.Now()

@@ -26,10 +26,6 @@ import (
 	"github.com/inflateshrink/inflateshrink/models"
 )
 
-// BLAS names the matrix library the default build uses; it is recorded
-// with every run.
-const BLAS = "gonum (pure Go)"
-
 // Runner trains and evaluates an experiment's trials into a store.
 type Runner struct {
 	DB *store.DB
@@ -301,7 +297,7 @@ func (r *Runner) recordFailedTrial(experiment string, c Config, cause error) err
 
 // environment is the environment recorded with a run of c.
 func (r *Runner) environment(c Config) map[string]string {
-	env := environ.Capture(".", BLAS)
+	env := environ.Capture(".", models.BLAS())
 	env["seed"] = strconv.FormatInt(c.Seed, 10)
 	return env
 }
