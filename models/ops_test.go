@@ -12,9 +12,6 @@ import (
 // finite differences in float64.
 func TestOpGradients(t *testing.T) {
 	const tol = 1e-6
-	// mask values: padding gets maskOff as a bias, 0 as a weight.
-	imageBias := []float64{0, 0, maskOff, 0, 0, 0}
-	textWeight := []float64{1, 1, 0, 1, 1, 1}
 	tests := []struct {
 		name   string
 		inputs []gradcheck.Input
@@ -30,18 +27,7 @@ func TestOpGradients(t *testing.T) {
 			func(in []*G.Node) (*G.Node, error) {
 				return Attention(in[0], 2, 3, 2, AttentionWeights{in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]}, in[9])
 			}},
-		{"MaxSim", []gradcheck.Input{{Shape: []int{2, 3, 4}}, {Shape: []int{2, 3, 4}}, {Shape: []int{2, 3}, Values: textWeight, Constant: true}, {Shape: []int{2, 3}, Values: imageBias, Constant: true}},
-			func(in []*G.Node) (*G.Node, error) {
-				t, err := L2Normalize(in[0])
-				if err != nil {
-					return nil, err
-				}
-				i, err := L2Normalize(in[1])
-				if err != nil {
-					return nil, err
-				}
-				return MaxSim(t, i, in[2], in[3])
-			}},
+		{"MaxSim", maskedMaxSimInputs(), onNormalised(MaxSim)},
 		{"MaxSimUnmasked", []gradcheck.Input{{Shape: []int{3, 2, 4}}, {Shape: []int{2, 4, 4}}},
 			func(in []*G.Node) (*G.Node, error) { return MaxSim(in[0], in[1], nil, nil) }},
 		{"InfoNCE", []gradcheck.Input{{Shape: []int{4, 4}}},
@@ -70,4 +56,28 @@ func attentionInputs(d int) []gradcheck.Input {
 		in = append(in, gradcheck.Input{Shape: []int{d, d}}, gradcheck.Input{Shape: []int{d}})
 	}
 	return append(in, gradcheck.Input{Shape: []int{2, 3}, Values: []float64{0, 0, maskOff, 0, 0, 0}, Constant: true})
+}
+
+// maskedMaxSimInputs are two texts and two images of three 4-d fragments,
+// with one padded text fragment and one padded image fragment.
+func maskedMaxSimInputs() []gradcheck.Input {
+	return []gradcheck.Input{{Shape: []int{2, 3, 4}}, {Shape: []int{2, 3, 4}},
+		{Shape: []int{2, 3}, Values: []float64{1, 1, 0, 1, 1, 1}, Constant: true},
+		{Shape: []int{2, 3}, Values: []float64{0, 0, maskOff, 0, 0, 0}, Constant: true}}
+}
+
+// onNormalised checks a MaxSim implementation on L2-normalised fragments,
+// as the models feed it.
+func onNormalised(maxSim func(text, image, textWeight, imageBias *G.Node) (*G.Node, error)) gradcheck.Func {
+	return func(in []*G.Node) (*G.Node, error) {
+		t, err := L2Normalize(in[0])
+		if err != nil {
+			return nil, err
+		}
+		i, err := L2Normalize(in[1])
+		if err != nil {
+			return nil, err
+		}
+		return maxSim(t, i, in[2], in[3])
+	}
 }
