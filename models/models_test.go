@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -229,6 +230,33 @@ func TestConfigCounts(t *testing.T) {
 	for _, c := range bad {
 		if err := c.Validate(); err == nil {
 			t.Errorf("config %+v validated", c)
+		}
+	}
+}
+
+// TestAdamWSameOnAnyCoreCount: the parallel step gives bit-identical
+// weights whatever GOMAXPROCS is, over parameters larger than one span.
+func TestAdamWSameOnAnyCoreCount(t *testing.T) {
+	run := func(procs int) []float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		rng := rand.New(rand.NewPCG(5, 6))
+		w := map[string][]float32{"big": make([]float32, 3*adamChunk+7), "b": make([]float32, 5)}
+		g := map[string][]float32{"big": make([]float32, 3*adamChunk+7), "b": make([]float32, 5)}
+		opt := &AdamW{WeightDecay: 0.01, ClipNorm: 1}
+		for range 3 {
+			for _, name := range []string{"big", "b"} {
+				for i := range g[name] {
+					g[name][i] = float32(rng.NormFloat64())
+				}
+			}
+			opt.Step(1e-2, w, g, map[string]bool{"big": true}, []string{"big", "b"})
+		}
+		return append(w["big"], w["b"]...)
+	}
+	one, four := run(1), run(4)
+	for i := range one {
+		if one[i] != four[i] {
+			t.Fatalf("weight %d: %v on 1 core, %v on 4", i, one[i], four[i])
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package models
 
-import (
-	"math"
-)
+import "math"
 
 // AdamW is Adam with decoupled weight decay (Loshchilov & Hutter), applied
 // after clipping the global gradient norm. Weight decay applies to matrices
@@ -17,10 +15,23 @@ type AdamW struct {
 	m, v map[string][]float32
 }
 
+// adamChunk bounds the elements one goroutine updates at a time: the step
+// is memory-bound elementwise work, spread over every core (on one core it
+// was 7% of a training step's CPU with the other core idle).
+const adamChunk = 1 << 14
+
+// span is a slice [lo, hi) of one parameter.
+type span struct {
+	name   string
+	lo, hi int
+}
+
 // Step updates every named parameter from its gradient with learning rate
 // lr, zeroes the gradients and returns the global gradient norm before
 // clipping. weights[name] and grads[name] must have the same length;
-// matrix[name] says whether weight decay applies.
+// matrix[name] says whether weight decay applies. The work is split into
+// fixed spans whose partial sums are added in order, so the result does
+// not depend on the number of cores.
 func (o *AdamW) Step(lr float64, weights, grads map[string][]float32, matrix map[string]bool, names []string) float64 {
 	if o.m == nil {
 		o.m, o.v = map[string][]float32{}, map[string][]float32{}
@@ -35,11 +46,27 @@ func (o *AdamW) Step(lr float64, weights, grads map[string][]float32, matrix map
 	if eps == 0 {
 		eps = 1e-8
 	}
-	var sq float64
+	var spans []span
 	for _, name := range names {
-		for _, g := range grads[name] {
-			sq += float64(g) * float64(g)
+		if o.m[name] == nil {
+			o.m[name], o.v[name] = make([]float32, len(weights[name])), make([]float32, len(weights[name]))
 		}
+		for lo := 0; lo < len(weights[name]); lo += adamChunk {
+			spans = append(spans, span{name, lo, min(lo+adamChunk, len(weights[name]))})
+		}
+	}
+	squares := make([]float64, len(spans))
+	parallel(len(spans), func(first, end int) {
+		for i := first; i < end; i++ {
+			s := spans[i]
+			for _, g := range grads[s.name][s.lo:s.hi] {
+				squares[i] += float64(g) * float64(g)
+			}
+		}
+	})
+	var sq float64
+	for _, x := range squares {
+		sq += x
 	}
 	norm := math.Sqrt(sq)
 	scale := 1.0
@@ -49,26 +76,24 @@ func (o *AdamW) Step(lr float64, weights, grads map[string][]float32, matrix map
 	o.step++
 	c1 := 1 - math.Pow(b1, float64(o.step))
 	c2 := 1 - math.Pow(b2, float64(o.step))
-	for _, name := range names {
-		w, g := weights[name], grads[name]
-		m, v := o.m[name], o.v[name]
-		if m == nil {
-			m, v = make([]float32, len(w)), make([]float32, len(w))
-			o.m[name], o.v[name] = m, v
+	parallel(len(spans), func(first, end int) {
+		for _, s := range spans[first:end] {
+			w, g := weights[s.name][s.lo:s.hi], grads[s.name][s.lo:s.hi]
+			m, v := o.m[s.name][s.lo:s.hi], o.v[s.name][s.lo:s.hi]
+			decay := 0.0
+			if matrix[s.name] {
+				decay = o.WeightDecay
+			}
+			for j := range w {
+				gj := float64(g[j]) * scale
+				mj := b1*float64(m[j]) + (1-b1)*gj
+				vj := b2*float64(v[j]) + (1-b2)*gj*gj
+				m[j], v[j] = float32(mj), float32(vj)
+				update := (mj/c1)/(math.Sqrt(vj/c2)+eps) + decay*float64(w[j])
+				w[j] = float32(float64(w[j]) - lr*update)
+				g[j] = 0
+			}
 		}
-		decay := 0.0
-		if matrix[name] {
-			decay = o.WeightDecay
-		}
-		for i := range w {
-			gi := float64(g[i]) * scale
-			mi := b1*float64(m[i]) + (1-b1)*gi
-			vi := b2*float64(v[i]) + (1-b2)*gi*gi
-			m[i], v[i] = float32(mi), float32(vi)
-			update := (mi/c1)/(math.Sqrt(vi/c2)+eps) + decay*float64(w[i])
-			w[i] = float32(float64(w[i]) - lr*update)
-			g[i] = 0
-		}
-	}
+	})
 	return norm
 }

@@ -26,7 +26,8 @@ func hasAVX2FMA() bool {
 	return b7&(1<<5) != 0
 }
 
-// hasAVX512 reports whether the CPU and the OS support AVX-512F.
+// hasAVX512 reports whether the CPU and the OS support AVX-512F (the
+// openblas build uses it to tell a misdetected SkylakeX).
 func hasAVX512() bool {
 	if !hasAVX2FMA() || xgetbv0()&0xe6 != 0xe6 { // plus the opmask and ZMM state
 		return false

@@ -131,3 +131,22 @@ func TestCascade(t *testing.T) {
 		t.Error("k > Candidates accepted")
 	}
 }
+
+// TestScoresRankHitsFirst: images a caption's hits name rank in the hits'
+// order, before every image it did not retrieve, as metrics.Evaluate sees
+// them (t2i ranks worked out by hand).
+func TestScoresRankHitsFirst(t *testing.T) {
+	// 3 images, 3 captions; caption c describes image 2, 0, 1.
+	// Caption 0 retrieved images 2 then 1: image 2 ranks 1.
+	// Caption 1 retrieved image 1 only: image 0 ties with image 2 one below
+	// the hit, and the pessimistic tie puts it at rank 3.
+	// Caption 2 retrieved nothing: every image ties, rank 3.
+	s := Scores([][]Hit{{{Image: 2, Score: 5}, {Image: 1, Score: 4}}, {{Image: 1, Score: 0.5}}, nil}, 3)
+	r, err := metrics.Evaluate(s, []int{2, 0, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(r.T2I[0]-100.0/3) > 1e-9 || r.T2I[1] != 100 || r.T2IMedianRank != 3 || math.Abs(r.T2IMeanRank-7.0/3) > 1e-9 {
+		t.Errorf("t2i %v, median %v, mean %v; want R@1 33.3, R@5 100, ranks 1, 3, 3", r.T2I, r.T2IMedianRank, r.T2IMeanRank)
+	}
+}
