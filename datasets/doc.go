@@ -83,5 +83,7 @@
 // prefixes the <cls> token whose output a 1x1 (dual encoder) model reads.
 // PackTexts and PackImages pad and truncate to the fixed shapes of a model's
 // graph. An Iterator yields training batches in which every image appears
-// once, so the in-batch negatives of a contrastive loss are true negatives.
+// once, so an in-batch negative is another image; it is a false negative
+// only where two images share a caption's exact words (in the emoji sets,
+// one emoji drawn in two styles: about one pair per batch of 32).
 package datasets

@@ -16,8 +16,9 @@ type Batch struct {
 
 // Iterator yields training batches forever. Each epoch visits every image of
 // the split once, in an order shuffled by its rng, paired with one of the
-// image's captions chosen by the rng, so no image appears twice in a batch
-// and the in-batch negatives of a contrastive loss are true negatives. The
+// image's captions chosen by the rng, so no image appears twice in a batch.
+// Two images may still share a caption's exact words (one emoji in two art
+// styles), which a contrastive loss then treats as a negative pair. The
 // last incomplete batch of an epoch is dropped.
 type Iterator struct {
 	split      *Split
