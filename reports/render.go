@@ -14,9 +14,10 @@ type Settings struct {
 	Title string // default: "Inflate and Shrink: <experiment>"
 }
 
-// Render writes dir/<experiment>.md (Markdown) and the figure
-// dir/<experiment>-rsum-vs-interactions.png and .svg, creating dir, and
-// returns the paths written (Markdown, PNG, SVG). It reads only the database:
+// Render writes dir/<experiment>.md (Markdown), the figure
+// dir/<experiment>-rsum-vs-interactions.png and .svg, and the LaTeX table
+// dir/<experiment>.tex, creating dir, and returns the paths written
+// (Markdown, PNG, SVG, LaTeX). It reads only the database:
 // the runs from run_summary and their environment from environment.
 func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 	if experiment == "" || experiment == "." || experiment == ".." || strings.ContainsAny(experiment, `/\`) {
@@ -58,7 +59,11 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 	if err := os.WriteFile(md, []byte(text), 0o644); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	return []string{md, png, svg}, nil
+	tex := base + ".tex"
+	if err := os.WriteFile(tex, []byte(LatexTable(rows)), 0o644); err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	return []string{md, png, svg, tex}, nil
 }
 
 // loadEnvironment returns, for each run of the experiment, its environment

@@ -140,19 +140,24 @@ func TestMarkdownTableGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rows := slices.Clone(tt.rows)
 			slices.SortStableFunc(rows, compareRows)
-			got := MarkdownTable(rows)
-			path := filepath.Join("testdata", tt.name+".golden")
-			if *regen {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
+			for _, r := range []struct {
+				name, suffix string
+				render       func([]Row) string
+			}{{"MarkdownTable", ".golden", MarkdownTable}, {"LatexTable", ".tex.golden", LatexTable}} {
+				got := r.render(rows)
+				path := filepath.Join("testdata", tt.name+r.suffix)
+				if *regen {
+					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./reports -regen to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("MarkdownTable differs from %s\n got:\n%s\nwant:\n%s", path, got, want)
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test ./reports -regen to create it)", err)
+				}
+				if got != string(want) {
+					t.Errorf("%s differs from %s\n got:\n%s\nwant:\n%s", r.name, path, got, want)
+				}
 			}
 		})
 	}
@@ -175,11 +180,15 @@ func TestRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{filepath.Join(dir, "paper.md"), filepath.Join(dir, "paper-rsum-vs-interactions.png"),
-		filepath.Join(dir, "paper-rsum-vs-interactions.svg")}
+		filepath.Join(dir, "paper-rsum-vs-interactions.svg"), filepath.Join(dir, "paper.tex")}
 	if !slices.Equal(paths, want) {
 		t.Fatalf("paths = %v, want %v", paths, want)
 	}
-	for _, p := range paths {
+	tex, err := os.ReadFile(paths[3])
+	if err != nil || !strings.Contains(string(tex), "\\toprule") || !strings.Contains(string(tex), "inflated$>$base$>$fast") {
+		t.Errorf("LaTeX table %s: %v\n%s", paths[3], err, tex)
+	}
+	for _, p := range paths[:3] {
 		if fi, err := os.Stat(p); err != nil || fi.Size() < 1000 {
 			t.Errorf("%s: %v, size %v", p, err, fi)
 		}
