@@ -14,12 +14,7 @@ import (
 // TestFusedOpGradients checks every fused op's gradient against central
 // finite differences in float64.
 func TestFusedOpGradients(t *testing.T) {
-	const tol = 1e-6
-	tests := []struct {
-		name   string
-		inputs []gradcheck.Input
-		f      gradcheck.Func
-	}{
+	tests := []gradCase{
 		{"Linear", []gradcheck.Input{{Shape: []int{3, 4}}, {Shape: []int{4, 2}}, {Shape: []int{2}}},
 			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], false, true) }},
 		{"LinearReLU", []gradcheck.Input{{Shape: []int{5, 4}}, {Shape: []int{4, 3}}, {Shape: []int{3}}},
@@ -61,17 +56,7 @@ func TestFusedOpGradients(t *testing.T) {
 				return G.Sum(G.Must(attentionCore(in[0], in[1], in[2], 2, 3, 2, nil)))
 			}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			worst, err := gradcheck.MaxError(tt.f, tt.inputs, rand.New(rand.NewPCG(7, 8)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if worst > tol {
-				t.Errorf("gradient error %.3g > %g", worst, tol)
-			}
-		})
-	}
+	checkGradients(t, tests)
 }
 
 // TestFusedMatchesComposed: in float32, each fused op and its composed

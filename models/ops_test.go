@@ -11,12 +11,7 @@ import (
 // TestOpGradients checks every composed op's gradient against central
 // finite differences in float64.
 func TestOpGradients(t *testing.T) {
-	const tol = 1e-6
-	tests := []struct {
-		name   string
-		inputs []gradcheck.Input
-		f      gradcheck.Func
-	}{
+	tests := []gradCase{
 		{"LayerNorm", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
 			func(in []*G.Node) (*G.Node, error) { return LayerNorm(in[0], in[1], in[2], 1e-5) }},
 		{"L2Normalize", []gradcheck.Input{{Shape: []int{2, 3, 4}}},
@@ -35,17 +30,7 @@ func TestOpGradients(t *testing.T) {
 		{"HingeL8", []gradcheck.Input{{Shape: []int{4, 4}}},
 			func(in []*G.Node) (*G.Node, error) { return HingeL8(in[0], 0.6) }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			worst, err := gradcheck.MaxError(tt.f, tt.inputs, rand.New(rand.NewPCG(7, 8)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if worst > tol {
-				t.Errorf("gradient error %.3g > %g", worst, tol)
-			}
-		})
-	}
+	checkGradients(t, tests)
 }
 
 // attentionInputs are the eight projection inputs of a width-d attention
@@ -79,5 +64,29 @@ func onNormalised(maxSim func(text, image, textWeight, imageBias *G.Node) (*G.No
 			return nil, err
 		}
 		return maxSim(t, i, in[2], in[3])
+	}
+}
+
+// gradCase is one composed or fused op under a finite-difference check.
+type gradCase struct {
+	name   string
+	inputs []gradcheck.Input
+	f      gradcheck.Func
+}
+
+// checkGradients checks each case's gradient against central finite
+// differences in float64, to a relative error of 1e-6.
+func checkGradients(t *testing.T, tests []gradCase) {
+	const tol = 1e-6
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			worst, err := gradcheck.MaxError(tt.f, tt.inputs, rand.New(rand.NewPCG(7, 8)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if worst > tol {
+				t.Errorf("gradient error %.3g > %g", worst, tol)
+			}
+		})
 	}
 }
