@@ -290,27 +290,40 @@ func (m *Model) feedText(in textInputs, tb datasets.TextBatch) ([]float32, error
 	if err := G.Let(in.ids, tensor.New(tensor.WithShape(len(tb.IDs)), tensor.WithBacking(tb.IDs))); err != nil {
 		return nil, err
 	}
-	n, slots, frags := len(tb.Lens), c.textSlots(), c.TextFragments()
-	bias := make([]float32, n*slots)
-	weight := make([]float32, n*frags)
-	for i, l := range tb.Lens {
+	bias, weight := TextMasks(c, tb.Lens)
+	if in.attnBias == nil {
+		return weight, nil
+	}
+	n := len(tb.Lens)
+	if err := G.Let(in.attnBias, tensor.New(tensor.WithShape(n, c.textSlots()), tensor.WithBacking(bias))); err != nil {
+		return nil, err
+	}
+	return weight, G.Let(in.weight, tensor.New(tensor.WithShape(n, c.TextFragments()), tensor.WithBacking(weight)))
+}
+
+// TextMasks returns, for captions of the given token counts, the additive
+// attention bias (len(lens) x text slots: 0 to attend, a large negative
+// number for a padded token) and the fragment weights (len(lens) x
+// TextFragments: 1 real, 0 padding). With PadInclude every slot is real.
+// Every executor of the model (this package's graphs, package gpu) feeds
+// these same inputs.
+func TextMasks(c Config, lens []int) (attnBias, weight []float32) {
+	c = c.WithDefaults()
+	slots, frags := c.textSlots(), c.TextFragments()
+	attnBias = make([]float32, len(lens)*slots)
+	weight = make([]float32, len(lens)*frags)
+	for i, l := range lens {
 		for s := 0; s < slots; s++ {
 			real := s < l || s >= c.MaxTextLen || c.Padding == PadInclude // a token, a code, or padding kept on purpose
 			if !real {
-				bias[i*slots+s] = maskOff
+				attnBias[i*slots+s] = maskOff
 			}
 			if s < frags && real {
 				weight[i*frags+s] = 1
 			}
 		}
 	}
-	if in.attnBias == nil {
-		return weight, nil
-	}
-	if err := G.Let(in.attnBias, tensor.New(tensor.WithShape(n, slots), tensor.WithBacking(bias))); err != nil {
-		return nil, err
-	}
-	return weight, G.Let(in.weight, tensor.New(tensor.WithShape(n, frags), tensor.WithBacking(weight)))
+	return attnBias, weight
 }
 
 // feedImage binds a packed image batch to the image inputs and returns
@@ -324,30 +337,41 @@ func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, er
 	if err := G.Let(in.regions, tensor.New(tensor.WithShape(n*c.MaxRegions, c.RegionDim), tensor.WithBacking(ib.Regions))); err != nil {
 		return nil, err
 	}
-	slots, frags := c.imageSlots(), c.ImageFragments()
-	bias := make([]float32, n*slots)
-	mask := make([]float32, n*frags)
-	for i, count := range ib.Counts {
-		for s := 0; s < slots; s++ {
-			region := s - 1 // slot 0 is [CLS]; slots after the regions are codes
-			real := s == 0 || region < count || region >= c.MaxRegions || c.Padding == PadInclude
-			if !real {
-				bias[i*slots+s] = maskOff
-			}
-			if s < frags && real {
-				mask[i*frags+s] = 1
-			}
-		}
-	}
+	bias, fragBias, mask := ImageMasks(c, ib.Counts)
 	if in.attnBias == nil {
 		return mask, nil
 	}
-	fragBias := make([]float32, n*frags)
-	for i := 0; i < n; i++ {
-		copy(fragBias[i*frags:(i+1)*frags], bias[i*slots:i*slots+frags])
-	}
-	if err := G.Let(in.attnBias, tensor.New(tensor.WithShape(n, slots), tensor.WithBacking(bias))); err != nil {
+	if err := G.Let(in.attnBias, tensor.New(tensor.WithShape(n, c.imageSlots()), tensor.WithBacking(bias))); err != nil {
 		return nil, err
 	}
-	return mask, G.Let(in.fragBias, tensor.New(tensor.WithShape(n, frags), tensor.WithBacking(fragBias)))
+	return mask, G.Let(in.fragBias, tensor.New(tensor.WithShape(n, c.ImageFragments()), tensor.WithBacking(fragBias)))
+}
+
+// ImageMasks returns, for images of the given region counts, the additive
+// attention bias (len(counts) x image slots), the additive bias of the kept
+// fragments in the score (len(counts) x ImageFragments) and the fragment
+// mask (1 real, 0 padding). Slot 0 is [CLS] and the slots after the regions
+// are codes, both always real; with PadInclude every slot is real.
+func ImageMasks(c Config, counts []int) (attnBias, fragBias, mask []float32) {
+	c = c.WithDefaults()
+	slots, frags := c.imageSlots(), c.ImageFragments()
+	attnBias = make([]float32, len(counts)*slots)
+	fragBias = make([]float32, len(counts)*frags)
+	mask = make([]float32, len(counts)*frags)
+	for i, count := range counts {
+		for s := 0; s < slots; s++ {
+			region := s - 1
+			real := s == 0 || region < count || region >= c.MaxRegions || c.Padding == PadInclude
+			if !real {
+				attnBias[i*slots+s] = maskOff
+			}
+			if s < frags {
+				fragBias[i*frags+s] = attnBias[i*slots+s]
+				if real {
+					mask[i*frags+s] = 1
+				}
+			}
+		}
+	}
+	return attnBias, fragBias, mask
 }
