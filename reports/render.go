@@ -3,9 +3,9 @@ package reports
 import (
 	"database/sql"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
-	"math"
 	"slices"
 	"strings"
 )
