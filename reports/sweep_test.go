@@ -130,6 +130,7 @@ func TestSweepReportContents(t *testing.T) {
 		"per doubling of k:",
 		"**At 1x1**",
 		"**Cost**: the most accurate",
+		"as the paper claims. (paired bootstrap: ",
 		"![rSum against codes k per side",
 	} {
 		if !strings.Contains(text, s) {
