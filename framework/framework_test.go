@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/metrics"
 )
 
 // tinyConfig trains in well under a second per stage.
@@ -316,6 +318,33 @@ func TestFoldEvaluation(t *testing.T) {
 		var n float64
 		if err := db.SQL().QueryRow(`SELECT value FROM results WHERE split = ? AND name = 'n_images'`, split).Scan(&n); err != nil || n != images {
 			t.Errorf("split %s: n_images %v (%v), want %v", split, n, err, images)
+		}
+	}
+	// Every split's ranks are stored and give back exactly its recorded
+	// recalls; the fold mean's ranks are both folds' (100 images).
+	var runID int64
+	if err := db.SQL().QueryRow(`SELECT id FROM runs`).Scan(&runID); err != nil {
+		t.Fatal(err)
+	}
+	for split, images := range map[string]int{"test": 100, "test-2fold": 100, "test-fold0": 50} {
+		var q metrics.QueryRanks
+		var ok1, ok2 bool
+		var err error
+		q.I2T, ok1, err = db.Ranks(runID, split, store.I2T)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.T2I, ok2, err = db.Ranks(runID, split, store.T2I)
+		if err != nil || !ok1 || !ok2 || len(q.I2T) != images || len(q.T2I) != 5*images {
+			t.Fatalf("split %s: ranks %d i2t (%v), %d t2i (%v), error %v; want %d images, 5 captions each",
+				split, len(q.I2T), ok1, len(q.T2I), ok2, err, images)
+		}
+		var rsum float64
+		if err := db.SQL().QueryRow(`SELECT value FROM results WHERE run_id = ? AND split = ? AND name = 'rsum'`, runID, split).Scan(&rsum); err != nil {
+			t.Fatal(err)
+		}
+		if got := q.Retrieval().RSum; math.Abs(got-rsum) > 1e-9 {
+			t.Errorf("split %s: rSum from stored ranks %v, recorded %v", split, got, rsum)
 		}
 	}
 }

@@ -587,7 +587,7 @@ func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *data
 	if err != nil {
 		return err
 	}
-	whole, err := metrics.Evaluate(scores, test.CaptionImage)
+	whole, err := metrics.Ranks(scores, test.CaptionImage)
 	if err != nil {
 		return err
 	}
@@ -599,16 +599,20 @@ func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *data
 		if err != nil {
 			return err
 		}
+		ranks := make([]metrics.QueryRanks, len(parts))
 		results := make([]metrics.Retrieval, len(parts))
 		for i := range parts {
-			if results[i], err = metrics.Evaluate(parts[i], captionImage[i]); err != nil {
+			if ranks[i], err = metrics.Ranks(parts[i], captionImage[i]); err != nil {
 				return err
 			}
+			results[i] = ranks[i].Retrieval()
 		}
-		if err := record(run, fmt.Sprintf("%s-%dfold", split, folds), metrics.Mean(results), parts[0]); err != nil {
+		// The fold mean's ranks are every fold's, each query ranked in its
+		// own fold: resampling them bootstraps the k-fold protocol.
+		if err := recordRetrieval(run, fmt.Sprintf("%s-%dfold", split, folds), metrics.Mean(results), metrics.Concat(ranks), parts[0]); err != nil {
 			return err
 		}
-		if err := record(run, split+"-fold0", results[0], parts[0]); err != nil {
+		if err := record(run, split+"-fold0", ranks[0], parts[0]); err != nil {
 			return err
 		}
 	}
@@ -622,14 +626,24 @@ func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *data
 	}.Values())
 }
 
-// record stores a retrieval result under split with the size and chance
-// level of the gallery it was measured on (for a fold mean, one fold).
-func record(run *store.Run, split string, r metrics.Retrieval, gallery metrics.Scores) error {
+// record stores the retrieval result of ranks (the ranks themselves too,
+// for significance tests) under split with the size and chance level of the
+// gallery they were measured on.
+func record(run *store.Run, split string, ranks metrics.QueryRanks, gallery metrics.Scores) error {
+	return recordRetrieval(run, split, ranks.Retrieval(), ranks, gallery)
+}
+
+// recordRetrieval is record for a result r that is not the plain summary of
+// ranks (a mean over folds); gallery is one fold then.
+func recordRetrieval(run *store.Run, split string, r metrics.Retrieval, ranks metrics.QueryRanks, gallery metrics.Scores) error {
 	values := r.Values()
 	values["chance_rsum"] = metrics.ChanceRSum(gallery.Images, max(1, gallery.Captions/gallery.Images))
 	values["n_images"] = float64(gallery.Images)
 	values["n_captions"] = float64(gallery.Captions)
-	return run.RecordResults(split, values)
+	if err := run.RecordResults(split, values); err != nil {
+		return err
+	}
+	return run.RecordRanks(split, ranks.I2T, ranks.T2I)
 }
 
 // queryMs is the mean time to score the whole gallery against one

@@ -32,11 +32,28 @@ type Retrieval struct {
 //
 // Median ranks over an even number of queries are the mean of the two middle ranks.
 func Evaluate(s Scores, captionImage []int) (Retrieval, error) {
-	if err := check(s, captionImage); err != nil {
+	r, err := Ranks(s, captionImage)
+	if err != nil {
 		return Retrieval{}, err
 	}
-	n, m := s.Images, s.Captions
+	return r.Retrieval(), nil
+}
 
+// QueryRanks holds, for every query, the 1-based rank of its first correct
+// item: I2T[i] for image i (its best-ranked caption), T2I[c] for caption c
+// (its image). They are what every metric of Retrieval derives from, and
+// what a paired bootstrap over queries resamples, so results.db keeps them.
+type QueryRanks struct {
+	I2T, T2I []int
+}
+
+// Ranks computes the per-query ranks that Evaluate summarises, with the same
+// pessimistic ties and the same errors.
+func Ranks(s Scores, captionImage []int) (QueryRanks, error) {
+	if err := check(s, captionImage); err != nil {
+		return QueryRanks{}, err
+	}
+	n, m := s.Images, s.Captions
 	// The i2t rank of an image is decided by its best correct caption alone,
 	// and the t2i rank of a caption by its correct image's score: gather both
 	// first so that the counting pass below reads the matrix in row order.
@@ -50,7 +67,6 @@ func Evaluate(s Scores, captionImage []int) (Retrieval, error) {
 		correct[c] = v
 		best[g] = max(best[g], v)
 	}
-
 	i2t := make([]int, n)
 	t2i := make([]int, m)
 	for c := range t2i {
@@ -73,16 +89,35 @@ func Evaluate(s Scores, captionImage []int) (Retrieval, error) {
 		}
 		i2t[i] = rank
 	}
+	return QueryRanks{I2T: i2t, T2I: t2i}, nil
+}
 
+// Retrieval summarises the ranks: recall at 1, 5 and 10, rSum, median and
+// mean rank in both directions. Both lists must be non-empty; they are not
+// modified.
+func (q QueryRanks) Retrieval() Retrieval {
 	var r Retrieval
 	for j, k := range recallAt {
-		r.I2T[j] = recall(i2t, k)
-		r.T2I[j] = recall(t2i, k)
+		r.I2T[j] = Recall(q.I2T, k)
+		r.T2I[j] = Recall(q.T2I, k)
 		r.RSum += r.I2T[j] + r.T2I[j]
 	}
-	r.I2TMedianRank, r.I2TMeanRank = medianMean(i2t)
-	r.T2IMedianRank, r.T2IMeanRank = medianMean(t2i)
-	return r, nil
+	r.I2TMedianRank, r.I2TMeanRank = medianMean(slices.Clone(q.I2T))
+	r.T2IMedianRank, r.T2IMeanRank = medianMean(slices.Clone(q.T2I))
+	return r
+}
+
+// Concat joins the ranks of several galleries (the folds of a k-fold
+// protocol, each query ranked within its own fold) into one list per
+// direction. Over folds of equal size, the recalls of the joined ranks are
+// the mean of the folds' recalls.
+func Concat(parts []QueryRanks) QueryRanks {
+	var out QueryRanks
+	for _, p := range parts {
+		out.I2T = append(out.I2T, p.I2T...)
+		out.T2I = append(out.T2I, p.T2I...)
+	}
+	return out
 }
 
 // check validates a score matrix and its caption-to-image map.
@@ -118,8 +153,9 @@ func check(s Scores, captionImage []int) error {
 	return nil
 }
 
-// recall returns the percentage of ranks that are at most k.
-func recall(ranks []int, k int) float64 {
+// Recall returns the percentage of ranks that are at most k: recall@k of
+// queries with these ranks of their first correct item. ranks must not be empty.
+func Recall(ranks []int, k int) float64 {
 	hit := 0
 	for _, r := range ranks {
 		if r <= k {

@@ -1,13 +1,29 @@
-// Package reports renders the results of an experiment from results.db alone:
-// a Markdown report with the five-model table of "Inflate and Shrink"
-// (H. Liu, T. Yu, P. Li, EMNLP 2021), a figure of rSum against the number of
-// interactions per text-image pair, a booktabs LaTeX table (mean and sd over
-// seeds, best in bold) to paste into a paper, and the transfer results.
+// Package reports renders the results of an experiment from results.db alone,
+// as a researcher would publish them for "Inflate and Shrink" (H. Liu, T. Yu,
+// P. Li, EMNLP 2021):
 //
-// Reports never retrain and never recompute metrics: everything they show is
-// read from the view run_summary and the tables environment and results that
-// package framework/store maintains. The package uses only database/sql; the caller
-// opens the database with a driver (mattn/go-sqlite3 registers "sqlite3").
+//   - Markdown (GitHub renders it) and the same report as one self-contained
+//     HTML page (figures inline as base64 PNG): setup (commit, data set,
+//     protocol, Go, CPU, BLAS, seeds), one table row per configuration with
+//     mean ± sd over seeds, the best of each column in bold and † on an rSum
+//     the paired bootstrap over test queries cannot tell from the best's,
+//     the bootstrap intervals, the chance level, findings computed from the
+//     numbers (the paper's claims, and whatever the sweep varies: codes,
+//     1x1 schedules, cost), figures, missing and failed runs, every run;
+//   - a booktabs LaTeX table with the same marks;
+//   - figures (gonum/plot, PNG and SVG): rSum against interactions, against
+//     codes k (error bars), against query latency (Pareto front), training
+//     and distillation curves, recall@K from the stored per-query ranks.
+//
+// A configuration is a run's params without the seed (Row.identity); the
+// params that differ between configurations become table columns and label
+// suffixes, so a sweep over any new config key reports without changes here.
+//
+// Reports never retrain and never re-score: they read the view run_summary
+// and the tables params, ranks, steps, environment and results that package
+// framework/store maintains (params, ranks and steps are optional, so older
+// databases still render). Rendering is deterministic: the same database
+// gives the same bytes (fixed bootstrap seed, sorted keys, no clock).
 //
 // Missing numbers (SQL NULL, e.g. the metrics of a failed run) are NaN in Row
 // and are shown as "n/a"; they are never treated as zero.

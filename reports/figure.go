@@ -132,8 +132,13 @@ func newFigure(rows []Row, l labeller, title string) (p *plot.Plot, labels []*pl
 	return p, labels, skipped, nil
 }
 
-func save(p *plot.Plot, path string, c vg.CanvasWriterTo) (err error) {
+func save(p *plot.Plot, path string, c vg.CanvasWriterTo) error {
 	p.Draw(figureArea(c))
+	return writeTo(c, path)
+}
+
+// writeTo writes the drawn canvas c to path.
+func writeTo(c vg.CanvasWriterTo, path string) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)

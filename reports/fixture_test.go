@@ -2,11 +2,14 @@ package reports
 
 import (
 	"database/sql"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/metrics"
 )
 
 // fixtureSchema stands in for framework/store's view: a table with the view's
@@ -20,13 +23,16 @@ CREATE TABLE run_summary(experiment TEXT, run_id INTEGER, model TEXT, codes INTE
 	train_seconds REAL, teacher_run_id INTEGER, config_hash TEXT, started_at TEXT, finished_at TEXT);
 CREATE TABLE environment(run_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run_id, key));
 CREATE TABLE results(run_id INTEGER, split TEXT, name TEXT, value REAL);
+CREATE TABLE params(run_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run_id, key));
+CREATE TABLE steps(run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL, PRIMARY KEY(run_id, step, name));
+CREATE TABLE ranks(run_id INTEGER NOT NULL, split TEXT NOT NULL, direction TEXT NOT NULL, ranks BLOB NOT NULL, PRIMARY KEY(run_id, split, direction));
 `
 
 // openFixture creates a database in a temporary directory holding runs and
 // their environment.
 func openFixture(t *testing.T, runs []Row, env map[int64]map[string]string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "results.db"))
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "results.db")+"?_sync=OFF&_journal=MEMORY") // a test file: no need to survive a crash
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +65,25 @@ func openFixture(t *testing.T, runs []Row, env map[int64]map[string]string) *sql
 			null(r.TrainSeconds), teacher, r.ConfigHash, r.StartedAt, finishedAt)
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+	for _, r := range runs {
+		for k, v := range r.Params {
+			if _, err := db.Exec(`INSERT INTO params VALUES(?,?,?)`, r.RunID, k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for dir, ranks := range map[string][]int{store.I2T: r.Ranks.I2T, store.T2I: r.Ranks.T2I} {
+			if len(ranks) == 0 {
+				continue
+			}
+			blob, err := store.EncodeRanks(ranks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`INSERT INTO ranks VALUES(?, 'test', ?, ?)`, r.RunID, dir, blob); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for id, kv := range env {
@@ -135,5 +160,103 @@ func paperRuns() []Row {
 		run(2, "inflated", 1, 420.86, 4096, 12.345),
 		run(4, "inflated>base", 1, 410.33, 1024, 3.5),
 		unfinished(run(7, "base", 2, 0, 1024, 0), StatusRunning, ""),
+	}
+}
+
+// sweepRuns is an experiment "codes" a sweep would write: inflated over k =
+// 1, 2, 4, 8, its shrunk 1x1 student at k = 1 and 4, base with a second
+// loss (a key only some sweeps set), seeds 1 to 3, and per-query ranks on a
+// 100-image, 500-caption test set from which every recall is computed, as
+// evaluate does. Inflated k=8 seed 3 failed, so k=8 misses a seed. Every
+// number derives from a fixed seed, so golden files are stable.
+func sweepRuns() []Row {
+	type cfg struct {
+		model   string
+		codes   int
+		loss    string
+		quality float64 // higher: better ranks
+		inter   float64
+		ms      float64
+	}
+	cfgs := []cfg{
+		{"base", 0, "hinge", 3.0, 256, 0.8},
+		{"base", 0, "infonce", 3.05, 256, 0.8},
+		{"inflated", 1, "hinge", 3.2, 289, 0.9},
+		{"inflated", 2, "hinge", 3.6, 324, 1.0},
+		{"inflated", 4, "hinge", 4.0, 400, 1.3},
+		{"inflated", 8, "hinge", 4.02, 576, 1.9},
+		{"inflated>base>fast", 1, "hinge", 1.6, 1, 0.011},
+		{"inflated>base>fast", 4, "hinge", 1.9, 1, 0.011},
+	}
+	var rows []Row
+	id := int64(0)
+	for _, c := range cfgs {
+		for seed := int64(1); seed <= 3; seed++ {
+			id++
+			q := rankSample(id, c.quality+0.05*float64(seed))
+			res := q.Retrieval()
+			r := run(id, c.model, seed, res.RSum, c.inter, c.ms*(1+0.01*float64(seed)))
+			r.Experiment, r.Codes, r.IndexFloats = "codes", c.codes, 32*math.Sqrt(c.inter)
+			r.I2T, r.T2I, r.I2TMedR, r.T2IMedR = res.I2T, res.T2I, res.I2TMedianRank, res.T2IMedianRank
+			r.ChanceRSum, r.TestImages, r.TestCaptions = metrics.ChanceRSum(100, 5), 100, 500
+			r.Ranks = q
+			r.Params = map[string]string{"model": c.model, "codes": fmt.Sprint(c.codes), "seed": fmt.Sprint(seed),
+				"dataset": "synthetic", "dim": "32"}
+			if c.loss != "hinge" || c.model == "base" {
+				r.Params["train.loss"] = c.loss
+			}
+			if c.model == "inflated>base>fast" {
+				r.TeacherRunID = id - 1
+			}
+			if c.model == "inflated" && c.codes == 8 && seed == 3 {
+				r = unfinished(r, StatusFailed, "models: loss is NaN at step 17")
+				r.Ranks = metrics.QueryRanks{}
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// rankSample draws ranks for 100 image and 500 caption queries: the better
+// the quality, the more of them near 1.
+func rankSample(id int64, quality float64) metrics.QueryRanks {
+	rng := rand.New(rand.NewPCG(uint64(id), 42))
+	draw := func(n, gallery int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = min(gallery, 1+int(rng.ExpFloat64()*40/(quality*quality)))
+		}
+		return out
+	}
+	return metrics.QueryRanks{I2T: draw(100, 500), T2I: draw(500, 100)}
+}
+
+// sweepSteps are training curves for the sweep's runs: a decaying loss
+// over 60 steps, distillation runs (with a teacher) on another scale.
+func sweepSteps(rows []Row) map[int64][]float64 {
+	out := map[int64][]float64{}
+	for _, r := range rows {
+		rng := rand.New(rand.NewPCG(uint64(r.RunID), 7))
+		scale := 1.0
+		if r.TeacherRunID != 0 {
+			scale = 3
+		}
+		for s := range 60 {
+			out[r.RunID] = append(out[r.RunID], scale*(0.3+math.Exp(-float64(s)/15))+0.05*rng.Float64())
+		}
+	}
+	return out
+}
+
+// insertSteps writes loss curves (step i+1 holds curve[i]).
+func insertSteps(t *testing.T, db *sql.DB, curves map[int64][]float64) {
+	t.Helper()
+	for id, curve := range curves {
+		for i, v := range curve {
+			if _, err := db.Exec(`INSERT INTO steps VALUES(?,?,'loss',?)`, id, i+1, v); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

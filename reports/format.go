@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -49,40 +48,117 @@ func cell(s string) string {
 	return strings.ReplaceAll(s, "|", `\|`)
 }
 
+// identity is what makes a run's configuration, the same for every seed:
+// its params without the seed, the model (a chain), and the codes and
+// schedule that run_summary reports. The codes are run_summary's (the
+// codes the chain really uses: 0 for a chain without an inflated stage),
+// not the param, which such a chain ignores. A run without params (a
+// database without the params table) is identified by model, codes and
+// schedule alone.
+func (r Row) identity() map[string]string {
+	id := make(map[string]string, len(r.Params)+3)
+	for k, v := range r.Params {
+		if k != "seed" {
+			id[k] = v
+		}
+	}
+	id["model"] = r.Model
+	id["codes"] = strconv.Itoa(r.Codes)
+	id["schedule"] = r.Schedule
+	return id
+}
+
+// keyOrder puts the keys a reader looks for first (codes, schedule), then
+// the rest alphabetically.
+func keyOrder(a, b string) int {
+	rank := func(k string) int {
+		switch k {
+		case "model":
+			return 0
+		case "codes":
+			return 1
+		case "schedule":
+			return 2
+		}
+		return 3
+	}
+	if c := rank(a) - rank(b); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+// varyingKeys lists, in keyOrder, the identity keys whose values differ
+// between rows; a key some rows lack differs from any value.
+func varyingKeys(rows []Row) []string {
+	values := map[string]map[string]bool{}
+	ids := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.identity()
+		for k := range ids[i] {
+			values[k] = map[string]bool{}
+		}
+	}
+	for _, id := range ids {
+		for k := range values {
+			v, ok := id[k]
+			if !ok {
+				v = "\x00absent"
+			}
+			values[k][v] = true
+		}
+	}
+	var keys []string
+	for k, vs := range values {
+		if len(vs) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, keyOrder)
+	return keys
+}
+
+// paramText shows one identity value: codes as "k=4", a schedule as itself,
+// anything else as key=value.
+func paramText(key, value string) string {
+	switch key {
+	case "codes":
+		return "k=" + value
+	case "schedule":
+		return value
+	}
+	return key + "=" + value
+}
+
 // labeller names runs in tables, findings and figures: by model, plus the
-// number of codes and the schedule where runs of one model differ in them, so
-// that variants of a sweep stay distinguishable while the paper's five models
-// keep their plain names.
+// identity values in which runs of that model differ, so that the variants
+// of a sweep (codes, schedules, losses, whatever the sweep varies) stay
+// distinguishable while the paper's five models keep their plain names.
 type labeller struct {
-	codesVary, scheduleVary map[string]bool
+	vary map[string][]string // model -> the identity keys that vary among its runs
 }
 
 func newLabeller(rows []Row) labeller {
-	codes := map[string]map[int]bool{}
-	schedules := map[string]map[string]bool{}
+	byModel := map[string][]Row{}
 	for _, r := range rows {
-		if codes[r.Model] == nil {
-			codes[r.Model] = map[int]bool{}
-			schedules[r.Model] = map[string]bool{}
-		}
-		codes[r.Model][r.Codes] = true
-		schedules[r.Model][r.Schedule] = true
+		byModel[r.Model] = append(byModel[r.Model], r)
 	}
-	l := labeller{codesVary: map[string]bool{}, scheduleVary: map[string]bool{}}
-	for m := range codes {
-		l.codesVary[m] = len(codes[m]) > 1
-		l.scheduleVary[m] = len(schedules[m]) > 1
+	l := labeller{vary: map[string][]string{}}
+	for m, rs := range byModel {
+		l.vary[m] = varyingKeys(rs)
 	}
 	return l
 }
 
 func (l labeller) label(r Row) string {
+	id := r.identity()
 	var parts []string
-	if l.codesVary[r.Model] {
-		parts = append(parts, fmt.Sprintf("k=%d", r.Codes))
-	}
-	if l.scheduleVary[r.Model] {
-		parts = append(parts, r.Schedule)
+	for _, k := range l.vary[r.Model] {
+		v, ok := id[k]
+		if !ok {
+			v = na
+		}
+		parts = append(parts, paramText(k, v))
 	}
 	if len(parts) == 0 {
 		return r.Model

@@ -2,76 +2,57 @@ package reports
 
 import (
 	"fmt"
-	"math"
 	"strings"
 )
 
-// latexColumn is one numeric column of the LaTeX table.
-type latexColumn struct {
-	head   string
-	value  func(Row) float64
-	digits int
-	higher bool // higher is better (recalls, rSum); else lower (cost)
-}
-
-var latexColumns = []latexColumn{
-	{`R@1`, func(r Row) float64 { return r.I2T[0] }, 1, true},
-	{`R@5`, func(r Row) float64 { return r.I2T[1] }, 1, true},
-	{`R@10`, func(r Row) float64 { return r.I2T[2] }, 1, true},
-	{`R@1`, func(r Row) float64 { return r.T2I[0] }, 1, true},
-	{`R@5`, func(r Row) float64 { return r.T2I[1] }, 1, true},
-	{`R@10`, func(r Row) float64 { return r.T2I[2] }, 1, true},
-	{`rSum`, rsum, 1, true},
-	{`Inter.`, func(r Row) float64 { return r.Interactions }, 0, false},
-	{`Query ms`, func(r Row) float64 { return r.QueryMs }, 3, false},
-}
-
 // LatexTable renders the finished runs as a booktabs table to paste into a
-// paper: one row per model (runs of several seeds as mean $\pm$ sd, with
-// the number of seeds), the best mean of each column in bold (highest for
-// recalls and rSum, lowest for interactions and query time).
-func LatexTable(rows []Row) string {
-	l := newLabeller(finished(rows))
-	groups := groupRuns(rows, l)
+// paper: one row per configuration (runs of several seeds as mean $\pm$
+// sd, with the number of seeds), the best mean of each column in bold
+// (highest for recalls and rSum, lowest for cost), and $^\dagger$ on an rSum
+// whose difference from the best the paired bootstrap over test queries
+// does not find significant (see ConfigTable).
+func LatexTable(rows []Row) string { return latexTable(summarize(rows)) }
+
+func latexTable(s summary) string {
 	var b strings.Builder
+	n := 2 + len(metricColumns)
 	b.WriteString("% Rendered from results.db by package reports; requires \\usepackage{booktabs}.\n")
-	b.WriteString("\\begin{tabular}{l r " + strings.Repeat("r", len(latexColumns)) + "}\n\\toprule\n")
-	b.WriteString(" & & \\multicolumn{3}{c}{Image $\\to$ text} & \\multicolumn{3}{c}{Text $\\to$ image} & & & \\\\\n")
+	b.WriteString("\\begin{tabular}{l r " + strings.Repeat("r", len(metricColumns)) + "}\n\\toprule\n")
+	b.WriteString(" & & \\multicolumn{3}{c}{Image $\\to$ text} & \\multicolumn{3}{c}{Text $\\to$ image}" + strings.Repeat(" &", len(metricColumns)-6) + " \\\\\n")
 	b.WriteString("\\cmidrule(lr){3-5}\\cmidrule(lr){6-8}\nModel & Seeds")
-	for _, c := range latexColumns {
-		b.WriteString(" & " + c.head)
+	for _, c := range metricColumns {
+		b.WriteString(" & " + c.latex)
 	}
 	b.WriteString(" \\\\\n\\midrule\n")
-	if len(groups) == 0 {
-		fmt.Fprintf(&b, "\\multicolumn{%d}{c}{No finished runs.} \\\\\n", 2+len(latexColumns))
+	if len(s.groups) == 0 {
+		fmt.Fprintf(&b, "\\multicolumn{%d}{c}{No finished runs.} \\\\\n", n)
 	}
-	best := make([]float64, len(latexColumns))
-	for i, c := range latexColumns {
-		best[i] = math.NaN()
-		for _, g := range groups {
-			if m, _, n := g.stat(c.value); n > 0 && (math.IsNaN(best[i]) || (c.higher && m > best[i]) || (!c.higher && m < best[i])) {
-				best[i] = m
-			}
-		}
-	}
-	for _, g := range groups {
+	best := s.bestMeans()
+	dagger := false
+	for i, g := range s.groups {
 		b.WriteString(latexEscape(g.label))
-		fmt.Fprintf(&b, " & %d", len(g.runs))
-		for i, c := range latexColumns {
-			m, sd, n := g.stat(c.value)
-			cellText := "--"
-			if n > 0 {
-				cellText = fixed(m, c.digits)
-				if !math.IsNaN(sd) {
-					cellText += " $\\pm$ " + fixed(sd, c.digits)
-				}
-				if m == best[i] {
-					cellText = "\\textbf{" + cellText + "}"
-				}
+		fmt.Fprintf(&b, " & %d", len(g.seeds()))
+		for j, c := range metricColumns {
+			text, isBest := s.cellText(g, c, best[j])
+			switch {
+			case text == "":
+				text = "--"
+			case isBest:
+				text = "\\textbf{" + text + "}"
 			}
-			b.WriteString(" & " + cellText)
+			text = strings.Replace(text, " ± ", " $\\pm$ ", 1)
+			if j == rsumColumn && s.notSignificant(i) {
+				text += "$^\\dagger$"
+				dagger = true
+			}
+			b.WriteString(" & " + text)
 		}
 		b.WriteString(" \\\\\n")
+	}
+	if dagger {
+		b.WriteString("\\midrule\n")
+		fmt.Fprintf(&b, "\\multicolumn{%d}{l}{\\footnotesize $^\\dagger$ not significantly different from the best rSum (paired bootstrap over test queries, %d resamples, 95\\%%).} \\\\\n",
+			n, BootstrapResamples)
 	}
 	b.WriteString("\\bottomrule\n\\end{tabular}\n")
 	return b.String()

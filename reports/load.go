@@ -8,6 +8,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/metrics"
 )
 
 // Run statuses as run_summary stores them.
@@ -56,6 +59,14 @@ type Row struct {
 	ConfigHash   string
 	StartedAt    string
 	FinishedAt   string
+
+	// Params is the run's flattened config from the params table (nil in a
+	// database without one); see Row.identity for how runs are grouped.
+	Params map[string]string
+	// Ranks are the per-query ranks on the test split (nil slices for a run
+	// recorded before results.db kept them): what the paired bootstrap and
+	// the recall@K curves are computed from.
+	Ranks metrics.QueryRanks
 }
 
 // Finished reports whether the run finished, i.e. whether its metrics count.
@@ -93,9 +104,106 @@ func Load(db *sql.DB, experiment string) ([]Row, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("reports: experiment %q has no runs in run_summary", experiment)
 	}
+	if err := loadParams(db, experiment, out); err != nil {
+		return nil, err
+	}
+	if err := loadRanks(db, experiment, out); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(out, compareRows)
 	return out, nil
 }
+
+// hasTable reports whether the database has a table or view of that name:
+// params, ranks and steps are optional, so that a database written before
+// a table existed still renders.
+func hasTable(db *sql.DB, name string) (bool, error) {
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`, name).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("reports: looking for table %s: %w", name, err)
+	}
+	return n > 0, nil
+}
+
+// loadParams fills Row.Params of rows, the runs of experiment.
+func loadParams(db *sql.DB, experiment string, rows []Row) error {
+	if ok, err := hasTable(db, "params"); !ok || err != nil {
+		return err
+	}
+	byID := indexRows(rows)
+	rs, err := db.Query(`SELECT run_id, key, value FROM params
+		WHERE run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
+	if err != nil {
+		return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		var k, v string
+		if err := rs.Scan(&id, &k, &v); err != nil {
+			return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
+		}
+		r := byID[id]
+		if r.Params == nil {
+			r.Params = map[string]string{}
+		}
+		r.Params[k] = v
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
+	}
+	return nil
+}
+
+// loadRanks fills Row.Ranks of rows from the test split's stored ranks.
+func loadRanks(db *sql.DB, experiment string, rows []Row) error {
+	if ok, err := hasTable(db, "ranks"); !ok || err != nil {
+		return err
+	}
+	byID := indexRows(rows)
+	rs, err := db.Query(`SELECT run_id, direction, ranks FROM ranks WHERE split = 'test'
+		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
+	if err != nil {
+		return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		var dir string
+		var blob []byte
+		if err := rs.Scan(&id, &dir, &blob); err != nil {
+			return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
+		}
+		ranks, err := store.DecodeRanks(blob)
+		if err != nil {
+			return fmt.Errorf("reports: ranks of run %d: %w", id, err)
+		}
+		switch dir {
+		case store.I2T:
+			byID[id].Ranks.I2T = ranks
+		case store.T2I:
+			byID[id].Ranks.T2I = ranks
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
+	}
+	return nil
+}
+
+// indexRows maps run ids to the rows, for filling them in place.
+func indexRows(rows []Row) map[int64]*Row {
+	m := make(map[int64]*Row, len(rows))
+	for i := range rows {
+		m[rows[i].RunID] = &rows[i]
+	}
+	return m
+}
+
+// HasRanks reports whether the run stored its per-query ranks in both
+// directions.
+func (r Row) HasRanks() bool { return len(r.Ranks.I2T) > 0 && len(r.Ranks.T2I) > 0 }
 
 func scanRow(rows *sql.Rows) (Row, error) {
 	var (

@@ -176,6 +176,13 @@ func compare(a, b group) string {
 	} else {
 		s += fmt.Sprintf("%s does not beat %s: not reproduced here.", a.label, b.label)
 	}
+	if len(a.ranksBySeed()) > 0 && len(b.ranksBySeed()) > 0 {
+		t, sig := bootstrapText(a, b)
+		s += " (" + t + ")"
+		if diff > 0 && !sig {
+			s += " The paired bootstrap cannot tell this gap from zero: the claim is not established by this data."
+		}
+	}
 	switch spread := math.Max(nanToZero(sa), nanToZero(sb)); {
 	case na < 2 && nb < 2:
 		s += " (One seed each: more seeds would tell the gap from noise.)"

@@ -3,6 +3,7 @@ package reports
 import (
 	"database/sql"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,11 +15,16 @@ type Settings struct {
 	Title string // default: "Inflate and Shrink: <experiment>"
 }
 
-// Render writes dir/<experiment>.md (Markdown), the figure
-// dir/<experiment>-rsum-vs-interactions.png and .svg, and the LaTeX table
-// dir/<experiment>.tex, creating dir, and returns the paths written
-// (Markdown, PNG, SVG, LaTeX). It reads only the database:
-// the runs from run_summary and their environment from environment.
+// Render writes the report of an experiment into dir (created if need be)
+// and returns the paths written: dir/<experiment>.md (Markdown, GitHub
+// renders it), dir/<experiment>.html (the same report as one
+// self-contained page, figures inline), dir/<experiment>.tex (a booktabs
+// table), then each figure as PNG and SVG: rSum against interactions, rSum
+// against codes (when the experiment varies them), rSum against query
+// latency with its Pareto front, training and distillation curves (when
+// steps were logged), recall@K (when ranks were stored). It reads only the
+// database (run_summary, params, ranks, steps, environment, results); the
+// same database gives the same bytes.
 func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 	if experiment == "" || experiment == "." || experiment == ".." || strings.ContainsAny(experiment, `/\`) {
 		return nil, fmt.Errorf("reports: experiment name %q cannot name a file", experiment)
@@ -31,6 +37,14 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	steps, err := loadLoss(db, experiment)
+	if err != nil {
+		return nil, err
+	}
+	transfer, err := TransferSection(db, experiment)
+	if err != nil {
+		return nil, err
+	}
 	title := s.Title
 	if title == "" {
 		title = "Inflate and Shrink: " + experiment
@@ -39,31 +53,112 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 		return nil, fmt.Errorf("reports: creating report directory: %w", err)
 	}
 	base := filepath.Join(dir, experiment)
-	md := base + ".md"
+	md, htmlPath, tex := base+".md", base+".html", base+".tex"
+	paths := []string{md, htmlPath, tex}
+
+	l := newLabeller(rows)
+	sum := summarize(rows)
+	// The first figure keeps its own plotter (labelled points per run).
 	png := base + "-rsum-vs-interactions.png"
 	svg := base + "-rsum-vs-interactions.svg"
-
-	l := newLabeller(finished(rows))
 	skipped, err := writeFigure(rows, l, title, png, svg)
 	if err != nil {
 		return nil, err
 	}
-	text := report(rows, env, l, title, experiment, filepath.Base(png), filepath.Base(svg), skipped)
-	transfer, err := TransferSection(db, experiment)
-	if err != nil {
-		return nil, err
+	paths = append(paths, png, svg)
+	figs := []figureRef{{caption: "rSum against interactions per text-image pair (log scale), one point per run", png: png, svg: svg}}
+	for _, mk := range []func() (chart, bool){
+		func() (chart, bool) { return codesChart(sum, title) },
+		func() (chart, bool) { return latencyChart(sum, title) },
+		func() (chart, bool) { return lossChart(sum, steps, false, title) },
+		func() (chart, bool) { return lossChart(sum, steps, true, title) },
+		func() (chart, bool) { return recallChart(sum, title) },
+	} {
+		ch, ok := mk()
+		if !ok {
+			continue
+		}
+		png, svg, err := writeChart(ch, base)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, png, svg)
+		figs = append(figs, figureRef{caption: ch.caption, png: png, svg: svg})
 	}
+
+	text := report(rows, sum, env, l, title, experiment, figs, skipped)
 	if transfer != "" {
 		text += "\n" + transfer
 	}
-	if err := os.WriteFile(md, []byte(text), 0o644); err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
+	images := map[string][]byte{}
+	for _, f := range figs {
+		b, err := os.ReadFile(f.png)
+		if err != nil {
+			return nil, fmt.Errorf("reports: %w", err)
+		}
+		images[filepath.Base(f.png)] = b
 	}
-	tex := base + ".tex"
-	if err := os.WriteFile(tex, []byte(LatexTable(rows)), 0o644); err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
+	for _, out := range []struct{ path, text string }{
+		{md, text}, {htmlPath, HTML(title, text, images)}, {tex, latexTable(sum)},
+	} {
+		if err := os.WriteFile(out.path, []byte(out.text), 0o644); err != nil {
+			return nil, fmt.Errorf("reports: %w", err)
+		}
 	}
-	return []string{md, png, svg, tex}, nil
+	return paths, nil
+}
+
+// figureRef is a figure written for the report.
+type figureRef struct{ caption, png, svg string }
+
+// loadLoss returns, for each run of the experiment, its logged loss by step
+// (index step-1; NaN where a step has none). A database without a steps
+// table has none.
+func loadLoss(db *sql.DB, experiment string) (map[int64][]float64, error) {
+	out := map[int64][]float64{}
+	if ok, err := hasTable(db, "steps"); !ok || err != nil {
+		return out, err
+	}
+	rs, err := db.Query(`SELECT run_id, step, value FROM steps WHERE name = 'loss' AND step >= 1 AND value IS NOT NULL
+		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?) ORDER BY run_id, step`, experiment)
+	if err != nil {
+		return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		var step int
+		var v float64
+		if err := rs.Scan(&id, &step, &v); err != nil {
+			return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
+		}
+		for len(out[id]) < step-1 {
+			out[id] = append(out[id], math.NaN())
+		}
+		out[id] = append(out[id], v)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
+	}
+	return out, nil
+}
+
+// Experiments lists the experiments that have runs, by name.
+func Experiments(db *sql.DB) ([]string, error) {
+	rs, err := db.Query(`SELECT DISTINCT experiment FROM run_summary ORDER BY experiment`)
+	if err != nil {
+		return nil, fmt.Errorf("reports: listing experiments: %w", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var name string
+		if err := rs.Scan(&name); err != nil {
+			return nil, fmt.Errorf("reports: listing experiments: %w", err)
+		}
+		out = append(out, name)
+	}
+	return out, rs.Err()
 }
 
 // loadEnvironment returns, for each run of the experiment, its environment
@@ -112,7 +207,7 @@ func distinct(rows []Row, value func(Row) string) string {
 }
 
 // report assembles the Markdown report.
-func report(rows []Row, env map[int64]map[string]string, l labeller, title, experiment, png, svg string, skipped []Row) string {
+func report(rows []Row, sum summary, env map[int64]map[string]string, l labeller, title, experiment string, figs []figureRef, skipped []Row) string {
 	get := func(r Row, key string) string {
 		if v, ok := env[r.RunID][key]; ok && v != "" {
 			return v
@@ -164,28 +259,48 @@ func report(rows []Row, env map[int64]map[string]string, l labeller, title, expe
 		return get(r, "cpu_model") + ", " + get(r, "num_cpu") + " CPUs"
 	}))
 	fmt.Fprintf(&b, "- BLAS: %s\n", distinct(rows, func(r Row) string { return get(r, "blas") }))
-	fmt.Fprintf(&b, "- Command: %s\n\n", distinct(rows, func(r Row) string { return "`" + get(r, "command") + "`" }))
+	fmt.Fprintf(&b, "- Command: %s\n", distinct(rows, func(r Row) string { return "`" + get(r, "command") + "`" }))
+
+	fmt.Fprintf(&b, "- Seeds: %s\n\n", seedList(allSeeds(rows)))
 
 	b.WriteString("## Results\n\n")
-	b.WriteString("Recalls in percent on the test set; rSum is the sum of the six (best in bold); " +
+	b.WriteString("One row per configuration (every setting but the seed); each value is the mean ± sd over its seeds " +
+		"(the mean alone for one seed). Recalls in percent on the test set; rSum is the sum of the six; " +
 		"interactions are fragment similarities per text-image pair; query ms is the time to score and rank " +
-		"the whole test gallery for one text query; index floats/image is what the index stores per image.\n\n")
-	b.WriteString(MarkdownTable(rows))
+		"the whole test gallery for one text query; index floats/image is what the index stores per image. " +
+		"Bold: the best of each column (highest recall, lowest cost). " +
+		"†: the paired bootstrap over test queries does not find this rSum's difference from the best significant.\n\n")
+	b.WriteString(configTable(sum))
+	b.WriteString("\n### Significance against the best\n\n")
+	b.WriteString(significanceSection(sum))
 
 	b.WriteString("\n## Chance level\n\n")
 	b.WriteString(chanceSection(rows, l))
 
 	b.WriteString("\n## Findings\n\n")
 	b.WriteString(findings(rows, l))
+	b.WriteString(sweepFindings(sum))
 
-	b.WriteString("\n## rSum against interactions\n\n")
-	fmt.Fprintf(&b, "![rSum against interactions per text-image pair](%s)\n\n(vector version: [%s](%s))\n", png, svg, svg)
+	b.WriteString("\n## Figures\n")
+	for _, f := range figs {
+		png, svg := filepath.Base(f.png), filepath.Base(f.svg)
+		fmt.Fprintf(&b, "\n%s (vector version: [%s](%s)).\n\n![%s](%s)\n", f.caption, svg, svg, f.caption, png)
+	}
 	for _, r := range skipped {
-		fmt.Fprintf(&b, "\nNot plotted: run %d (%s, seed %d): rSum %s, interactions %s.\n",
+		fmt.Fprintf(&b, "\nNot plotted against interactions: run %d (%s, seed %d): rSum %s, interactions %s.\n",
 			r.RunID, l.label(r), r.Seed, fixed(r.RSum, 1), count(r.Interactions))
 	}
 
+	b.WriteString("\n## Missing runs\n\n")
+	b.WriteString(missingSection(rows))
 	b.WriteString("\n## Failed or unfinished runs\n\n")
 	b.WriteString(problemsSection(rows))
+	b.WriteString("\n## Every run\n\n")
+	b.WriteString(MarkdownTable(rows))
 	return b.String()
+}
+
+// allSeeds lists the distinct seeds of the runs, sorted.
+func allSeeds(rows []Row) []int64 {
+	return group{runs: rows}.seeds()
 }

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"image/png"
@@ -135,6 +136,7 @@ func TestMarkdownTableGolden(t *testing.T) {
 		{name: "paper-five", rows: paperRuns()},
 		{name: "seeds-variants-ties-missing", rows: variants},
 		{name: "nothing-finished", rows: variants[4:]},
+		{name: "sweep", rows: sweepRuns()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,21 +145,8 @@ func TestMarkdownTableGolden(t *testing.T) {
 			for _, r := range []struct {
 				name, suffix string
 				render       func([]Row) string
-			}{{"MarkdownTable", ".golden", MarkdownTable}, {"LatexTable", ".tex.golden", LatexTable}} {
-				got := r.render(rows)
-				path := filepath.Join("testdata", tt.name+r.suffix)
-				if *regen {
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./reports -regen to create it)", err)
-				}
-				if got != string(want) {
-					t.Errorf("%s differs from %s\n got:\n%s\nwant:\n%s", r.name, path, got, want)
-				}
+			}{{"MarkdownTable", ".golden", MarkdownTable}, {"ConfigTable", ".config.golden", ConfigTable}, {"LatexTable", ".tex.golden", LatexTable}} {
+				checkGolden(t, r.name, filepath.Join("testdata", tt.name+r.suffix), []byte(r.render(rows)))
 			}
 		})
 	}
@@ -179,22 +168,22 @@ func TestRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{filepath.Join(dir, "paper.md"), filepath.Join(dir, "paper-rsum-vs-interactions.png"),
-		filepath.Join(dir, "paper-rsum-vs-interactions.svg"), filepath.Join(dir, "paper.tex")}
+	want := []string{filepath.Join(dir, "paper.md"), filepath.Join(dir, "paper.html"), filepath.Join(dir, "paper.tex"),
+		filepath.Join(dir, "paper-rsum-vs-interactions.png"), filepath.Join(dir, "paper-rsum-vs-interactions.svg"),
+		filepath.Join(dir, "paper-rsum-vs-latency.png"), filepath.Join(dir, "paper-rsum-vs-latency.svg")}
 	if !slices.Equal(paths, want) {
 		t.Fatalf("paths = %v, want %v", paths, want)
 	}
-	tex, err := os.ReadFile(paths[3])
+	tex, err := os.ReadFile(paths[2])
 	if err != nil || !strings.Contains(string(tex), "\\toprule") || !strings.Contains(string(tex), "inflated$>$base$>$fast") {
-		t.Errorf("LaTeX table %s: %v\n%s", paths[3], err, tex)
+		t.Errorf("LaTeX table %s: %v\n%s", paths[2], err, tex)
 	}
-	for _, p := range paths[:3] {
+	for _, p := range paths[3:] {
 		if fi, err := os.Stat(p); err != nil || fi.Size() < 1000 {
 			t.Errorf("%s: %v, size %v", p, err, fi)
 		}
 	}
-
-	f, err := os.Open(paths[1])
+	f, err := os.Open(paths[3])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +221,11 @@ func TestRender(t *testing.T) {
 	if strings.Contains(md, "not reproduced here") {
 		t.Errorf("every claim holds in the fixture, yet the report says one is not reproduced:\n%s", md)
 	}
-	checkTableAgainstDB(t, md, runs)
+	every := strings.Index(md, "## Every run")
+	if every < 0 {
+		t.Fatal("report has no per-run table")
+	}
+	checkTableAgainstDB(t, md[every:], runs)
 
 	if _, err := Render(db, "nope", dir, Settings{}); err == nil {
 		t.Error("Render of an unknown experiment: no error")
@@ -342,7 +335,7 @@ func TestRenderSettingsAndEdgeCases(t *testing.T) {
 		{
 			name: "finished without interactions is listed, not plotted",
 			runs: []Row{run(1, "base", 1, 300, math.NaN(), 1), run(2, "fast", 1, 200, 1, 0.1)},
-			want: []string{"Not plotted: run 1 (base, seed 1): rSum 300.0, interactions n/a.", "None: every run finished."},
+			want: []string{"Not plotted against interactions: run 1 (base, seed 1): rSum 300.0, interactions n/a.", "None: every run finished."},
 		},
 	}
 	for _, tt := range tests {
@@ -477,5 +470,26 @@ func TestFigureLabelsDoNotOverlap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkGolden compares got with the golden file at path, or rewrites the
+// file under -regen.
+func checkGolden(t *testing.T, what, path string, got []byte) {
+	t.Helper()
+	if *regen {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -regen to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s\n got:\n%.3000s\nwant:\n%.3000s", what, path, got, want)
 	}
 }

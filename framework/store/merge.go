@@ -214,6 +214,7 @@ func merge(tx *sql.Tx, rep *MergeReport, srcDir, dstDir string) error {
 			`INSERT INTO main.results(run_id, split, name, value) SELECT ?, split, name, value FROM shard.results WHERE run_id = ?`,
 			`INSERT INTO main.latency(run_id, name, value) SELECT ?, name, value FROM shard.latency WHERE run_id = ?`,
 			`INSERT INTO main.environment(run_id, key, value) SELECT ?, key, value FROM shard.environment WHERE run_id = ?`,
+			`INSERT INTO main.ranks(run_id, split, direction, ranks) SELECT ?, split, direction, ranks FROM shard.ranks WHERE run_id = ?`,
 		} {
 			if _, err := tx.Exec(q, id, r.id); err != nil {
 				return fmt.Errorf("%s: %w", name, err)

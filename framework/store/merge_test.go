@@ -24,6 +24,9 @@ func shardRun(t *testing.T, db *DB, experiment, hash string, teacher int64, rsum
 	if err := r.RecordLatency(map[string]float64{"query_ms": rsum / 1000}); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.RecordRanks("test", []int{1, int(rsum)}, []int{2, 1, 3}); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.SetCheckpoint(filepath.Join(filepath.Dir(db.Path()), "checkpoints", hash+".ckpt")); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +50,7 @@ func openAt(t *testing.T, path string) *DB {
 // merge changed anything.
 func tableCounts(t *testing.T, db *DB) map[string]int {
 	out := map[string]int{}
-	for _, table := range []string{"experiments", "experiment_definitions", "runs", "params", "steps", "results", "latency", "environment"} {
+	for _, table := range []string{"experiments", "experiment_definitions", "runs", "params", "steps", "results", "latency", "environment", "ranks"} {
 		out[table] = count(t, db, `SELECT count(*) FROM `+table)
 	}
 	return out
@@ -130,6 +133,7 @@ func TestMerge(t *testing.T) {
 		{`SELECT count(*) FROM run_summary WHERE model = 'student' AND rsum = 80 AND query_ms = 0.08`, 1},
 		{`SELECT count(*) FROM steps`, 2},
 		{`SELECT count(*) FROM params`, 2},
+		{`SELECT count(*) FROM ranks r JOIN runs s ON s.id = r.run_id WHERE s.config_hash = 'student' AND r.direction = 'i2t' AND r.ranks = x'0100000050000000'`, 1},
 	} {
 		if n := count(t, db, c.query); n != c.want {
 			t.Errorf("%s = %d, want %d", c.query, n, c.want)

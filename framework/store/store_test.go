@@ -70,7 +70,7 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"table environment", "table experiment_definitions", "table experiments", "table latency", "table meta",
-		"table params", "table results", "view run_summary", "table runs", "index runs_by_hash", "index runs_by_status", "table steps"}
+		"table params", "table ranks", "table results", "view run_summary", "table runs", "index runs_by_hash", "index runs_by_status", "table steps"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("schema objects:\n got %q\nwant %q", names, want)
 	}

@@ -275,3 +275,52 @@ func stressWriter(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestMigrateFromV2 opens a database written by schema version 2 (the
+// schema before per-query ranks): its runs stay readable, have no ranks,
+// and new runs can record some.
+func TestMigrateFromV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	raw, err := sql.Open("sqlite3", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The v2 migration rebuilds runs: it needs the pragmas migrate sets.
+	for _, q := range []string{`PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON`, schemaV1, schemaV2,
+		`INSERT INTO meta VALUES('schema_version', '2')`,
+		`INSERT INTO experiments VALUES(1, 'e', '{}', '2026-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO runs(id, uid, experiment_id, config_hash, model, codes, schedule, seed, dataset, protocol, status, started_at, finished_at, config)
+			VALUES(1, 'u1', 1, 'h1', 'base', 0, 'n', 1, 'd', 'p', 'finished', '2026-01-01T00:00:00.000000000Z', '2026-01-01T00:01:00.000000000Z', '{}')`,
+		`INSERT INTO results VALUES(1, 'test', 'rsum', 123.5)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := count(t, db, `SELECT count(*) FROM meta WHERE key = 'schema_version' AND value = ?`, fmt.Sprint(SchemaVersion)); n != 1 {
+		t.Errorf("schema_version not %d after migration", SchemaVersion)
+	}
+	if n := count(t, db, `SELECT count(*) FROM run_summary WHERE run_id = 1 AND rsum = 123.5`); n != 1 {
+		t.Errorf("the version 2 run is not readable after migration")
+	}
+	if _, ok, err := db.Ranks(1, "test", I2T); ok || err != nil {
+		t.Errorf("Ranks of a version 2 run: ok %v, error %v; want none, no error", ok, err)
+	}
+	run, err := db.StartRun(RunInfo{Experiment: "e", ConfigHash: "h2", Model: "base", Schedule: "n", Config: "{}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.RecordRanks("test", []int{1, 2}, []int{3, 1, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := db.Ranks(run.ID(), "test", T2I); !ok || err != nil || !reflect.DeepEqual(got, []int{3, 1, 1, 2}) {
+		t.Errorf("Ranks after migration = %v, %v, %v", got, ok, err)
+	}
+}

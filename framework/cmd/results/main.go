@@ -320,6 +320,8 @@ func (q query) fields(id int64) (map[string]string, error) {
 		{"", `SELECT split || '.' || name, printf('%!.17g', value) FROM results WHERE run_id = ?`},
 		{"latency.", `SELECT name, printf('%!.17g', value) FROM latency WHERE run_id = ?`},
 		{"env.", `SELECT key, value FROM environment WHERE run_id = ?`},
+		// The ranks themselves are too many to show: how many queries each holds.
+		{"ranks.", `SELECT split || '.' || direction, (length(ranks) / 4) || ' queries' FROM ranks WHERE run_id = ?`},
 	} {
 		rows, err := q.db.Query(s.query, id)
 		if err != nil {

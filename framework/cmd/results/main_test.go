@@ -54,6 +54,9 @@ func fixture(t *testing.T) string {
 		if err := run.RecordResults("test", map[string]float64{"rsum": r.rsum, "t2i_medr": 1000 / r.rsum}); err != nil {
 			t.Fatal(err)
 		}
+		if err := run.RecordRanks("test", []int{1, 2, 3}, []int{1, 1, 4, 2, 9, 1}); err != nil {
+			t.Fatal(err)
+		}
 		if err := run.Finish(1); err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +85,7 @@ func TestQueries(t *testing.T) {
 		{"runs by experiment", []string{"runs", "-experiment", "f"}, []string{"\n4 "}, []string{"\n1 "}},
 		{"no match", []string{"runs", "-param", "lr=7"}, []string{"(no runs match)"}, nil},
 		{"show", []string{"show", "3"}, []string{"run.status", "failed", "panic: boom", "stack:\ngoroutine 7 [running]", "param.lr", "env.host"}, nil},
-		{"show steps", []string{"show", "1"}, []string{"steps\t2 (loss 2 -> 1)", "test.rsum", "100.0"}, nil},
+		{"show steps", []string{"show", "1"}, []string{"steps\t2 (loss 2 -> 1)", "test.rsum", "100.0", "ranks.test.i2t      3 queries", "ranks.test.t2i      6 queries"}, nil},
 		{"compare", []string{"compare", "1", "2"}, []string{"param.lr", "0.1", "0.01", "test.rsum", "equal rows not shown"}, []string{"param.dim", "env.host"}},
 		{"compare all", []string{"compare", "-all", "1", "2"}, []string{"param.dim"}, nil},
 		{"best", []string{"best", "-metric", "rsum", "-experiment", "e"}, []string{"\n2 ", "150.0"}, []string{"\n1 ", "\n4 "}},

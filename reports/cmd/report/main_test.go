@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inflateshrink/inflateshrink/framework/store"
+)
+
+// fixture writes a results database with two experiments of one finished
+// run each, through the store as training would.
+func fixture(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "results.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i, e := range []string{"alpha", "beta"} {
+		if _, err := db.EnsureExperiment(e, "{}"); err != nil {
+			t.Fatal(err)
+		}
+		run, err := db.StartRun(store.RunInfo{Experiment: e, ConfigHash: e, Model: "base", Schedule: "n", Seed: 1,
+			Dataset: "synthetic", Protocol: "1k", Config: "{}", Params: map[string]string{"model": "base", "seed": "1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := float64(100 + i)
+		if err := run.RecordResults("test", map[string]float64{"i2t_r1": r / 6, "rsum": r, "chance_rsum": 3, "n_images": 2, "n_captions": 4}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.RecordRanks("test", []int{1, 2}, []int{1, 3, 2, 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.RecordLatency(map[string]float64{"query_ms": 0.5, "interactions": 64, "index_floats": 256}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Finish(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+func TestRun(t *testing.T) {
+	db := fixture(t)
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		files []string // under -out
+		want  string   // in the error, "" for none
+	}{
+		{name: "every experiment", args: nil, files: []string{"alpha/alpha.md", "alpha/alpha.html", "alpha/alpha.tex", "beta/beta.md"}},
+		{name: "one experiment", args: []string{"-experiment", "beta"}, files: []string{"beta/beta.html"}},
+		{name: "unknown experiment", args: []string{"-experiment", "gamma"}, want: `experiment "gamma" has no runs`},
+		{name: "stray argument", args: []string{"x"}, want: `report: unexpected arguments ["x"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			err := run(append([]string{"-db", db, "-out", out}, tt.args...), &stdout, &stderr)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("error = %v, want %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tt.files {
+				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	after, err := os.ReadFile(db)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the report command changed the database (%v)", err)
+	}
+	if err := run([]string{"-db", filepath.Join(t.TempDir(), "none.db")}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "report: -db") {
+		t.Errorf("missing database: error %v", err)
+	}
+}
