@@ -127,7 +127,9 @@ type TrainState struct {
 	M, V    map[string][]float32 // AdamW moments of the trained parameters
 }
 
-func (s TrainSettings) withDefaults() TrainSettings {
+// WithDefaults returns s with every zero field replaced by its documented
+// default.
+func (s TrainSettings) WithDefaults() TrainSettings {
 	if s.BatchSize == 0 {
 		s.BatchSize = 64
 	}
@@ -166,7 +168,7 @@ type TrainStats struct {
 // go to log (which may be nil). A non-finite loss stops training with an
 // error naming the step; so does a cancelled ctx.
 func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s TrainSettings, rng *rand.Rand, log StepLogger) (TrainStats, error) {
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	start := time.Now()
 	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {

@@ -1,0 +1,162 @@
+package gpu
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
+	"github.com/inflateshrink/inflateshrink/models"
+)
+
+// Train is models.Train on a backend: the same batches in the same order
+// (the iterator draws from rng), the same learning-rate schedule, AdamW
+// with global-norm clipping, logging, checkpoints and resumption. The
+// trained weights are written back into m at the end and at every
+// checkpoint. s.Frozen, s.Checkpoint and s.Resume mean what they mean
+// there.
+func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s models.TrainSettings, rng *rand.Rand, log models.StepLogger) (models.TrainStats, error) {
+	s = s.WithDefaults()
+	start := time.Now()
+	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
+	if err != nil {
+		return models.TrainStats{}, fmt.Errorf("gpu: train: %w", err)
+	}
+	net, err := NewNet(be, m, s.BatchSize)
+	if err != nil {
+		return models.TrainStats{}, err
+	}
+	var teacher *Net
+	if obj.Teacher != nil {
+		if teacher, err = NewNet(be, obj.Teacher, s.BatchSize); err != nil {
+			return models.TrainStats{}, err
+		}
+	}
+	var names []string
+	for _, name := range m.Params.Names() {
+		if s.Frozen == nil || !s.Frozen(name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return models.TrainStats{}, fmt.Errorf("gpu: every parameter is frozen: nothing to train")
+	}
+	opt := NewAdamW(net, s.WeightDecay, s.ClipNorm)
+	total := s.Epochs * it.BatchesPerEpoch()
+	var last, before float64
+	first := 1
+	if r := s.Resume; r != nil {
+		if err := resume(net, opt, m, it, r, s.Epochs, names); err != nil {
+			return models.TrainStats{}, err
+		}
+		first, last, before = r.Step+1, r.Loss, r.Seconds
+	}
+	for step := first; step <= total; step++ {
+		if err := ctx.Err(); err != nil {
+			return models.TrainStats{Steps: step - 1}, fmt.Errorf("gpu: training stopped at step %d: %w", step, err)
+		}
+		epoch := it.Epoch()
+		lr := s.LearningRate
+		if epoch >= s.DecayEpoch {
+			lr *= s.DecayFactor
+		}
+		batch := it.Next()
+		var scores *Buf
+		if teacher != nil {
+			if err := teacher.upload(batch); err != nil {
+				return models.TrainStats{Steps: step - 1}, err
+			}
+			teacher.Forward(false)
+			scores = teacher.scores
+		}
+		if err := net.upload(batch); err != nil {
+			return models.TrainStats{Steps: step - 1}, err
+		}
+		net.Forward(true)
+		net.Backward(obj.weights(epoch), scores)
+		opt.Step(lr, names)
+		loss, sq, err := net.Loss()
+		if err != nil {
+			return models.TrainStats{Steps: step - 1}, fmt.Errorf("gpu: step %d: %w", step, err)
+		}
+		last = loss
+		if math.IsNaN(last) || math.IsInf(last, 0) {
+			if log != nil {
+				log.LogStep(step, map[string]float64{"loss": last, "lr": lr})
+			}
+			return models.TrainStats{Steps: step, FinalLoss: last}, fmt.Errorf("gpu: non-finite loss %v at step %d (epoch %d, learning rate %g)", last, step, epoch+1, lr)
+		}
+		if log != nil {
+			if err := log.LogStep(step, map[string]float64{"loss": last, "lr": lr, "grad_norm": math.Sqrt(sq), "epoch": float64(epoch)}); err != nil {
+				return models.TrainStats{Steps: step}, fmt.Errorf("gpu: log step %d: %w", step, err)
+			}
+		}
+		if s.Checkpoint != nil && step%it.BatchesPerEpoch() == 0 {
+			if err := checkpoint(net, opt, m, names, it.Epoch(), last, before+time.Since(start).Seconds(), s.Checkpoint); err != nil {
+				return models.TrainStats{Steps: step}, err
+			}
+		}
+	}
+	if err := net.Store(m); err != nil {
+		return models.TrainStats{Steps: total}, err
+	}
+	return models.TrainStats{Steps: total, FinalLoss: last, Seconds: before + time.Since(start).Seconds()}, nil
+}
+
+// upload binds a training batch.
+func (n *Net) upload(b datasets.Batch) error {
+	if err := n.SetTexts(b.Text); err != nil {
+		return err
+	}
+	return n.SetImages(b.Image)
+}
+
+// checkpoint hands the training's state at the end of an epoch to save.
+func checkpoint(net *Net, opt *AdamW, m *models.Model, names []string, epoch int, loss, seconds float64, save func(models.TrainState) error) error {
+	if err := net.Store(m); err != nil {
+		return err
+	}
+	step, mo, v, err := opt.State(names)
+	if err != nil {
+		return err
+	}
+	st := models.TrainState{Epoch: epoch, Step: step, Loss: loss, Seconds: seconds, Params: map[string][]float32{}, M: mo, V: v}
+	for _, name := range m.Params.Names() {
+		st.Params[name] = m.Params.Data(name)
+	}
+	if err := save(st); err != nil {
+		return fmt.Errorf("gpu: checkpoint after epoch %d: %w", epoch, err)
+	}
+	return nil
+}
+
+// resume loads r into the net and optimiser and advances the iterator
+// past r's epochs, with the checks of models.Train.
+func resume(net *Net, opt *AdamW, m *models.Model, it *datasets.Iterator, r *models.TrainState, epochs int, trained []string) error {
+	if r.Epoch < 0 || r.Epoch > epochs || r.Step != r.Epoch*it.BatchesPerEpoch() {
+		return fmt.Errorf("gpu: resume: state at epoch %d, step %d does not fit %d epochs of %d steps", r.Epoch, r.Step, epochs, it.BatchesPerEpoch())
+	}
+	for _, name := range m.Params.Names() {
+		if len(r.Params[name]) != len(m.Params.Data(name)) {
+			return fmt.Errorf("gpu: resume: parameter %s has %d values in the state, the model has %d", name, len(r.Params[name]), len(m.Params.Data(name)))
+		}
+		copy(m.Params.Data(name), r.Params[name])
+	}
+	if err := net.Load(m); err != nil {
+		return err
+	}
+	if r.Step > 0 {
+		for _, name := range trained {
+			if n := len(m.Params.Data(name)); len(r.M[name]) != n || len(r.V[name]) != n {
+				return fmt.Errorf("gpu: resume: optimiser moments of %s missing or of the wrong length", name)
+			}
+		}
+	}
+	opt.Restore(r, trained)
+	for range r.Step {
+		it.Next()
+	}
+	return nil
+}
