@@ -249,18 +249,12 @@ func (ctx *BatchedContext) DoWork() {
 		}
 
 		if blocking {
-			b := ctx.queue[len(ctx.queue)-1]
-			var retVal *fnargs
-			switch b.fnargs.fn {
-			case C.fn_mallocD:
-				retVal = (*fnargs)(unsafe.Pointer(uintptr(ctx.fns[len(ctx.fns)-1])))
-				ctx.retVal <- DevicePtr(retVal.devptr0)
-			case C.fn_mallocH:
-			case C.fn_mallocManaged:
-				retVal = (*fnargs)(unsafe.Pointer(uintptr(ctx.fns[len(ctx.fns)-1])))
-				ctx.retVal <- DevicePtr(retVal.devptr0)
-			case C.fn_allocAndCopy:
-				retVal = (*fnargs)(unsafe.Pointer(uintptr(ctx.fns[len(ctx.fns)-1])))
+			// The last entry of ctx.fns is this call's own fnargs, written
+			// to by C: read it through the Go pointer rather than turning
+			// the uintptr back into a pointer (go vet: unsafeptr).
+			retVal := ctx.queue[len(ctx.queue)-1].fnargs
+			switch retVal.fn {
+			case C.fn_mallocD, C.fn_mallocManaged, C.fn_allocAndCopy:
 				ctx.retVal <- DevicePtr(retVal.devptr0)
 			}
 			logf("\t[RET] %v", DevicePtr(retVal.devptr0))
