@@ -118,7 +118,7 @@ func TestNetMatchesGraph(t *testing.T) {
 				t.Fatal(err)
 			}
 			net.Forward(true)
-			net.Backward(ours.weights(tc.epoch), teacher)
+			net.Backward(ours.Weights(tc.epoch), teacher)
 			gotLoss, _, err := net.Loss()
 			if err != nil {
 				t.Fatal(err)

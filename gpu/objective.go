@@ -17,8 +17,8 @@ type Objective struct {
 	TeacherScale, StudentScale float64
 }
 
-// weights are the loss mix of a step in the given epoch (from 0).
-func (o Objective) weights(epoch int) LossWeights {
+// Weights are the loss mix of a step in the given epoch (from 0).
+func (o Objective) Weights(epoch int) LossWeights {
 	if o.Teacher != nil {
 		return LossWeights{KD: 1, TeacherScale: float32(o.TeacherScale), StudentScale: float32(o.StudentScale)}
 	}

@@ -65,17 +65,17 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 		batch := it.Next()
 		var scores *Buf
 		if teacher != nil {
-			if err := teacher.upload(batch); err != nil {
+			if err := teacher.SetBatch(batch); err != nil {
 				return models.TrainStats{Steps: step - 1}, err
 			}
 			teacher.Forward(false)
 			scores = teacher.scores
 		}
-		if err := net.upload(batch); err != nil {
+		if err := net.SetBatch(batch); err != nil {
 			return models.TrainStats{Steps: step - 1}, err
 		}
 		net.Forward(true)
-		net.Backward(obj.weights(epoch), scores)
+		net.Backward(obj.Weights(epoch), scores)
 		opt.Step(lr, names)
 		loss, sq, err := net.Loss()
 		if err != nil {
@@ -105,8 +105,8 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 	return models.TrainStats{Steps: total, FinalLoss: last, Seconds: before + time.Since(start).Seconds()}, nil
 }
 
-// upload binds a training batch.
-func (n *Net) upload(b datasets.Batch) error {
+// SetBatch uploads a training batch of exactly the net's batch size.
+func (n *Net) SetBatch(b datasets.Batch) error {
 	if err := n.SetTexts(b.Text); err != nil {
 		return err
 	}

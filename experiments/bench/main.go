@@ -9,6 +9,14 @@
 // interleaved; the composed Gorgonia graph for reference; achieved
 // GFLOP/s; allocation per step; and full-gallery MaxSim throughput.
 // Without -tags openblas it measures the pure-Go build.
+//
+// With -device cuda (or cuda:N), in a build with -tags cuda on a machine
+// with an NVIDIA GPU, it is the GPU check instead (see gpuCheck): every
+// CUDA kernel against its CPU twin, one training step and a loss curve
+// against the CPU's, then the step and the gallery timed beside PyTorch on
+// the same GPU:
+//
+//	go run -tags cuda ./experiments/bench -device cuda
 package main
 
 import (
@@ -38,8 +46,17 @@ func main() {
 	composedSteps := flag.Int("composed-steps", 2, "timed steps of the composed Gorgonia graph (0: skip)")
 	gallery := flag.String("gallery", "1000,5000,32,256", "images,captions,fragments,dims of the gallery test (empty: skip)")
 	python := flag.String("python", "/usr/bin/python3", "Python with torch (Debian python3-torch)")
+	device := flag.String("device", "cpu", "cpu, or cuda / cuda:N for the GPU check (needs -tags cuda)")
+	curveSteps := flag.Int("curve-steps", 200, "GPU check: training steps of the CPU/GPU loss-curve comparison")
+	gpuSteps := flag.Int("gpu-steps", 50, "GPU check: timed training steps")
 	flag.Parse()
-	if err := run(*steps, *reps, *threads, *composedSteps, *gallery, *python); err != nil {
+	var err error
+	if *device == "cpu" {
+		err = run(*steps, *reps, *threads, *composedSteps, *gallery, *python)
+	} else {
+		err = gpuCheck(*device, *curveSteps, *gpuSteps, *gallery, *python)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -48,6 +65,7 @@ func main() {
 // torchResult is reference.py's output.
 type torchResult struct {
 	Torch          string    `json:"torch"`
+	Device         string    `json:"device"`
 	StepSeconds    []float64 `json:"step_seconds"`
 	GallerySeconds float64   `json:"gallery_seconds"`
 }
@@ -97,7 +115,7 @@ func run(steps, reps int, threadList string, composedSteps int, gallery, python 
 			}
 			s.ours = append(s.ours, secs...)
 			s.bytes = append(s.bytes, bytes...)
-			tr, err := torchRun(python, script, n, steps, batch, "")
+			tr, err := torchRun(python, script, "cpu", n, steps, batch, "")
 			if err != nil {
 				return err
 			}
@@ -163,7 +181,7 @@ func galleryBench(spec, python, script string, n int, peak float64) error {
 		return err
 	}
 	ours := time.Since(start).Seconds()
-	tr, err := torchRun(python, script, n, 1, 8, spec)
+	tr, err := torchRun(python, script, "cpu", n, 1, 8, spec)
 	if err != nil {
 		return err
 	}
@@ -187,12 +205,12 @@ func randomFragments(rng *rand.Rand, n, per, d int) models.Fragments {
 	return f
 }
 
-// torchRun runs reference.py at n threads, configured at its best: both
+// torchRun runs reference.py on device (cpu or cuda) at n threads, configured at its best: both
 // OpenMP and OpenBLAS limited to n threads, passive OpenMP waiting (its
 // spinning threads otherwise fight OpenBLAS's) and the OpenBLAS core type
 // of this process.
-func torchRun(python, script string, n, steps, batch int, gallery string) (torchResult, error) {
-	args := []string{script, "--threads", strconv.Itoa(n), "--steps", strconv.Itoa(steps), "--batch", strconv.Itoa(batch)}
+func torchRun(python, script, device string, n, steps, batch int, gallery string) (torchResult, error) {
+	args := []string{script, "--device", device, "--threads", strconv.Itoa(n), "--steps", strconv.Itoa(steps), "--batch", strconv.Itoa(batch)}
 	if gallery != "" {
 		args = append(args, "--gallery", gallery)
 	}
