@@ -103,6 +103,14 @@ const (
 	Timeout                     cuResult = C.CUDA_ERROR_TIMEOUT
 	GraphExecUpdateFailure      cuResult = C.CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE
 	Unknown                     cuResult = C.CUDA_ERROR_UNKNOWN
+
+	// Codes added by CUDA 11.x (all still defined in 13.0). StubLibrary is
+	// what every call returns when only the link-time stub libcuda is found.
+	StubLibrary            cuResult = C.CUDA_ERROR_STUB_LIBRARY
+	DeviceUnavailable      cuResult = C.CUDA_ERROR_DEVICE_UNAVAILABLE
+	DeviceNotLicensed      cuResult = C.CUDA_ERROR_DEVICE_NOT_LICENSED
+	UnsupportedPtxVersion  cuResult = C.CUDA_ERROR_UNSUPPORTED_PTX_VERSION
+	JitCompilationDisabled cuResult = C.CUDA_ERROR_JIT_COMPILATION_DISABLED
 )
 
 var resString = map[cuResult]string{
@@ -182,4 +190,9 @@ var resString = map[cuResult]string{
 	Timeout:                     "Timeout",
 	GraphExecUpdateFailure:      "GraphExecUpdateFailure",
 	Unknown:                     "Unknown",
+	StubLibrary:                 "StubLibrary",
+	DeviceUnavailable:           "DeviceUnavailable",
+	DeviceNotLicensed:           "DeviceNotLicensed",
+	UnsupportedPtxVersion:       "UnsupportedPtxVersion",
+	JitCompilationDisabled:      "JitCompilationDisabled",
 }
