@@ -50,8 +50,16 @@ type CUDA struct {
 
 var _ Backend = (*CUDA)(nil)
 
-func openCUDA(ordinal int) (Backend, Info, error) {
+func openCUDA(ordinal int) (be Backend, info Info, err error) {
+	if err := cu.Init(); err != nil {
+		return nil, Info{}, fmt.Errorf("gpu: no usable CUDA driver or GPU: %v", err)
+	}
 	runtime.LockOSThread()
+	defer func() {
+		if err != nil {
+			runtime.UnlockOSThread()
+		}
+	}()
 	n, err := cu.NumDevices()
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("gpu: no usable CUDA driver or GPU: %v", err)
@@ -63,8 +71,7 @@ func openCUDA(ordinal int) (Backend, Info, error) {
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("gpu: cuda:%d: %v", ordinal, err)
 	}
-	info, err := describe(dev, ordinal)
-	if err != nil {
+	if info, err = describe(dev, ordinal); err != nil {
 		return nil, Info{}, err
 	}
 	ctx, err := dev.MakeContext(cu.SchedAuto)
