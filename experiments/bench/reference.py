@@ -10,11 +10,19 @@ masks; symmetric InfoNCE (temperature 0.1) plus the L8 hinge (margin 0.2),
 as the Go benchmark's warm-up objective computes both; AdamW, gradient
 clipping 2.0. Random inputs of the real shapes.
 
-Prints one JSON object: per-step seconds of training, and the seconds of
-full-gallery MaxSim scoring in blocks (as models.ScoreGallery does).
-Configure threads from the environment before torch loads (the Go command
-sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, OMP_WAIT_POLICY and
-OPENBLAS_CORETYPE).
+Prints one JSON object: the device's name, per-step seconds of training,
+and the seconds of full-gallery MaxSim scoring in blocks (as
+models.ScoreGallery does). Configure threads from the environment before
+torch loads (the Go command sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
+OMP_WAIT_POLICY and OPENBLAS_CORETYPE).
+
+--device cuda (or cuda:N) runs model, batches and gallery on that GPU, as
+the peer of the Go fp32 cuBLAS build: float32 with TF32 off, so matmuls do
+full fp32 arithmetic on both sides. Inputs are drawn on the CPU with the
+same seeds as on --device cpu, and each step's clock includes the copy of
+its batch to the GPU, since the Go step uploads its batch too. The GPU is
+synchronised before every clock reading: CUDA calls return before the work
+is done.
 """
 import argparse
 import json
@@ -27,6 +35,13 @@ import torch.nn.functional as F
 
 V, D, HEADS, FF, L, R, RD, CODES = 10031, 256, 4, 1024, 32, 36, 2048, 4
 MASK_OFF = -1e4
+
+
+def sync(dev):
+    """Waits for the device's queued work, so that a clock reading after it
+    covers that work; nothing to wait for on the CPU."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
 
 
 class Block(nn.Module):
@@ -81,8 +96,9 @@ def maxsim(t, i, tweight, ibias):
 
 def losses(s):
     b = s.shape[0]
-    eye = torch.eye(b)
-    nce = 0.5 * (F.cross_entropy(s / 0.1, torch.arange(b)) + F.cross_entropy(s.t() / 0.1, torch.arange(b)))
+    eye = torch.eye(b, device=s.device)
+    labels = torch.arange(b, device=s.device)
+    nce = 0.5 * (F.cross_entropy(s / 0.1, labels) + F.cross_entropy(s.t() / 0.1, labels))
     diag = s.diag()
     total = 0
     # row anchors compare s[r, c] with s[r, r], column anchors with s[c, c]
@@ -92,9 +108,9 @@ def losses(s):
     return nce + total / (2 * b)
 
 
-def train(steps, batch):
+def train(steps, batch, dev):
     torch.manual_seed(1)
-    m = Model()
+    m = Model().to(dev)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4)
     ts = L + CODES
     ims = 1 + R + CODES
@@ -105,31 +121,43 @@ def train(steps, batch):
         tbias = torch.zeros(batch, ts)
         ibias = torch.zeros(batch, ims)
         tweight = torch.ones(batch, ts)
+        sync(dev)
         start = time.perf_counter()
+        ids, regions, tbias, ibias, tweight = (x.to(dev) for x in (ids, regions, tbias, ibias, tweight))
         s = maxsim(m.text(ids, tbias), m.image(regions, ibias), tweight, ibias)
         loss = losses(s)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(m.parameters(), 2.0)
         opt.step()
+        sync(dev)
         times.append(time.perf_counter() - start)
     return times[1:]
 
 
-def gallery(images, captions, frags, dim):
+def gallery(images, captions, frags, dim, dev):
     torch.manual_seed(2)
-    t = F.normalize(torch.randn(captions, frags, dim), dim=-1)
-    i = F.normalize(torch.randn(images, frags, dim), dim=-1)
+    t = F.normalize(torch.randn(captions, frags, dim), dim=-1).to(dev)
+    i = F.normalize(torch.randn(images, frags, dim), dim=-1).to(dev)
+    sync(dev)
     start = time.perf_counter()
     with torch.no_grad():
-        out = torch.empty(images, captions)
+        out = torch.empty(images, captions, device=dev)
         for c0 in range(0, captions, 256):
             tb = t[c0:c0 + 256].reshape(-1, dim)
             for i0 in range(0, images, 64):
                 prod = tb @ i[i0:i0 + 64].reshape(-1, dim).t()
                 best = prod.view(tb.shape[0] // frags, frags, -1, frags).max(-1).values.sum(1)
                 out[i0:i0 + 64, c0:c0 + 256] = best.t()
+    sync(dev)
     return time.perf_counter() - start
+
+
+def device(name):
+    """The --device value as a torch.device: cpu, cuda or cuda:N."""
+    if name != "cpu" and name != "cuda" and not (name.startswith("cuda:") and name[5:].isdigit()):
+        raise argparse.ArgumentTypeError(f"{name!r}: want cpu, cuda or cuda:N")
+    return torch.device(name)
 
 
 def main():
@@ -138,11 +166,24 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--gallery", default="", help="images,captions,frags,dim; empty for none")
+    p.add_argument("--device", type=device, default=torch.device("cpu"), help="cpu, cuda or cuda:N")
     a = p.parse_args()
+    dev = a.device
+    name = "cpu"
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            p.error(f"--device {dev}: torch {torch.__version__} sees no CUDA device")
+        if (dev.index or 0) >= torch.cuda.device_count():
+            p.error(f"--device {dev}: only {torch.cuda.device_count()} CUDA device(s)")
+        # fp32 as cuBLAS computes it without tensor-core TF32 shortcuts.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        name = torch.cuda.get_device_name(dev)
     torch.set_num_threads(a.threads)
-    out = {"torch": torch.__version__, "threads": a.threads, "step_seconds": train(a.steps, a.batch)}
+    out = {"torch": torch.__version__, "device": name, "threads": a.threads,
+           "step_seconds": train(a.steps, a.batch, dev)}
     if a.gallery:
-        out["gallery_seconds"] = gallery(*map(int, a.gallery.split(",")))
+        out["gallery_seconds"] = gallery(*map(int, a.gallery.split(",")), dev)
     print(json.dumps(out))
 
 
