@@ -40,14 +40,14 @@ func CompareOps(ref, dev Backend, seed uint64) ([]OpResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gpu: %s on %s: %w", c.Name, dev.Name(), err)
 		}
-		rel := relDiff(got, want)
+		rel := RelDiff(got, want)
 		out = append(out, OpResult{Name: c.Name, RelErr: rel, OK: len(got) == len(want) && rel <= OpTolerance})
 	}
 	return out, nil
 }
 
-// relDiff is max |got-want| over max |want| (NaN anywhere gives +Inf).
-func relDiff(got, want []float32) float64 {
+// RelDiff is max |got-want| over max |want| (NaN anywhere gives +Inf).
+func RelDiff(got, want []float32) float64 {
 	if len(got) != len(want) {
 		return math.Inf(1)
 	}
