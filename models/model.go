@@ -115,7 +115,7 @@ func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
 	if err != nil {
 		return nil, in, fmt.Errorf("models: text input: %w", err)
 	}
-	frags, err := b.encode("text", x, batch, c.textSlots(), c.TextFragments(), in.attnBias)
+	frags, err := b.encode("text", x, batch, c.textSlots(), c.firstKept(c.MaxTextLen), c.TextFragments(), in.attnBias)
 	return frags, in, err
 }
 
@@ -157,7 +157,7 @@ func (b *builder) encodeImage(batch int) (*G.Node, imageInputs, error) {
 	if err != nil {
 		return nil, in, fmt.Errorf("models: image input: %w", err)
 	}
-	frags, err := b.encode("image", x, batch, c.imageSlots(), c.ImageFragments(), in.attnBias)
+	frags, err := b.encode("image", x, batch, c.imageSlots(), c.firstKept(1+c.MaxRegions), c.ImageFragments(), in.attnBias)
 	return frags, in, err
 }
 
@@ -185,9 +185,9 @@ func (b *builder) concatSlots(parts []*G.Node, batch, slots int) (*G.Node, error
 }
 
 // encode runs the shared part of both encoders on the (batch*slots, d)
-// input rows: LayerNorm, the transformer blocks, keep the first `keep`
-// outputs and L2-normalise them.
-func (b *builder) encode(side string, x *G.Node, batch, slots, keep int, attnBias *G.Node) (*G.Node, error) {
+// input rows: LayerNorm, the transformer blocks, keep the `keep` outputs
+// from slot `first` on and L2-normalise them.
+func (b *builder) encode(side string, x *G.Node, batch, slots, first, keep int, attnBias *G.Node) (*G.Node, error) {
 	d := b.m.Config.Dim
 	x, err := b.layerNorm(x, nil, side+".ln.")
 	if err != nil {
@@ -203,13 +203,13 @@ func (b *builder) encode(side string, x *G.Node, batch, slots, keep int, attnBia
 		}
 	}
 	if !b.m.Composed {
-		return fusedKeepNormalize(x, batch, slots, keep)
+		return fusedKeepNormalize(x, batch, slots, first, keep)
 	}
 	if x, err = G.Reshape(x, tensor.Shape{batch, slots, d}); err != nil {
 		return nil, err
 	}
 	if keep < slots {
-		if x, err = G.Slice(x, nil, G.S(0, keep)); err != nil {
+		if x, err = G.Slice(x, nil, G.S(first, first+keep)); err != nil {
 			return nil, err
 		}
 		// Slicing one slot drops the axis; restore it.
@@ -290,7 +290,7 @@ func (m *Model) feedText(in textInputs, tb datasets.TextBatch) ([]float32, error
 	if err := G.Let(in.ids, tensor.New(tensor.WithShape(len(tb.IDs)), tensor.WithBacking(tb.IDs))); err != nil {
 		return nil, err
 	}
-	n, slots, frags := len(tb.Lens), c.textSlots(), c.TextFragments()
+	n, slots, first, frags := len(tb.Lens), c.textSlots(), c.firstKept(c.MaxTextLen), c.TextFragments()
 	bias := make([]float32, n*slots)
 	weight := make([]float32, n*frags)
 	for i, l := range tb.Lens {
@@ -299,8 +299,8 @@ func (m *Model) feedText(in textInputs, tb datasets.TextBatch) ([]float32, error
 			if !real {
 				bias[i*slots+s] = maskOff
 			}
-			if s < frags && real {
-				weight[i*frags+s] = 1
+			if s >= first && s < first+frags && real {
+				weight[i*frags+s-first] = 1
 			}
 		}
 	}
@@ -324,7 +324,7 @@ func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, er
 	if err := G.Let(in.regions, tensor.New(tensor.WithShape(n*c.MaxRegions, c.RegionDim), tensor.WithBacking(ib.Regions))); err != nil {
 		return nil, err
 	}
-	slots, frags := c.imageSlots(), c.ImageFragments()
+	slots, first, frags := c.imageSlots(), c.firstKept(1+c.MaxRegions), c.ImageFragments()
 	bias := make([]float32, n*slots)
 	mask := make([]float32, n*frags)
 	for i, count := range ib.Counts {
@@ -334,8 +334,8 @@ func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, er
 			if !real {
 				bias[i*slots+s] = maskOff
 			}
-			if s < frags && real {
-				mask[i*frags+s] = 1
+			if s >= first && s < first+frags && real {
+				mask[i*frags+s-first] = 1
 			}
 		}
 	}
@@ -344,7 +344,7 @@ func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, er
 	}
 	fragBias := make([]float32, n*frags)
 	for i := 0; i < n; i++ {
-		copy(fragBias[i*frags:(i+1)*frags], bias[i*slots:i*slots+frags])
+		copy(fragBias[i*frags:(i+1)*frags], bias[i*slots+first:i*slots+first+frags])
 	}
 	if err := G.Let(in.attnBias, tensor.New(tensor.WithShape(n, slots), tensor.WithBacking(bias))); err != nil {
 		return nil, err
