@@ -19,15 +19,15 @@ import (
 // Config is everything that decides a trial's result. Its JSON form (with
 // the field tags below) is what is hashed, stored and overridden by -set.
 type Config struct {
-	Model   string `json:"model"`   // a shrink chain: base, inflated, fast or stages joined by '>'
-	Codes   int    `json:"codes"`   // learnable codes per side of the chain's inflated stage
+	Model string `json:"model"` // a shrink chain: base, inflated, fast or stages joined by '>'
+	Codes int    `json:"codes"` // learnable codes per side of the chain's inflated stage
 	// CodeSides is where the inflated stage puts its codes: "both" (the
 	// default, also ""), "text" or "image". Omitted from the JSON when
 	// empty, like every field added after results were first recorded, so
 	// that the hashes of earlier trials stay as they were.
 	CodeSides string `json:"code_sides,omitempty"`
-	Seed    int64  `json:"seed"`    // every random draw of the trial derives from it
-	Dataset string `json:"dataset"` // a name known to datasets.Load
+	Seed      int64  `json:"seed"`    // every random draw of the trial derives from it
+	Dataset   string `json:"dataset"` // a name known to datasets.Load
 
 	Dim          int    `json:"dim"`
 	Heads        int    `json:"heads"`
