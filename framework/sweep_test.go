@@ -188,3 +188,57 @@ func TestSweepAxesRun(t *testing.T) {
 		t.Errorf("%d runs: %+v", len(rows), rows)
 	}
 }
+
+// TestCommandAll: a program of several experiments runs each, or the one
+// -experiment selects, and refuses per-experiment flags without it.
+func TestCommandAll(t *testing.T) {
+	c := tinyConfig()
+	c.Train.Epochs, c.Model = 1, "fast"
+	es := []Experiment{{Name: "one", Base: c}, {Name: "two", Base: c}}
+	tests := []struct {
+		name    string
+		args    []string
+		ran     []string
+		wantErr string
+	}{
+		{"both", nil, []string{"one", "two"}, ""},
+		{"selected", []string{"-experiment", "two"}, []string{"two"}, ""},
+		{"selected attached", []string{"-experiment=one", "-name", "uno"}, []string{"uno"}, ""},
+		{"unknown", []string{"-experiment", "three"}, nil, `"three"`},
+		{"name needs selection", []string{"-name", "x"}, nil, "-name"},
+		{"report needs selection", []string{"-report=x"}, nil, "-report"},
+		{"missing value", []string{"-experiment"}, nil, "-experiment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openDB(t)
+			t.Chdir(t.TempDir()) // the reports go to report/<name> here
+			args := append([]string{"-db", db.Path()}, tt.args...)
+			var out, errOut bytes.Buffer
+			err := CommandAll(context.Background(), es, args, &out, &errOut)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			var ran []string
+			rows, err := db.SQL().Query(`SELECT experiment FROM run_summary ORDER BY run_id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var name string
+				rows.Scan(&name)
+				ran = append(ran, name)
+			}
+			if fmt.Sprint(ran) != fmt.Sprint(tt.ran) {
+				t.Errorf("ran %v, want %v", ran, tt.ran)
+			}
+		})
+	}
+}
