@@ -19,7 +19,7 @@ import (
 // Config is everything that decides a trial's result. Its JSON form (with
 // the field tags below) is what is hashed, stored and overridden by -set.
 type Config struct {
-	Model string `json:"model"` // a shrink chain: base, inflated, fast or stages joined by '>'
+	Model string `json:"model"` // a shrink chain: base, inflated, fast, cM, or stages joined by '>' (see package distill)
 	Codes int    `json:"codes"` // learnable codes per side of the chain's inflated stage
 	// CodeSides is where the inflated stage puts its codes: "both" (the
 	// default, also ""), "text" or "image". Omitted from the JSON when
