@@ -1,6 +1,7 @@
 package distill
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -80,27 +81,88 @@ func TestTargets(t *testing.T) {
 
 func TestParseChain(t *testing.T) {
 	tests := []struct {
+		name      string
 		chain     string
 		codes     int
+		sides     string
 		fragments string
-		wantErr   bool
+		codesOf   [][2]int // text and image codes of each stage
+		wantErr   string   // a part of the error; "" for none
 	}{
-		{"inflated>base>fast", 4, "n+k>n>1", false},
-		{"base", 0, "n", false},
-		{"fast", 0, "1", false},
-		{"inflated", 8, "n+k", false},
-		{"inflated", 0, "", true},
-		{"inflated>tiny", 4, "", true},
-		{"", 4, "", true},
+		{"authors", "inflated>base>fast", 4, "", "n+k>n>1", [][2]int{{4, 4}, {0, 0}, {0, 0}}, ""},
+		{"base alone", "base", 0, "", "n", [][2]int{{0, 0}}, ""},
+		{"fast alone", "fast", 0, "", "1", [][2]int{{0, 0}}, ""},
+		{"inflated", "inflated", 8, "both", "n+k", [][2]int{{8, 8}}, ""},
+		{"text codes", "inflated", 8, "text", "n+k", [][2]int{{8, 0}}, ""},
+		{"image codes", "inflated>fast", 2, "image", "n+k>1", [][2]int{{0, 2}, {0, 0}}, ""},
+		{"gradual", "inflated>c16>c4>fast", 4, "", "n+k>16>4>1", [][2]int{{4, 4}, {16, 16}, {4, 4}, {0, 0}}, ""},
+		{"codes stage first", "c8>fast", 0, "", "8>1", [][2]int{{8, 8}, {0, 0}}, ""},
+		{"no codes", "inflated", 0, "", "", nil, "0 codes"},
+		{"unknown stage", "inflated>tiny", 4, "", "", nil, `"tiny"`},
+		{"empty", "", 4, "", "", nil, `""`},
+		{"empty stage", "inflated>>fast", 4, "", "", nil, `""`},
+		{"c without number", "inflated>c>fast", 4, "", "", nil, `"c"`},
+		{"c zero", "inflated>c0", 4, "", "", nil, `"c0"`},
+		{"c negative", "inflated>c-2", 4, "", "", nil, `"c-2"`},
+		{"c leading zero", "inflated>c04", 4, "", "", nil, `"c04"`},
+		{"negative codes", "base", -1, "", "", nil, "negative"},
+		{"bad sides", "inflated", 4, "left", "", nil, `"left"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.chain, func(t *testing.T) {
-			stages, err := ParseChain(tt.chain, tt.codes)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+		t.Run(tt.name, func(t *testing.T) {
+			stages, err := ParseChain(tt.chain, tt.codes, tt.sides)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "distill: ") {
+					t.Fatalf("err = %v, want a distill error mentioning %s", err, tt.wantErr)
+				}
+				return
 			}
-			if err == nil && Fragments(stages) != tt.fragments {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if Fragments(stages) != tt.fragments {
 				t.Errorf("fragments %q, want %q", Fragments(stages), tt.fragments)
+			}
+			for i, s := range stages {
+				if [2]int{s.TextCodes, s.ImageCodes} != tt.codesOf[i] {
+					t.Errorf("stage %d (%s) has codes %d/%d, want %v", i, s.Name, s.TextCodes, s.ImageCodes, tt.codesOf[i])
+				}
+			}
+		})
+	}
+}
+
+// TestCodeStudent: a cM student takes its first codes from the teacher
+// (fresh rows beyond the teacher's) and trains them, while the rest of
+// what it copies stays frozen.
+func TestCodeStudent(t *testing.T) {
+	cfg := models.Config{VocabSize: 10, RegionDim: 4, Dim: 8, MaxTextLen: 5, MaxRegions: 3}
+	teacher, err := models.New(Stage{TextCodes: 2, ImageCodes: 2, Keep: models.KeepAll}.Apply(cfg), rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("c%d", m), func(t *testing.T) {
+			stage := Stage{TextCodes: m, ImageCodes: m, Keep: models.KeepCodes}
+			student, frozen, err := NewStudent(teacher, stage.Apply(cfg), Settings{}, rand.New(rand.NewPCG(2, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"text.codes", "image.codes"} {
+				got, from := student.Params.Data(name), teacher.Params.Data(name)
+				shared := min(m, 2) * 8
+				if !equal(got[:shared], from[:shared]) {
+					t.Errorf("%s: the first %d codes are not the teacher's", name, min(m, 2))
+				}
+				if m > 2 && equal(got[shared:], make([]float32, len(got)-shared)) {
+					t.Errorf("%s: codes beyond the teacher's are zero, want fresh draws", name)
+				}
+				if frozen(name) {
+					t.Errorf("%s is frozen; a code-only student trains its codes", name)
+				}
+			}
+			if !frozen("text.tok") || !frozen("image.proj.w") {
+				t.Error("the embeddings and projection a student copies must stay frozen")
 			}
 		})
 	}
@@ -108,7 +170,7 @@ func TestParseChain(t *testing.T) {
 
 func TestNewStudentFreezesWhatItCopies(t *testing.T) {
 	cfg := models.Config{VocabSize: 10, RegionDim: 4, Dim: 8, MaxTextLen: 5, MaxRegions: 3}
-	teacher, err := models.New(Stage{Codes: 2, Keep: models.KeepAll}.Apply(cfg), rand.New(rand.NewPCG(1, 1)))
+	teacher, err := models.New(Stage{TextCodes: 2, ImageCodes: 2, Keep: models.KeepAll}.Apply(cfg), rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,4 +13,14 @@
 // Each student starts from fresh transformer layers and takes the teacher's
 // embeddings, projection, codes and embedding LayerNorm, frozen, as the
 // authors' code does.
+//
+// A chain's stages are base (n fragments per side: the tokens, or [CLS]
+// and the regions), inflated (n+k: tokens and k codes, on both sides or on
+// one), fast (1: [CLS]) and cM, a model with M codes per side that keeps
+// only its M code outputs. cM stages let a schedule step through any
+// number of fragments per side whatever the caption length, so the
+// paper's "64>16>4>1" reads, in our sizes (16 text tokens, 1+16 image
+// slots, k codes), as inflated>c16>c4>fast: n+k, 16, 4, then 1 fragment
+// per side. A cM student starts its codes from the teacher's first M codes
+// and trains them (see NewStudent for why).
 package distill

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/models"
@@ -41,14 +42,31 @@ func (s Settings) WithDefaults(teacher, student models.Config) Settings {
 // NewStudent draws a student with config cfg from rng and copies the
 // teacher's non-layer parameters of matching name and shape into it. It
 // returns the student and a predicate naming the parameters to freeze.
+//
+// A code-only student (models.KeepCodes, a cM stage) is the exception for
+// its codes: they start from the teacher's first M codes (fresh rows where
+// the teacher has fewer, or none) and keep training. Starting from the
+// teacher's codes keeps slots that the frozen embeddings were trained to
+// interact with; training them is needed because they are now the
+// student's only fragments, its pooling queries, where the teacher
+// learned them as extra fragments beside n tokens.
 func NewStudent(teacher *models.Model, cfg models.Config, s Settings, rng *rand.Rand) (*models.Model, func(string) bool, error) {
 	student, err := models.New(cfg, rng)
 	if err != nil {
 		return nil, nil, err
 	}
-	copied := student.Params.CopyFrom(teacher.Params, func(name string) bool { return !models.IsLayerParam(name) })
+	codesOnly := student.Config.Keep == models.KeepCodes
+	isCodes := func(name string) bool { return strings.HasSuffix(name, ".codes") }
+	copied := student.Params.CopyFrom(teacher.Params, func(name string) bool {
+		return !models.IsLayerParam(name) && !(codesOnly && isCodes(name))
+	})
 	if len(copied) == 0 {
 		return nil, nil, fmt.Errorf("distill: student shares no parameter with its teacher")
+	}
+	if codesOnly {
+		for _, name := range []string{"text.codes", "image.codes"} {
+			copyLeadingRows(student.Params.Tensor(name), teacher.Params.Tensor(name))
+		}
 	}
 	frozen := map[string]bool{}
 	if !s.TrainEmbeddings {
@@ -57,6 +75,17 @@ func NewStudent(teacher *models.Model, cfg models.Config, s Settings, rng *rand.
 		}
 	}
 	return student, func(name string) bool { return frozen[name] }, nil
+}
+
+// copyLeadingRows copies the first rows of src (rows, d) into dst (rows',
+// d), as many as both have; nothing when either is missing or the widths
+// differ.
+func copyLeadingRows(dst, src *tensor.Dense) {
+	if dst == nil || src == nil || dst.Shape()[1] != src.Shape()[1] {
+		return
+	}
+	n := min(dst.Shape()[0], src.Shape()[0]) * dst.Shape()[1]
+	copy(dst.Data().([]float32)[:n], src.Data().([]float32)[:n])
 }
 
 // KD is the distillation objective of one shrink stage: the student

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -18,10 +19,15 @@ import (
 // Config is everything that decides a trial's result. Its JSON form (with
 // the field tags below) is what is hashed, stored and overridden by -set.
 type Config struct {
-	Model   string `json:"model"`   // a shrink chain: base, inflated, fast or stages joined by '>'
-	Codes   int    `json:"codes"`   // learnable codes per side of the chain's inflated stage
-	Seed    int64  `json:"seed"`    // every random draw of the trial derives from it
-	Dataset string `json:"dataset"` // a name known to datasets.Load
+	Model string `json:"model"` // a shrink chain: base, inflated, fast, cM, or stages joined by '>' (see package distill)
+	Codes int    `json:"codes"` // learnable codes per side of the chain's inflated stage
+	// CodeSides is where the inflated stage puts its codes: "both" (the
+	// default, also ""), "text" or "image". Omitted from the JSON when
+	// empty, like every field added after results were first recorded, so
+	// that the hashes of earlier trials stay as they were.
+	CodeSides string `json:"code_sides,omitempty"`
+	Seed      int64  `json:"seed"`    // every random draw of the trial derives from it
+	Dataset   string `json:"dataset"` // a name known to datasets.Load
 
 	Dim          int    `json:"dim"`
 	Heads        int    `json:"heads"`
@@ -53,6 +59,11 @@ type TrainConfig struct {
 	// first stage; see models.Warmup for why.
 	WarmupEpochs int     `json:"warmup_epochs"`
 	WarmupTemp   float64 `json:"warmup_temp"`
+	// Loss is the first stage's loss: "hinge-l8" (the authors', also ""),
+	// "vse++" (hardest negative, at the same margins) or "infonce" (at
+	// WarmupTemp for the whole training, no warm-up). See
+	// models.FirstStage.
+	Loss string `json:"loss,omitempty"`
 }
 
 // DistillConfig is the knowledge distillation of every later stage; zero
@@ -133,10 +144,7 @@ func (c Config) Set(assignment string) (Config, error) {
 	if !ok || key == "" {
 		return c, fmt.Errorf("framework: -set %q: want key=value", assignment)
 	}
-	var tree map[string]any
-	if err := json.Unmarshal([]byte(c.JSON()), &tree); err != nil {
-		return c, err
-	}
+	tree := fullTree(reflect.ValueOf(c))
 	node := tree
 	parts := strings.Split(key, ".")
 	for i, p := range parts {
@@ -174,6 +182,21 @@ func (c Config) Set(assignment string) (Config, error) {
 	return out, nil
 }
 
+// fullTree is the JSON tree of a struct with every field present, the
+// omitempty ones included, so that Set knows every key whatever its value.
+func fullTree(v reflect.Value) map[string]any {
+	out := map[string]any{}
+	for i := 0; i < v.NumField(); i++ {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if f := v.Field(i); f.Kind() == reflect.Struct {
+			out[name] = fullTree(f)
+		} else {
+			out[name] = f.Interface()
+		}
+	}
+	return out
+}
+
 func keys(m map[string]any) []string {
 	var k []string
 	for key := range m {
@@ -181,6 +204,23 @@ func keys(m map[string]any) []string {
 	}
 	sort.Strings(k)
 	return k
+}
+
+// normalised clears the values that cannot change c's result, so that
+// trials that differ only there share one hash (and one run): the codes
+// and their sides of a chain without an inflated stage, the distillation
+// settings of a single stage, and "both", the default sides, spelled out.
+func (c Config) normalised() Config {
+	if c.CodeSides == distill.SidesBoth {
+		c.CodeSides = ""
+	}
+	if !strings.Contains(c.Model, "inflated") {
+		c.Codes, c.CodeSides = 0, ""
+	}
+	if !strings.Contains(c.Model, ">") {
+		c.Distill = DistillConfig{}
+	}
+	return c
 }
 
 // setList collects repeated -set flags.
@@ -191,8 +231,11 @@ func (s *setList) Set(v string) error { *s = append(*s, v); return nil }
 
 // Validate reports the first value of c that cannot make a trial.
 func (c Config) Validate() error {
-	if _, err := distill.ParseChain(c.Model, c.Codes); err != nil {
+	if _, err := distill.ParseChain(c.Model, c.Codes, c.CodeSides); err != nil {
 		return err
+	}
+	if c.Train.Loss != "" && !slices.Contains(models.LossNames(), c.Train.Loss) {
+		return fmt.Errorf("framework: config value train.loss %q is unknown (want %s)", c.Train.Loss, strings.Join(models.LossNames(), ", "))
 	}
 	if !slices.Contains(datasets.Names(), c.Dataset) {
 		return fmt.Errorf("framework: unknown data set %q (known: %s)", c.Dataset, strings.Join(datasets.Names(), ", "))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // Experiment is a declarative sweep: a base config and the axes to vary.
@@ -18,46 +17,72 @@ type Experiment struct {
 	// "transfer:<name>". Their images must have the training data's region
 	// length.
 	Transfer []string
+	// More are further sweeps whose trials join Sweep's (a trial in
+	// several is run once): an experiment that varies the KD temperatures
+	// of one chain and the loss of another need not cross every axis with
+	// every other. Their Seeds are not used: every sweep runs Sweep's.
+	More []Sweep `json:",omitempty"`
 }
 
 // Sweep lists the values of each axis; an empty axis keeps the base value.
 // Trials are the cross product, models varying fastest, so that the
-// stages a chain distils from are trained before the chain.
+// stages a chain distils from are trained before the chain. Axes added
+// later are omitted from the stored definition when empty, so that the
+// definitions of earlier experiments stay as they were.
 type Sweep struct {
 	Models []string
 	Codes  []int
-	Seeds  []int64 `json:",omitempty"` // left out of Definition
+	// CodeSides puts the inflated stage's codes on "both" sides, the
+	// "text" side or the "image" side (Config.CodeSides).
+	CodeSides []string `json:",omitempty"`
+	// Losses are first-stage losses (Config.Train.Loss).
+	Losses []string `json:",omitempty"`
+	// KDTemps are the distillation temperatures of every shrink stage of
+	// a chain (Config.Distill); a single-stage model ignores them.
+	KDTemps []KDTemps `json:",omitempty"`
+	Seeds   []int64   `json:",omitempty"` // left out of Definition
 }
 
-// Trials expands the sweep into resolved configs, in a stable order.
+// KDTemps are a teacher and a student temperature; 0 takes the authors'
+// value for the stage (see distill.Settings).
+type KDTemps struct{ Teacher, Student float64 }
+
+// axis returns values, or the single base value when values is empty.
+func axis[T any](values []T, base T) []T {
+	if len(values) == 0 {
+		return []T{base}
+	}
+	return values
+}
+
+// Trials expands Sweep and then each of More into resolved configs, in a
+// stable order, each trial once.
 func (e Experiment) Trials() []Config {
 	base := e.Base
 	if e.Dataset != "" {
 		base.Dataset = e.Dataset
 	}
-	seeds := e.Sweep.Seeds
-	if len(seeds) == 0 {
-		seeds = []int64{base.Seed}
-	}
-	codes := e.Sweep.Codes
-	if len(codes) == 0 {
-		codes = []int{base.Codes}
-	}
-	modelsAxis := e.Sweep.Models
-	if len(modelsAxis) == 0 {
-		modelsAxis = []string{base.Model}
-	}
+	seeds := axis(e.Sweep.Seeds, base.Seed)
 	var trials []Config
-	for _, seed := range seeds {
-		for _, k := range codes {
-			for _, m := range modelsAxis {
-				c := base
-				c.Seed, c.Codes, c.Model = seed, k, m
-				if !strings.Contains(m, "inflated") {
-					c.Codes = 0 // codes do not change a chain without an inflated stage
-				}
-				if !slices.ContainsFunc(trials, func(t Config) bool { return t.Hash() == c.Hash() }) {
-					trials = append(trials, c)
+	seen := map[string]bool{}
+	for _, sw := range append([]Sweep{e.Sweep}, e.More...) {
+		for _, seed := range seeds {
+			for _, k := range axis(sw.Codes, base.Codes) {
+				for _, sides := range axis(sw.CodeSides, base.CodeSides) {
+					for _, loss := range axis(sw.Losses, base.Train.Loss) {
+						for _, kd := range axis(sw.KDTemps, KDTemps{base.Distill.TeacherTemp, base.Distill.StudentTemp}) {
+							for _, m := range axis(sw.Models, base.Model) {
+								c := base
+								c.Seed, c.Codes, c.CodeSides, c.Model, c.Train.Loss = seed, k, sides, m, loss
+								c.Distill.TeacherTemp, c.Distill.StudentTemp = kd.Teacher, kd.Student
+								c = c.normalised()
+								if h := c.Hash(); !seen[h] {
+									seen[h] = true
+									trials = append(trials, c)
+								}
+							}
+						}
+					}
 				}
 			}
 		}
@@ -70,6 +95,10 @@ func (e Experiment) Trials() []Config {
 // what it measures, and every run records its own seed.
 func (e Experiment) Definition() string {
 	e.Sweep.Seeds = nil
+	e.More = slices.Clone(e.More)
+	for i := range e.More {
+		e.More[i].Seeds = nil
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		panic(fmt.Sprintf("framework: experiment %q: %v", e.Name, err))

@@ -173,15 +173,13 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 			trials = append(trials, trial{cfg: c, err: r.recordFailedTrial(e.Name, c, err)})
 			continue
 		}
-		chain, _ := distill.ParseChain(resolved.Model, resolved.Codes) // resolve checked it
+		chain, _ := distill.ParseChain(resolved.Model, resolved.Codes, resolved.CodeSides) // resolve checked it
 		names := strings.Split(resolved.Model, ">")
 		var parent *stage
 		for k := range chain {
 			sc := resolved
 			sc.Model = strings.Join(names[:k+1], ">")
-			if !strings.Contains(sc.Model, "inflated") {
-				sc.Codes = 0
-			}
+			sc = sc.normalised()
 			st, ok := stages[sc.Hash()]
 			if !ok {
 				st = &stage{cfg: sc, chain: chain[:k+1], parent: parent, label: label, done: make(chan struct{})}
@@ -280,7 +278,7 @@ func (r *Runner) runStageOf(ctx context.Context, e Experiment, st *stage, failed
 // recordFailedTrial records a trial that failed before it could start (its
 // data set would not load, say) as a failed run, so the database shows it.
 func (r *Runner) recordFailedTrial(experiment string, c Config, cause error) error {
-	chain, _ := distill.ParseChain(c.Model, c.Codes)
+	chain, _ := distill.ParseChain(c.Model, c.Codes, c.CodeSides)
 	run, err := r.DB.StartRun(store.RunInfo{
 		Experiment: experiment, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
 		Schedule: distill.Fragments(chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: "unknown",
@@ -354,7 +352,7 @@ func (r *Runner) dataset(name string) (*loaded, error) {
 // resolve fills the values that depend on the data set, so that the hash
 // names everything that decides the result.
 func (r *Runner) resolve(c Config) (Config, error) {
-	if _, err := distill.ParseChain(c.Model, c.Codes); err != nil {
+	if _, err := distill.ParseChain(c.Model, c.Codes, c.CodeSides); err != nil {
 		return c, err
 	}
 	if c.MaxRegions == 0 {
@@ -459,7 +457,9 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		if stage.Keep == models.KeepFirst {
 			margin = c.Train.FastMargin
 		}
-		obj = &models.Warmup{Epochs: c.Train.WarmupEpochs, Temperature: c.Train.WarmupTemp, Then: models.Hinge{Margin: margin}}
+		if obj, err = models.FirstStage(c.Train.Loss, margin, c.Train.WarmupEpochs, c.Train.WarmupTemp); err != nil {
+			return err
+		}
 	} else {
 		ds := distill.Settings{TeacherTemp: c.Distill.TeacherTemp, StudentTemp: c.Distill.StudentTemp, TrainEmbeddings: c.Distill.TrainEmbeddings}
 		if m, settings.Frozen, err = distill.NewStudent(teacher, mc, ds, initRNG); err != nil {

@@ -119,12 +119,12 @@ type Backend interface {
 	// AttentionGrad writes dq, dk, dv from dctx, using dlogits (the size
 	// of probs) as scratch.
 	AttentionGrad(dq, dk, dv, dlogits, dctx, probs, q, k, v *Buf, batch, slots, heads, dh int)
-	// KeepNormalize writes the first keep of every item's slots,
+	// KeepNormalize writes keep of every item's slots from slot first,
 	// L2-normalised, to out (batch, keep, d) and their norms to norms.
-	KeepNormalize(out, norms, x *Buf, batch, slots, keep, d int)
+	KeepNormalize(out, norms, x *Buf, batch, slots, first, keep, d int)
 	// KeepNormalizeGrad writes dx (batch, slots, d), zero in the slots not
 	// kept.
-	KeepNormalizeGrad(dx, dout, out, norms *Buf, batch, slots, keep, d int)
+	KeepNormalizeGrad(dx, dout, out, norms *Buf, batch, slots, first, keep, d int)
 	// MaxSim writes scores (bt, bi) from the fragment similarities sims
 	// (bt*ft, bi*fi): for each pair the weighted sum over text fragments
 	// of the best image fragment after adding its bias. weight (bt, ft)

@@ -201,15 +201,15 @@ func OpChecks() []OpCheck {
 		{"keep_normalize", func(be Backend, rng *rand.Rand) ([]float32, error) {
 			const keep = 4
 			out, norms := be.Alloc(b*keep*d), be.Alloc(b*keep)
-			be.KeepNormalize(out, norms, rnd(be, rng, b*islots*d, 1), b, islots, keep, d)
+			be.KeepNormalize(out, norms, rnd(be, rng, b*islots*d, 1), b, islots, 2, keep, d)
 			return collect(be, out, norms)
 		}},
 		{"keep_normalize_grad", func(be Backend, rng *rand.Rand) ([]float32, error) {
 			const keep = 4
 			out, norms := be.Alloc(b*keep*d), be.Alloc(b*keep)
-			be.KeepNormalize(out, norms, rnd(be, rng, b*islots*d, 1), b, islots, keep, d)
+			be.KeepNormalize(out, norms, rnd(be, rng, b*islots*d, 1), b, islots, 2, keep, d)
 			dx := rnd(be, rng, b*islots*d, 1)
-			be.KeepNormalizeGrad(dx, rnd(be, rng, b*keep*d, 1), out, norms, b, islots, keep, d)
+			be.KeepNormalizeGrad(dx, rnd(be, rng, b*keep*d, 1), out, norms, b, islots, 2, keep, d)
 			return collect(be, dx)
 		}},
 		{"maxsim", func(be Backend, rng *rand.Rand) ([]float32, error) {

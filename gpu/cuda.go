@@ -389,13 +389,13 @@ func (c *CUDA) AttentionGrad(dq, dk, dv, dlogits, dctx, probs, q, k, v *Buf, bat
 }
 
 // KeepNormalize implements Backend.
-func (c *CUDA) KeepNormalize(out, norms, x *Buf, batch, slots, keep, d int) {
-	c.warps("keep_normalize", batch*keep, out, norms, x, i32(batch), i32(slots), i32(keep), i32(d))
+func (c *CUDA) KeepNormalize(out, norms, x *Buf, batch, slots, first, keep, d int) {
+	c.warps("keep_normalize", batch*keep, out, norms, x, i32(batch), i32(slots), i32(first), i32(keep), i32(d))
 }
 
 // KeepNormalizeGrad implements Backend.
-func (c *CUDA) KeepNormalizeGrad(dx, dout, out, norms *Buf, batch, slots, keep, d int) {
-	c.warps("keep_normalize_grad", batch*slots, dx, dout, out, norms, i32(batch), i32(slots), i32(keep), i32(d))
+func (c *CUDA) KeepNormalizeGrad(dx, dout, out, norms *Buf, batch, slots, first, keep, d int) {
+	c.warps("keep_normalize_grad", batch*slots, dx, dout, out, norms, i32(batch), i32(slots), i32(first), i32(keep), i32(d))
 }
 
 // MaxSim implements Backend.

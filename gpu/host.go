@@ -298,10 +298,10 @@ func (Host) AttentionGrad(dq, dk, dv, dlogits, dctx, probs, q, k, v *Buf, batch,
 const l2Eps = 1e-12
 
 // KeepNormalize implements Backend.
-func (Host) KeepNormalize(out, norms, x *Buf, batch, slots, keep, d int) {
+func (Host) KeepNormalize(out, norms, x *Buf, batch, slots, first, keep, d int) {
 	for b := 0; b < batch; b++ {
 		for f := 0; f < keep; f++ {
-			src := x.host[(b*slots+f)*d : (b*slots+f+1)*d]
+			src := x.host[(b*slots+first+f)*d : (b*slots+first+f+1)*d]
 			var sq float32
 			for _, v := range src {
 				sq += v * v
@@ -316,21 +316,22 @@ func (Host) KeepNormalize(out, norms, x *Buf, batch, slots, keep, d int) {
 }
 
 // KeepNormalizeGrad implements Backend.
-func (Host) KeepNormalizeGrad(dx, dout, out, norms *Buf, batch, slots, keep, d int) {
+func (Host) KeepNormalizeGrad(dx, dout, out, norms *Buf, batch, slots, first, keep, d int) {
 	for b := 0; b < batch; b++ {
 		for s := 0; s < slots; s++ {
 			dst := dx.host[(b*slots+s)*d : (b*slots+s+1)*d]
-			if s >= keep {
+			f := s - first
+			if f < 0 || f >= keep {
 				clear(dst)
 				continue
 			}
-			y := out.host[(b*keep+s)*d : (b*keep+s+1)*d]
-			dy := dout.host[(b*keep+s)*d : (b*keep+s+1)*d]
+			y := out.host[(b*keep+f)*d : (b*keep+f+1)*d]
+			dy := dout.host[(b*keep+f)*d : (b*keep+f+1)*d]
 			var dot float32
 			for j := range y {
 				dot += y[j] * dy[j]
 			}
-			n := norms.host[b*keep+s]
+			n := norms.host[b*keep+f]
 			for j := range dst {
 				dst[j] = (dy[j] - y[j]*dot) / n
 			}

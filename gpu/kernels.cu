@@ -230,12 +230,13 @@ __global__ void attention_grad_kv(float* dk, float* dv, const float* dlogits, co
 }
 
 // One warp per kept fragment.
-__global__ void keep_normalize(float* out, float* norms, const float* x, int batch, int slots, int keep, int d) {
+__global__ void keep_normalize(float* out, float* norms, const float* x, int batch, int slots, int first, int keep,
+                               int d) {
 	long row = warp_row();
 	int lane = threadIdx.x % 32;
 	if (row >= (long)batch * keep) return;
 	int f = row % keep, b = row / keep;
-	const float* src = x + ((long)b * slots + f) * d;
+	const float* src = x + ((long)b * slots + first + f) * d;
 	float sq = 0;
 	for (int j = lane; j < d; j += 32) sq += src[j] * src[j];
 	float n = sqrtf(warp_sum(sq) + 1e-12f);
@@ -245,17 +246,17 @@ __global__ void keep_normalize(float* out, float* norms, const float* x, int bat
 
 // One warp per slot.
 __global__ void keep_normalize_grad(float* dx, const float* dout, const float* out, const float* norms,
-                                    int batch, int slots, int keep, int d) {
+                                    int batch, int slots, int first, int keep, int d) {
 	long row = warp_row();
 	int lane = threadIdx.x % 32;
 	if (row >= (long)batch * slots) return;
-	int s = row % slots, b = row / slots;
+	int f = row % slots - first, b = row / slots;
 	float* dst = dx + row * d;
-	if (s >= keep) {
+	if (f < 0 || f >= keep) {
 		for (int j = lane; j < d; j += 32) dst[j] = 0;
 		return;
 	}
-	long kr = (long)b * keep + s;
+	long kr = (long)b * keep + f;
 	float dot = 0;
 	for (int j = lane; j < d; j += 32) dot += out[kr * d + j] * dout[kr * d + j];
 	dot = warp_sum(dot);

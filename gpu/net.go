@@ -37,6 +37,7 @@ type encoder struct {
 	text        bool
 	stack       string // parameter prefix of its blocks: text, image or shared
 	slots, keep int
+	first       int // slot of the first kept fragment
 	rows        int  // batch*slots
 	attnBias    *Buf // (batch, slots); nil with PadInclude
 	fragInput   *Buf // text: fragment weights; image: fragment bias; nil with PadInclude
@@ -99,8 +100,8 @@ func NewNet(be Backend, m *models.Model, batch int) (*Net, error) {
 		}
 		return side
 	}
-	n.text = n.newEncoder(true, stack("text"), c.MaxTextLen+c.TextCodes, c.TextFragments())
-	n.image = n.newEncoder(false, stack("image"), 1+c.MaxRegions+c.ImageCodes, c.ImageFragments())
+	n.text = n.newEncoder(true, stack("text"), c.MaxTextLen+c.TextCodes, c.FirstTextFragment(), c.TextFragments())
+	n.image = n.newEncoder(false, stack("image"), 1+c.MaxRegions+c.ImageCodes, c.FirstImageFragment(), c.ImageFragments())
 	rows := max(n.text.rows, n.image.rows)
 	d := c.Dim
 	s := &n.s
@@ -119,10 +120,10 @@ func NewNet(be Backend, m *models.Model, batch int) (*Net, error) {
 	return n, be.Sync()
 }
 
-func (n *Net) newEncoder(text bool, stack string, slots, keep int) *encoder {
+func (n *Net) newEncoder(text bool, stack string, slots, first, keep int) *encoder {
 	c, be, b := n.cfg, n.be, n.batch
 	d := c.Dim
-	e := &encoder{text: text, stack: stack, slots: slots, keep: keep, rows: b * slots}
+	e := &encoder{text: text, stack: stack, slots: slots, first: first, keep: keep, rows: b * slots}
 	if c.Padding == models.PadMask {
 		e.attnBias = be.Alloc(b * slots)
 		e.fragInput = be.Alloc(b * keep)
@@ -236,7 +237,7 @@ func (n *Net) encode(e *encoder) {
 		n.block(e, l, x)
 		x = e.layers[l].ln2.y
 	}
-	be.KeepNormalize(e.frags, e.norms, x, b, e.slots, e.keep, d)
+	be.KeepNormalize(e.frags, e.norms, x, b, e.slots, e.first, e.keep, d)
 }
 
 // block is the forward pass of one post-LN transformer block:
@@ -294,7 +295,7 @@ func (n *Net) Backward(w LossWeights, teacher *Buf) {
 func (n *Net) encodeGrad(e *encoder) {
 	c, be, b, d, s := n.cfg, n.be, n.batch, n.cfg.Dim, &n.s
 	dy, dx := s.dA.Slice(0, e.rows*d), s.dB.Slice(0, e.rows*d)
-	be.KeepNormalizeGrad(dy, e.dfrags, e.frags, e.norms, b, e.slots, e.keep, d)
+	be.KeepNormalizeGrad(dy, e.dfrags, e.frags, e.norms, b, e.slots, e.first, e.keep, d)
 	for l := len(e.layers) - 1; l >= 0; l-- {
 		x := e.ln0.y
 		if l > 0 {

@@ -59,6 +59,7 @@ func TestNetMatchesGraph(t *testing.T) {
 		{"after warm-up", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Then: models.Hinge{Margin: 0.3}}, Objective{Margin: 0.3, WarmupEpochs: 1}, 1, ""},
 		{"keep tokens", func(c *models.Config) { c.Keep = models.KeepTokens }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"dual encoder", func(c *models.Config) { c.Keep = models.KeepFirst }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
+		{"codes only", func(c *models.Config) { c.Keep = models.KeepCodes }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"padding included", func(c *models.Config) { c.Padding = models.PadInclude }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"shared two layers", func(c *models.Config) { c.SharedLayers, c.Layers = true, 2 }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"no codes", func(c *models.Config) { c.TextCodes, c.ImageCodes = 0, 0 }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},

@@ -12,6 +12,12 @@ const (
 	KeepTokens Keep = "n"
 	// KeepFirst keeps only the [CLS] output: a dual encoder.
 	KeepFirst Keep = "1"
+	// KeepCodes keeps only the code outputs (TextCodes and ImageCodes of
+	// them): a model whose fragment count per side is set by its codes
+	// alone, whatever the caption or image length, so that a shrink chain
+	// can step through any number of fragments (16, 4, ...) between n+k
+	// and 1. The codes work as learned pooling queries over the tokens.
+	KeepCodes Keep = "codes"
 )
 
 // PadMode says how padded token and region slots take part.
@@ -102,8 +108,12 @@ func (c Config) Validate() error {
 	}
 	switch c.Keep {
 	case KeepAll, KeepTokens, KeepFirst:
+	case KeepCodes:
+		if c.TextCodes == 0 || c.ImageCodes == 0 {
+			return fmt.Errorf("models: Keep %q needs codes on both sides, got TextCodes=%d ImageCodes=%d", c.Keep, c.TextCodes, c.ImageCodes)
+		}
 	default:
-		return fmt.Errorf("models: unknown Keep %q (want %q, %q or %q)", c.Keep, KeepAll, KeepTokens, KeepFirst)
+		return fmt.Errorf("models: unknown Keep %q (want %q, %q, %q or %q)", c.Keep, KeepAll, KeepTokens, KeepFirst, KeepCodes)
 	}
 	switch c.Padding {
 	case PadMask, PadInclude:
@@ -129,11 +139,22 @@ func (c Config) kept(tokens, codes int) int {
 	switch c.Keep {
 	case KeepFirst:
 		return 1
+	case KeepCodes:
+		return codes
 	case KeepTokens:
 		return tokens
 	default:
 		return tokens + codes
 	}
+}
+
+// firstKept is the first slot kept for scoring on a side whose codes start
+// at slot tokens: the codes with KeepCodes, slot 0 otherwise.
+func (c Config) firstKept(tokens int) int {
+	if c.Keep == KeepCodes {
+		return tokens
+	}
+	return 0
 }
 
 // Interactions is the number of fragment similarities per (text, image)
@@ -142,3 +163,10 @@ func (c Config) Interactions() int { return c.TextFragments() * c.ImageFragments
 
 // IndexFloats is the number of floats an index stores per image.
 func (c Config) IndexFloats() int { return c.ImageFragments() * c.Dim }
+
+// FirstTextFragment is the text slot of the first kept fragment: 0, or
+// the first code's slot when only the codes are kept (KeepCodes).
+func (c Config) FirstTextFragment() int { return c.firstKept(c.MaxTextLen) }
+
+// FirstImageFragment is the image slot of the first kept fragment.
+func (c Config) FirstImageFragment() int { return c.firstKept(1 + c.MaxRegions) }

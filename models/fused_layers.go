@@ -291,19 +291,19 @@ func layerNormGradG[T float](s *layerNormSpec, bias bool) kernel[T] {
 
 // ---- Keep the first fragments and L2-normalise them ----
 
-// keepNormSpec keeps the first keep of slots rows of each of batch items
-// (rows of width d) and L2-normalises them.
-type keepNormSpec struct{ batch, slots, keep, d int }
+// keepNormSpec keeps keep of slots rows of each of batch items (rows of
+// width d), from row first on, and L2-normalises them.
+type keepNormSpec struct{ batch, slots, first, keep, d int }
 
-// fusedKeepNormalize takes x (batch*slots, d) to the L2-normalised first
-// keep slots of each item, (batch, keep, d): the slice, reshape and
-// L2Normalize of the composed encoder in one op.
-func fusedKeepNormalize(x *G.Node, batch, slots, keep int) (*G.Node, error) {
+// fusedKeepNormalize takes x (batch*slots, d) to the L2-normalised slots
+// first..first+keep-1 of each item, (batch, keep, d): the slice, reshape
+// and L2Normalize of the composed encoder in one op.
+func fusedKeepNormalize(x *G.Node, batch, slots, first, keep int) (*G.Node, error) {
 	xs := x.Shape()
-	if len(xs) != 2 || xs[0] != batch*slots || keep > slots {
-		return nil, fmt.Errorf("models: keep %d of %d slots of %d items from shape %v", keep, slots, batch, xs)
+	if len(xs) != 2 || xs[0] != batch*slots || first < 0 || first+keep > slots {
+		return nil, fmt.Errorf("models: keep %d of %d slots from slot %d of %d items from shape %v", keep, slots, first, batch, xs)
 	}
-	s := keepNormSpec{batch: batch, slots: slots, keep: keep, d: xs[1]}
+	s := keepNormSpec{batch: batch, slots: slots, first: first, keep: keep, d: xs[1]}
 	fwd := newFusedOp("FusedKeepNormalize", tensor.Shape{batch, keep, s.d}, both(keepNormForward[float32](s), keepNormForward[float64](s)), x)
 	args := func(in G.Nodes, out, grad *G.Node) G.Nodes { return G.Nodes{in[0], out, grad} }
 	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: []gradFunc{
@@ -325,7 +325,7 @@ func keepNormForward[T float](s keepNormSpec) kernel[T] {
 		x := in[0]
 		for b := 0; b < s.batch; b++ {
 			for f := 0; f < s.keep; f++ {
-				src := x[(b*s.slots+f)*s.d : (b*s.slots+f+1)*s.d]
+				src := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
 				dst := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
 				n := l2norm(src)
 				for k, v := range src {
@@ -343,7 +343,7 @@ func keepNormGrad[T float](s keepNormSpec) kernel[T] {
 		clear(dx)
 		for b := 0; b < s.batch; b++ {
 			for f := 0; f < s.keep; f++ {
-				xr := x[(b*s.slots+f)*s.d : (b*s.slots+f+1)*s.d]
+				xr := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
 				yr := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
 				gr := dy[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
 				n := l2norm(xr)
@@ -351,7 +351,7 @@ func keepNormGrad[T float](s keepNormSpec) kernel[T] {
 				for k, v := range gr {
 					dot += v * yr[k]
 				}
-				out := dx[(b*s.slots+f)*s.d:]
+				out := dx[(b*s.slots+s.first+f)*s.d:]
 				for k, v := range gr {
 					out[k] = (v - yr[k]*dot) / n
 				}

@@ -26,7 +26,9 @@ func TestFusedOpGradients(t *testing.T) {
 		{"LayerNormResidual", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
 			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], in[1], in[2], in[3], 1e-5) }},
 		{"KeepNormalize", []gradcheck.Input{{Shape: []int{2 * 3, 4}}},
-			func(in []*G.Node) (*G.Node, error) { return fusedKeepNormalize(in[0], 2, 3, 2) }},
+			func(in []*G.Node) (*G.Node, error) { return fusedKeepNormalize(in[0], 2, 3, 0, 2) }},
+		{"KeepNormalizeFromSlot", []gradcheck.Input{{Shape: []int{2 * 4, 3}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedKeepNormalize(in[0], 2, 4, 2, 2) }},
 		{"Slots", []gradcheck.Input{{Shape: []int{2 * 3, 4}}, {Shape: []int{3, 4}}, {Shape: []int{2, 4}}},
 			func(in []*G.Node) (*G.Node, error) {
 				return fusedSlots(2, 4, []slotPart{{node: in[0], rows: 3}, {node: in[1], rows: 3, shared: true, add: true}, {node: in[2], rows: 2, shared: true}})
@@ -208,27 +210,33 @@ func maxRelDiff(a, b []float32) float64 {
 func TestFusedTrainingMatchesComposed(t *testing.T) {
 	ds, v := tinyData(t)
 	const steps = 12
-	curves := map[bool][]float64{}
-	for _, composed := range []bool{false, true} {
-		m := tinyModel(t, ds, v, 2, KeepAll)
-		m.Composed = composed
-		var losses lossLog
-		obj := &Warmup{Epochs: 1, Then: Hinge{Margin: 0.2}}
-		if _, err := Train(context.Background(), m, &ds.Train, v, obj, TrainSettings{BatchSize: 16, Epochs: steps / 4, DecayEpoch: 2}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
-			t.Fatal(err)
-		}
-		curves[composed] = losses
-	}
-	fused, composed := curves[false], curves[true]
-	if len(fused) != steps || len(composed) != steps {
-		t.Fatalf("%d and %d steps, want %d", len(fused), len(composed), steps)
-	}
-	for i := range fused {
-		if d := math.Abs(fused[i]-composed[i]) / max(1, math.Abs(composed[i])); d > 1e-5 {
-			t.Errorf("step %d: fused loss %.7f, composed %.7f", i+1, fused[i], composed[i])
-		}
-	}
-	if fused[0] == fused[steps-1] {
-		t.Error("the loss did not move: the comparison is empty")
+	// KeepCodes keeps slots that do not start at slot 0: the fused keep and
+	// the composed slice must agree on which.
+	for _, keep := range []Keep{KeepAll, KeepCodes} {
+		t.Run(string(keep), func(t *testing.T) {
+			curves := map[bool][]float64{}
+			for _, composed := range []bool{false, true} {
+				m := tinyModel(t, ds, v, 2, keep)
+				m.Composed = composed
+				var losses lossLog
+				obj := &Warmup{Epochs: 1, Then: Hinge{Margin: 0.2}}
+				if _, err := Train(context.Background(), m, &ds.Train, v, obj, TrainSettings{BatchSize: 16, Epochs: steps / 4, DecayEpoch: 2}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
+					t.Fatal(err)
+				}
+				curves[composed] = losses
+			}
+			fused, composed := curves[false], curves[true]
+			if len(fused) != steps || len(composed) != steps {
+				t.Fatalf("%d and %d steps, want %d", len(fused), len(composed), steps)
+			}
+			for i := range fused {
+				if d := math.Abs(fused[i]-composed[i]) / max(1, math.Abs(composed[i])); d > 1e-5 {
+					t.Errorf("step %d: fused loss %.7f, composed %.7f", i+1, fused[i], composed[i])
+				}
+			}
+			if fused[0] == fused[steps-1] {
+				t.Error("the loss did not move: the comparison is empty")
+			}
+		})
 	}
 }

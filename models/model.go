@@ -115,7 +115,7 @@ func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
 	if err != nil {
 		return nil, in, fmt.Errorf("models: text input: %w", err)
 	}
-	frags, err := b.encode("text", x, batch, c.textSlots(), c.TextFragments(), in.attnBias)
+	frags, err := b.encode("text", x, batch, c.textSlots(), c.firstKept(c.MaxTextLen), c.TextFragments(), in.attnBias)
 	return frags, in, err
 }
 
@@ -157,7 +157,7 @@ func (b *builder) encodeImage(batch int) (*G.Node, imageInputs, error) {
 	if err != nil {
 		return nil, in, fmt.Errorf("models: image input: %w", err)
 	}
-	frags, err := b.encode("image", x, batch, c.imageSlots(), c.ImageFragments(), in.attnBias)
+	frags, err := b.encode("image", x, batch, c.imageSlots(), c.firstKept(1+c.MaxRegions), c.ImageFragments(), in.attnBias)
 	return frags, in, err
 }
 
@@ -185,9 +185,9 @@ func (b *builder) concatSlots(parts []*G.Node, batch, slots int) (*G.Node, error
 }
 
 // encode runs the shared part of both encoders on the (batch*slots, d)
-// input rows: LayerNorm, the transformer blocks, keep the first `keep`
-// outputs and L2-normalise them.
-func (b *builder) encode(side string, x *G.Node, batch, slots, keep int, attnBias *G.Node) (*G.Node, error) {
+// input rows: LayerNorm, the transformer blocks, keep the `keep` outputs
+// from slot `first` on and L2-normalise them.
+func (b *builder) encode(side string, x *G.Node, batch, slots, first, keep int, attnBias *G.Node) (*G.Node, error) {
 	d := b.m.Config.Dim
 	x, err := b.layerNorm(x, nil, side+".ln.")
 	if err != nil {
@@ -203,13 +203,13 @@ func (b *builder) encode(side string, x *G.Node, batch, slots, keep int, attnBia
 		}
 	}
 	if !b.m.Composed {
-		return fusedKeepNormalize(x, batch, slots, keep)
+		return fusedKeepNormalize(x, batch, slots, first, keep)
 	}
 	if x, err = G.Reshape(x, tensor.Shape{batch, slots, d}); err != nil {
 		return nil, err
 	}
 	if keep < slots {
-		if x, err = G.Slice(x, nil, G.S(0, keep)); err != nil {
+		if x, err = G.Slice(x, nil, G.S(first, first+keep)); err != nil {
 			return nil, err
 		}
 		// Slicing one slot drops the axis; restore it.
@@ -309,7 +309,7 @@ func (m *Model) feedText(in textInputs, tb datasets.TextBatch) ([]float32, error
 // these same inputs.
 func TextMasks(c Config, lens []int) (attnBias, weight []float32) {
 	c = c.WithDefaults()
-	slots, frags := c.textSlots(), c.TextFragments()
+	slots, first, frags := c.textSlots(), c.firstKept(c.MaxTextLen), c.TextFragments()
 	attnBias = make([]float32, len(lens)*slots)
 	weight = make([]float32, len(lens)*frags)
 	for i, l := range lens {
@@ -318,8 +318,8 @@ func TextMasks(c Config, lens []int) (attnBias, weight []float32) {
 			if !real {
 				attnBias[i*slots+s] = maskOff
 			}
-			if s < frags && real {
-				weight[i*frags+s] = 1
+			if s >= first && s < first+frags && real {
+				weight[i*frags+s-first] = 1
 			}
 		}
 	}
@@ -354,7 +354,7 @@ func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, er
 // are codes, both always real; with PadInclude every slot is real.
 func ImageMasks(c Config, counts []int) (attnBias, fragBias, mask []float32) {
 	c = c.WithDefaults()
-	slots, frags := c.imageSlots(), c.ImageFragments()
+	slots, first, frags := c.imageSlots(), c.firstKept(1+c.MaxRegions), c.ImageFragments()
 	attnBias = make([]float32, len(counts)*slots)
 	fragBias = make([]float32, len(counts)*frags)
 	mask = make([]float32, len(counts)*frags)
@@ -365,10 +365,10 @@ func ImageMasks(c Config, counts []int) (attnBias, fragBias, mask []float32) {
 			if !real {
 				attnBias[i*slots+s] = maskOff
 			}
-			if s < frags {
-				fragBias[i*frags+s] = attnBias[i*slots+s]
+			if s >= first && s < first+frags {
+				fragBias[i*frags+s-first] = attnBias[i*slots+s]
 				if real {
-					mask[i*frags+s] = 1
+					mask[i*frags+s-first] = 1
 				}
 			}
 		}

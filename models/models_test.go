@@ -39,7 +39,7 @@ func (l *lossLog) LogStep(_ int, v map[string]float64) error { *l = append(*l, v
 // for each way of keeping fragments.
 func TestTrainingFitsASmallSet(t *testing.T) {
 	ds, v := tinyData(t)
-	for _, keep := range []Keep{KeepAll, KeepTokens, KeepFirst} {
+	for _, keep := range []Keep{KeepAll, KeepTokens, KeepFirst, KeepCodes} {
 		t.Run(string(keep), func(t *testing.T) {
 			m := tinyModel(t, ds, v, 2, keep)
 			var losses lossLog
@@ -89,7 +89,7 @@ func TestTrainStopsOnNonFiniteLoss(t *testing.T) {
 // Gorgonia MaxSim of training agree on the same fragments and masks.
 func TestScoreGalleryMatchesGraph(t *testing.T) {
 	ds, v := tinyData(t)
-	for _, keep := range []Keep{KeepAll, KeepTokens, KeepFirst} {
+	for _, keep := range []Keep{KeepAll, KeepTokens, KeepFirst, KeepCodes} {
 		t.Run(string(keep), func(t *testing.T) {
 			m := tinyModel(t, ds, v, 2, keep)
 			const n = 8
@@ -205,19 +205,24 @@ func TestAdamWStep(t *testing.T) {
 
 func TestConfigCounts(t *testing.T) {
 	tests := []struct {
-		keep               Keep
-		codes              int
-		text, image, inter int
+		name                  string
+		keep                  Keep
+		textCodes, imageCodes int
+		text, image, inter    int
 	}{
-		{KeepAll, 4, 20, 21, 420},
-		{KeepTokens, 4, 16, 17, 272},
-		{KeepTokens, 0, 16, 17, 272},
-		{KeepFirst, 4, 1, 1, 1},
+		{"inflated", KeepAll, 4, 4, 20, 21, 420},
+		{"inflated text codes only", KeepAll, 4, 0, 20, 17, 340},
+		{"inflated image codes only", KeepAll, 0, 4, 16, 21, 336},
+		{"base with codes", KeepTokens, 4, 4, 16, 17, 272},
+		{"base", KeepTokens, 0, 0, 16, 17, 272},
+		{"fast", KeepFirst, 4, 4, 1, 1, 1},
+		{"codes only", KeepCodes, 4, 4, 4, 4, 16},
+		{"codes only, unequal", KeepCodes, 2, 8, 2, 8, 16},
 	}
 	for _, tt := range tests {
-		c := Config{VocabSize: 10, RegionDim: 8, Dim: 32, MaxTextLen: 16, MaxRegions: 16, TextCodes: tt.codes, ImageCodes: tt.codes, Keep: tt.keep}.WithDefaults()
+		c := Config{VocabSize: 10, RegionDim: 8, Dim: 32, MaxTextLen: 16, MaxRegions: 16, TextCodes: tt.textCodes, ImageCodes: tt.imageCodes, Keep: tt.keep}.WithDefaults()
 		if c.TextFragments() != tt.text || c.ImageFragments() != tt.image || c.Interactions() != tt.inter || c.IndexFloats() != tt.image*32 {
-			t.Errorf("%s k=%d: %d x %d = %d, index %d", tt.keep, tt.codes, c.TextFragments(), c.ImageFragments(), c.Interactions(), c.IndexFloats())
+			t.Errorf("%s: %d x %d = %d, index %d", tt.name, c.TextFragments(), c.ImageFragments(), c.Interactions(), c.IndexFloats())
 		}
 	}
 	bad := []Config{
@@ -226,6 +231,7 @@ func TestConfigCounts(t *testing.T) {
 		{VocabSize: 10, RegionDim: 8, Padding: "left"},
 		{VocabSize: 0, RegionDim: 8},
 		{VocabSize: 10, RegionDim: 8, TextCodes: -1},
+		{VocabSize: 10, RegionDim: 8, TextCodes: 4, Keep: KeepCodes},
 	}
 	for _, c := range bad {
 		if err := c.Validate(); err == nil {

@@ -29,6 +29,8 @@ func TestOpGradients(t *testing.T) {
 			func(in []*G.Node) (*G.Node, error) { return InfoNCE(in[0], 0.5) }},
 		{"HingeL8", []gradcheck.Input{{Shape: []int{4, 4}}},
 			func(in []*G.Node) (*G.Node, error) { return HingeL8(in[0], 0.6) }},
+		{"VSEHardest", []gradcheck.Input{{Shape: []int{4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return VSEHardest(in[0], 0.6) }},
 	}
 	checkGradients(t, tests)
 }

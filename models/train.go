@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -42,6 +43,57 @@ func (h Hinge) Loss(scores *G.Node) (*G.Node, error) { return HingeL8(scores, h.
 
 // Prepare implements Objective; the hinge needs nothing beyond the scores.
 func (Hinge) Prepare(datasets.Batch, int) error { return nil }
+
+// VSE is VSE++'s objective (Faghri et al., 2018): the bidirectional
+// hinge against each anchor's hardest in-batch negative (VSEHardest).
+type VSE struct{ Margin float64 }
+
+// Loss implements Objective.
+func (v VSE) Loss(scores *G.Node) (*G.Node, error) { return VSEHardest(scores, v.Margin) }
+
+// Prepare implements Objective; VSE++ needs nothing beyond the scores.
+func (VSE) Prepare(datasets.Batch, int) error { return nil }
+
+// Contrastive minimises the symmetric InfoNCE (InfoNCE) at Temperature
+// for the whole training.
+type Contrastive struct{ Temperature float64 }
+
+// Loss implements Objective.
+func (c Contrastive) Loss(scores *G.Node) (*G.Node, error) { return InfoNCE(scores, c.Temperature) }
+
+// Prepare implements Objective.
+func (Contrastive) Prepare(datasets.Batch, int) error { return nil }
+
+// The first-stage losses FirstStage knows by name.
+const (
+	LossHingeL8 = "hinge-l8" // the authors' L8 hinge (Hinge); the default
+	LossVSE     = "vse++"    // VSE++'s hardest-negative hinge (VSE)
+	LossInfoNCE = "infonce"  // CLIP's symmetric InfoNCE (Contrastive)
+)
+
+// LossNames lists the losses FirstStage accepts.
+func LossNames() []string { return []string{LossHingeL8, LossVSE, LossInfoNCE} }
+
+// FirstStage is the objective of a model trained on the data rather than
+// distilled: the named loss ("" is LossHingeL8) with the given margin
+// (hinges) or temperature (InfoNCE), after warmupEpochs of InfoNCE at
+// temperature (see Warmup for why the hinges need them). InfoNCE needs no
+// warm-up: it is the warm-up's own loss, so it runs at temperature
+// throughout.
+func FirstStage(loss string, margin float64, warmupEpochs int, temperature float64) (Objective, error) {
+	var then Objective
+	switch loss {
+	case "", LossHingeL8:
+		then = Hinge{Margin: margin}
+	case LossVSE:
+		then = VSE{Margin: margin}
+	case LossInfoNCE:
+		return Contrastive{Temperature: temperature}, nil
+	default:
+		return nil, fmt.Errorf("models: unknown loss %q (want %s)", loss, strings.Join(LossNames(), ", "))
+	}
+	return &Warmup{Epochs: warmupEpochs, Temperature: temperature, Then: then}, nil
+}
 
 // Warmup minimises InfoNCE (temperature Temperature, default 0.1) for the
 // first Epochs epochs, then Then. From random weights the L8 hinge alone

@@ -1,0 +1,115 @@
+package models
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// vseValueAndGrad evaluates VSEHardest on a float64 score matrix and
+// returns the loss and its gradient.
+func vseValueAndGrad(t *testing.T, s []float64, n int, margin float64) (float64, []float64) {
+	t.Helper()
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float64, G.WithShape(n, n), G.WithName("s"),
+		G.WithValue(tensor.New(tensor.WithShape(n, n), tensor.WithBacking(append([]float64(nil), s...)))))
+	loss, err := VSEHardest(x, margin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := G.Grad(loss, x); err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g, G.BindDualValues(x))
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	grad, err := x.Grad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loss.Value().Data().(float64), append([]float64(nil), grad.Data().([]float64)...)
+}
+
+// TestVSEHardestByHand checks VSE++ against hand-worked cases, including
+// ties, where the first hardest negative alone takes the gradient.
+func TestVSEHardestByHand(t *testing.T) {
+	const sixth = 1.0 / 6
+	tests := []struct {
+		name   string
+		s      []float64
+		margin float64
+		loss   float64
+		grad   []float64 // nil: not checked
+	}{
+		{
+			// rows: 0.2+0.9-1, 0.2+0.8-0.8, 0.2+0.3-0.4; columns: 0, 0, 0.2+0.9-0.4.
+			name: "distinct", s: []float64{1, 0.5, 0.9, 0.2, 0.8, 0.8, 0.1, 0.3, 0.4}, margin: 0.2,
+			loss: (0.1 + 0.2 + 0.1 + 0.7) / 6,
+			// row 0 -> (0,2), row 1 -> (1,2) (first of the tie 0.2 < 0.8 = 0.8 is (1,2)),
+			// row 2 -> (2,1), column 2 -> (0,2); each positive loses what its anchor adds.
+			grad: []float64{-sixth, 0, 2 * sixth, 0, -sixth, sixth, 0, sixth, -2 * sixth},
+		},
+		{
+			// Every score equal: each anchor violates by the margin, and its
+			// first negative (lowest index) takes the gradient.
+			name: "all tied", s: make([]float64, 9), margin: 0.2, loss: 0.2,
+			grad: []float64{-2 * sixth, 2 * sixth, sixth, 2 * sixth, -2 * sixth, 0, sixth, 0, -2 * sixth},
+		},
+		{
+			name: "no violation", s: []float64{1, 0, 0, 1}, margin: 0.5, loss: 0,
+			grad: []float64{0, 0, 0, 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := int(math.Sqrt(float64(len(tt.s))))
+			loss, grad := vseValueAndGrad(t, tt.s, n, tt.margin)
+			if math.Abs(loss-tt.loss) > 1e-12 {
+				t.Errorf("loss %v, want %v", loss, tt.loss)
+			}
+			for i := range grad {
+				if math.Abs(grad[i]-tt.grad[i]) > 1e-12 {
+					t.Errorf("gradient %v, want %v", grad, tt.grad)
+					break
+				}
+			}
+		})
+	}
+	if _, err := VSEHardest(G.NewMatrix(G.NewGraph(), tensor.Float64, G.WithShape(1, 1)), 0.2); err == nil {
+		t.Error("VSE++ of a 1 x 1 batch (no negatives) gave no error")
+	}
+}
+
+// TestFirstStageLosses: each first-stage loss lowers itself on a small
+// set, and an unknown name is refused with the names it knows.
+func TestFirstStageLosses(t *testing.T) {
+	ds, v := tinyData(t)
+	for _, loss := range LossNames() {
+		t.Run(loss, func(t *testing.T) {
+			obj, err := FirstStage(loss, 0.2, 0, 0.1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := tinyModel(t, ds, v, 0, KeepTokens)
+			var losses lossLog
+			if _, err := Train(context.Background(), m, &ds.Train, v, obj,
+				TrainSettings{BatchSize: 16, Epochs: 30, DecayEpoch: 30}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
+				t.Fatal(err)
+			}
+			first, last := mean(losses[:8]), mean(losses[len(losses)-8:])
+			if !(last < 0.8*first) {
+				t.Errorf("loss went from %.4f to %.4f; want a 20%% drop", first, last)
+			}
+		})
+	}
+	if _, err := FirstStage("triplet", 0.2, 0, 0.1); err == nil || !strings.Contains(err.Error(), `"triplet"`) || !strings.Contains(err.Error(), LossVSE) {
+		t.Errorf("unknown loss: %v", err)
+	}
+}
