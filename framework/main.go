@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/gpu"
 	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
@@ -45,6 +46,7 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	trialIndex := fs.Int("trial", -1, "run only trial `i` (from 0, as a Slurm array task does) and write no report")
 	slurm := fs.String("slurm", "", "write a Slurm job-array script for the sweep to `file` and exit")
 	shards := fs.String("shards", "shards", "with -slurm: `directory` of the array tasks' databases")
+	device := fs.String("device", "cpu", "where to train and evaluate: `cpu`, cuda or cuda:N (cuda needs a -tags cuda build)")
 	var sets setList
 	fs.Var(&sets, "set", "override a config value, `key=value` (repeatable), e.g. -set train.epochs=2")
 	fs.Usage = func() {
@@ -63,7 +65,10 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	if *workers < 1 {
 		return usageError{fmt.Errorf("-workers %d: want at least 1", *workers)}
 	}
-	var err error
+	dev, err := gpu.ParseDevice(*device)
+	if err != nil {
+		return usageError{err}
+	}
 	for _, s := range sets {
 		if e.Base, err = e.Base.Set(s); err != nil {
 			return usageError{err}
@@ -105,6 +110,12 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 		return writeSlurmFile(*slurm, e, SlurmSettings{DB: *dbPath, Shards: *shards, Args: forwardedArgs(fs, sets), Trials: selected}, stdout)
 	}
 
+	var gpuInfo gpu.Info
+	if dev.CUDA { // before anything is recorded: a missing GPU is no failed run
+		if gpuInfo, err = gpu.Probe(dev); err != nil {
+			return err
+		}
+	}
 	db, err := store.Open(*dbPath)
 	if err != nil {
 		return err
@@ -113,7 +124,7 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	log.Info("matrix products", "blas", models.BLAS())
 	runner := &Runner{DB: db, Log: log, Progress: isTerminal(os.Stderr) && stderr == os.Stderr,
-		Workers: *workers, FailFast: *failFast, Redefine: *redefine, Only: only}
+		Workers: *workers, FailFast: *failFast, Redefine: *redefine, Only: only, Device: dev, gpuInfo: gpuInfo}
 	start := time.Now()
 	sum, runErr := runner.Run(ctx, e)
 	fmt.Fprintf(stdout, "%s: %d trials, %d already done, %d trained, %d failed in %s (results in %s)\n",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/inflateshrink/inflateshrink/distill"
 	"github.com/inflateshrink/inflateshrink/framework/environ"
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/gpu"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"
 )
@@ -52,6 +54,15 @@ type Runner struct {
 	// Only, if not nil, selects the trials to run by their index in
 	// Experiment.Trials(); the others are neither run nor counted.
 	Only func(i int) bool
+	// Device is where stages train and test splits are encoded and scored:
+	// the CPU (models' Gorgonia graphs) by default, or a GPU through
+	// package gpu (a -tags cuda build). Every run records the device, and
+	// a GPU's name, memory, driver and CUDA versions.
+	Device  gpu.Device
+	gpuInfo gpu.Info // the GPU's description, read once by Run
+	// openGPU opens the device's backend; nil means gpu.Open. Tests run
+	// the GPU path on the Host backend through it.
+	openGPU func(gpu.Device) (gpu.Backend, gpu.Info, error)
 
 	mu   sync.Mutex // guards data
 	data map[string]*loaded
@@ -123,6 +134,19 @@ type stage struct {
 func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 	if e.Name == "" {
 		return Summary{}, errors.New("framework: experiment has no name")
+	}
+	if r.Device.CUDA && r.openGPU == nil {
+		r.openGPU = gpu.Open
+	}
+	if r.Device.CUDA && r.gpuInfo.Name == "" {
+		be, info, err := r.openGPU(r.Device)
+		if err != nil {
+			return Summary{}, err
+		}
+		if err := be.Close(); err != nil {
+			return Summary{}, err
+		}
+		r.gpuInfo = info
 	}
 	log := r.logger()
 	define := r.DB.EnsureExperiment
@@ -297,6 +321,10 @@ func (r *Runner) recordFailedTrial(experiment string, c Config, cause error) err
 func (r *Runner) environment(c Config) map[string]string {
 	env := environ.Capture(".", models.BLAS())
 	env["seed"] = strconv.FormatInt(c.Seed, 10)
+	env["device"] = r.Device.String()
+	if r.Device.CUDA {
+		maps.Copy(env, r.gpuInfo.Fields())
+	}
 	return env
 }
 
@@ -447,8 +475,18 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		Checkpoint: func(s models.TrainState) error { return saveTrainState(resumePath, s) },
 		Resume:     resume,
 	}
+	// On a GPU the stage trains and is evaluated through one backend,
+	// opened in this goroutine (its OS thread holds the device context).
+	var be gpu.Backend
+	if r.Device.CUDA {
+		if be, _, err = r.openGPU(r.Device); err != nil {
+			return err
+		}
+		defer be.Close()
+	}
 	var m *models.Model
 	var obj models.Objective
+	var gobj gpu.Objective
 	if teacher == nil {
 		if m, err = models.New(mc, initRNG); err != nil {
 			return err
@@ -460,21 +498,30 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		if obj, err = models.FirstStage(c.Train.Loss, margin, c.Train.WarmupEpochs, c.Train.WarmupTemp); err != nil {
 			return err
 		}
+		gobj = gpuObjective(c, margin, nil, m, distill.Settings{})
 	} else {
 		ds := distill.Settings{TeacherTemp: c.Distill.TeacherTemp, StudentTemp: c.Distill.StudentTemp, TrainEmbeddings: c.Distill.TrainEmbeddings}
 		if m, settings.Frozen, err = distill.NewStudent(teacher, mc, ds, initRNG); err != nil {
 			return err
 		}
-		kd, err := distill.NewKD(teacher, m.Config, ds, settings.BatchSize)
-		if err != nil {
-			return err
+		if be == nil {
+			kd, err := distill.NewKD(teacher, m.Config, ds, settings.BatchSize)
+			if err != nil {
+				return err
+			}
+			defer kd.Close()
+			obj = kd
 		}
-		defer kd.Close()
-		obj = kd
+		gobj = gpuObjective(c, 0, teacher, m, ds)
 	}
 	steps := settings.Epochs * (len(l.ds.Train.Images) / max(settings.BatchSize, 1))
 	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), steps)
-	stats, err := models.Train(ctx, m, &l.ds.Train, l.vocab, obj, settings, batchRNG, progress)
+	var stats models.TrainStats
+	if be != nil {
+		stats, err = gpu.Train(ctx, be, m, &l.ds.Train, l.vocab, gobj, settings, batchRNG, progress)
+	} else {
+		stats, err = models.Train(ctx, m, &l.ds.Train, l.vocab, obj, settings, batchRNG, progress)
+	}
 	progress.done()
 	if err != nil {
 		return err
@@ -486,7 +533,12 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	if err := run.SetCheckpoint(path); err != nil {
 		return err
 	}
-	if err := evaluate(run, m, l.vocab, &l.ds.Test, "test", l.ds.TestFolds, true); err != nil {
+	ev, release, err := newEvaluator(be, m)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := evaluate(run, ev, m.Config, l.vocab, &l.ds.Test, "test", l.ds.TestFolds, true); err != nil {
 		return err
 	}
 	for _, name := range transfer {
@@ -497,7 +549,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		if t.ds.RegionDim != l.ds.RegionDim {
 			return fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
 		}
-		if err := evaluate(run, m, l.vocab, &t.ds.Test, "transfer:"+name, t.ds.TestFolds, false); err != nil {
+		if err := evaluate(run, ev, m.Config, l.vocab, &t.ds.Test, "transfer:"+name, t.ds.TestFolds, false); err != nil {
 			return fmt.Errorf("framework: transfer to %s: %w", name, err)
 		}
 	}
@@ -558,19 +610,14 @@ func (r *Runner) checkpointDir() string {
 // evaluationChunk is the encoder batch used for evaluation.
 const evaluationChunk = 128
 
-// evaluate encodes a test split with the model (and vocab, the training
-// data's), scores the whole gallery, and records recall, ranks and the
+// evaluate encodes a test split with the model's evaluator (and vocab, the
+// training data's), scores the whole gallery on the run's device, and records recall, ranks and the
 // chance level under the split name. With folds > 1 it also records the
 // mean over that many consecutive folds of the images (split "<split>-<folds>fold",
 // COCO's 1K protocol) and the first fold alone ("<split>-fold0", what the
 // authors' code reports). With cost, it records the model's encoding
 // times, query latency and sizes.
-func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *datasets.Split, split string, folds int, cost bool) error {
-	enc, err := models.NewEncoder(m, evaluationChunk)
-	if err != nil {
-		return err
-	}
-	defer enc.Close()
+func evaluate(run *store.Run, enc evaluator, mc models.Config, vocab *datasets.Vocab, test *datasets.Split, split string, folds int, cost bool) error {
 	start := time.Now()
 	texts, err := enc.EncodeTexts(vocab, test.Captions)
 	if err != nil {
@@ -583,7 +630,7 @@ func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *data
 		return err
 	}
 	imageMs := float64(time.Since(start).Microseconds()) / 1e3 / float64(len(test.Images))
-	scores, err := models.ScoreGallery(texts, images)
+	scores, err := enc.Score(texts, images)
 	if err != nil {
 		return err
 	}
@@ -622,7 +669,7 @@ func evaluate(run *store.Run, m *models.Model, vocab *datasets.Vocab, test *data
 	return run.RecordLatency(metrics.Cost{
 		EncodeTextMs: textMs, EncodeImageMs: imageMs,
 		QueryMs:      queryMs(texts, images),
-		Interactions: m.Config.Interactions(), IndexFloats: m.Config.IndexFloats(),
+		Interactions: mc.Interactions(), IndexFloats: mc.IndexFloats(),
 	}.Values())
 }
 

@@ -41,11 +41,13 @@ func (b *IBuf) Len() int { return b.n }
 // LossWeights mixes the losses of one training step over the in-batch
 // score matrix S (texts x images, matching pairs on the diagonal):
 // NCE x InfoNCE(S / NCETemp) + Hinge x HingeL8(S, Margin) +
+// VSE x VSEHardest(S, Margin) +
 // KD x SoftCrossEntropy(StudentScale S against softmax(TeacherScale T)),
 // each as package models defines it.
 type LossWeights struct {
 	NCE, NCETemp                   float32
 	Hinge, Margin                  float32
+	VSE                            float32
 	KD, TeacherScale, StudentScale float32
 }
 

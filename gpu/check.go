@@ -264,6 +264,7 @@ func OpChecks() []OpCheck {
 		{Hinge: 1, Margin: 0.2},
 		{KD: 1, TeacherScale: 2, StudentScale: 16},
 		{NCE: 0.5, NCETemp: 0.1, Hinge: 0.5, Margin: 0.6},
+		{VSE: 1, Margin: 0.2},
 	} {
 		checks = append(checks, OpCheck{fmt.Sprintf("loss_%+v", w), func(be Backend, rng *rand.Rand) ([]float32, error) {
 			const n = 37

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -124,11 +125,16 @@ func (c *CUDA) compile(dev cu.Device) error {
 	if err != nil {
 		return err
 	}
-	ptx, err := CompileKernels(fmt.Sprintf("compute_%d%d", major, minor))
-	if err != nil {
-		return err
+	arch := fmt.Sprintf("compute_%d%d", major, minor)
+	ptx, ok := compiled.Load(arch)
+	if !ok {
+		p, err := CompileKernels(arch)
+		if err != nil {
+			return err
+		}
+		ptx, _ = compiled.LoadOrStore(arch, p)
 	}
-	mod, err := cu.LoadData(ptx)
+	mod, err := cu.LoadData(ptx.(string))
 	if err != nil {
 		return fmt.Errorf("gpu: loading the kernels' PTX: %v", err)
 	}
@@ -141,6 +147,10 @@ func (c *CUDA) compile(dev cu.Device) error {
 	}
 	return nil
 }
+
+// compiled caches the PTX of each architecture: NVRTC takes about a second,
+// and every stage of a sweep opens the device anew.
+var compiled sync.Map
 
 // CompileKernels compiles kernels.cu with NVRTC for a virtual architecture
 // such as "compute_90" and returns the PTX. It needs no GPU.
@@ -420,7 +430,7 @@ func (c *CUDA) Loss(out, ds, s, teacher *Buf, b int, w LossWeights) {
 	}
 	threads := (b + 31) / 32 * 32
 	c.launchBlocks("loss", 1, threads, 8*threads, out, ds, s, teacher, i32(b), f32(w.NCE), f32(w.NCETemp),
-		f32(w.Hinge), f32(w.Margin), f32(w.KD), f32(w.TeacherScale), f32(w.StudentScale))
+		f32(w.Hinge), f32(w.Margin), f32(w.VSE), f32(w.KD), f32(w.TeacherScale), f32(w.StudentScale))
 }
 
 // SumSquares implements Backend.

@@ -66,6 +66,16 @@ func (i Info) Fields() map[string]string {
 // without the cuda build tag.
 var ErrNoCUDA = errors.New("gpu: this binary was built without CUDA support: rebuild with -tags cuda on a machine with the CUDA toolkit (12 or 13) and the NVIDIA driver, or use -device cpu")
 
+// Probe opens and closes a GPU device to check that it can be used and
+// describe it.
+func Probe(d Device) (Info, error) {
+	be, info, err := Open(d)
+	if err != nil {
+		return Info{}, err
+	}
+	return info, be.Close()
+}
+
 // Open returns the CUDA backend of a GPU device, with its description. It
 // locks the calling goroutine to its OS thread, where the device's context
 // is current: use the backend from that goroutine only, and Close it there.

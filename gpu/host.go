@@ -460,6 +460,21 @@ func anchorLoss(b, a int, w LossWeights, s, teacher func(int) float32, grad func
 			return math.Exp(ts*float64(teacher(j))-best) / sum
 		})
 	}
+	if w.VSE != 0 {
+		// The first hardest negative takes the whole gradient, as in
+		// models.VSEHardest.
+		pos, best, arg := float64(s(a)), 0.0, -1
+		for j := 0; j < b; j++ {
+			if v := float64(w.Margin) + float64(s(j)) - pos; j != a && v > best {
+				best, arg = v, j
+			}
+		}
+		loss += float64(w.VSE) * norm * best
+		if arg >= 0 {
+			grad(arg, float32(float64(w.VSE)*norm))
+			grad(a, float32(-float64(w.VSE)*norm))
+		}
+	}
 	if w.Hinge != 0 {
 		pos := float64(s(a))
 		var sum8 float64

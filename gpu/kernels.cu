@@ -353,10 +353,29 @@ __device__ double hinge_l8(int b, int a, const float* s, float* ds, long base, l
 	return weight * norm * n;
 }
 
+// hardest is one anchor's VSE++ hinge on its first hardest negative.
+__device__ double hardest(int b, int a, const float* s, float* ds, long base, long stride, double weight, double margin,
+                          double norm) {
+	double pos = s[base + a * stride], best = 0;
+	int arg = -1;
+	for (int j = 0; j < b; j++) {
+		double v = margin + s[base + j * stride] - pos;
+		if (j != a && v > best) {
+			best = v;
+			arg = j;
+		}
+	}
+	if (arg >= 0) {
+		ds[base + arg * stride] += (float)(weight * norm);
+		ds[base + a * stride] -= (float)(weight * norm);
+	}
+	return weight * norm * best;
+}
+
 // One block of b threads (b <= 1024): thread a is row anchor a, then
 // column anchor a. partial must hold b doubles of shared memory.
 __global__ void loss(float* out, float* ds, const float* s, const float* teacher, int b, float nce, float nceTemp,
-                     float hinge, float margin, float kd, float teacherScale, float studentScale) {
+                     float hinge, float margin, float vse, float kd, float teacherScale, float studentScale) {
 	extern __shared__ double partial[];
 	int a = threadIdx.x;
 	double norm = 1.0 / (2.0 * b), total = 0;
@@ -369,6 +388,7 @@ __global__ void loss(float* out, float* ds, const float* s, const float* teacher
 			long base = col ? a : (long)a * b, stride = col ? b : 1;
 			if (nce != 0) total += soft_ce(b, a, s, 0, ds, base, stride, nce, 1.0 / nceTemp, 0, norm);
 			if (kd != 0) total += soft_ce(b, a, s, teacher, ds, base, stride, kd, studentScale, teacherScale, norm);
+			if (vse != 0) total += hardest(b, a, s, ds, base, stride, vse, margin, norm);
 			if (hinge != 0) total += hinge_l8(b, a, s, ds, base, stride, hinge, margin, norm);
 		}
 		__syncthreads();

@@ -37,7 +37,7 @@ type encoder struct {
 	text        bool
 	stack       string // parameter prefix of its blocks: text, image or shared
 	slots, keep int
-	first       int // slot of the first kept fragment
+	first       int  // slot of the first kept fragment
 	rows        int  // batch*slots
 	attnBias    *Buf // (batch, slots); nil with PadInclude
 	fragInput   *Buf // text: fragment weights; image: fragment bias; nil with PadInclude

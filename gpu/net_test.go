@@ -57,6 +57,8 @@ func TestNetMatchesGraph(t *testing.T) {
 		{"hinge", nil, models.Hinge{Margin: 0.2}, Objective{Margin: 0.2}, 0, ""},
 		{"infonce warm-up", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Then: models.Hinge{Margin: 0.2}}, Objective{Margin: 0.2, WarmupEpochs: 1, WarmupTemp: 0.1}, 0, ""},
 		{"after warm-up", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Then: models.Hinge{Margin: 0.3}}, Objective{Margin: 0.3, WarmupEpochs: 1}, 1, ""},
+		{"vse++", nil, models.VSE{Margin: 0.2}, Objective{Loss: models.LossVSE}, 3, ""},
+		{"infonce throughout", nil, models.Contrastive{Temperature: 0.05}, Objective{Loss: models.LossInfoNCE, WarmupTemp: 0.05}, 4, ""},
 		{"keep tokens", func(c *models.Config) { c.Keep = models.KeepTokens }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"dual encoder", func(c *models.Config) { c.Keep = models.KeepFirst }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"codes only", func(c *models.Config) { c.Keep = models.KeepCodes }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},

@@ -1,20 +1,36 @@
 package gpu
 
-import "github.com/inflateshrink/inflateshrink/models"
+import (
+	"fmt"
 
-// Objective is a training loss computed on the device. The zero value is
-// the L8 hinge at margin 0.2 (models.Hinge); WarmupEpochs > 0 puts InfoNCE
-// first (models.Warmup); a Teacher makes it knowledge distillation
-// (distill.KD) with no hinge.
+	"github.com/inflateshrink/inflateshrink/models"
+)
+
+// Objective is a training loss computed on the device, named as
+// models.FirstStage names them: Loss "hinge-l8" (or empty: the authors' L8
+// hinge, models.Hinge), "vse++" (models.VSE) or "infonce"
+// (models.Contrastive, at WarmupTemp, for the whole training). The hinges
+// follow WarmupEpochs of InfoNCE (models.Warmup). A Teacher makes it
+// knowledge distillation (distill.KD) instead, with no other loss.
 type Objective struct {
+	Loss         string
 	Margin       float64 // hinge margin; default 0.2
-	WarmupEpochs int     // epochs of InfoNCE before the hinge
+	WarmupEpochs int     // epochs of InfoNCE before a hinge
 	WarmupTemp   float64 // InfoNCE temperature; default 0.1
 	// Teacher, when set, is distilled from: the student matches the
 	// softmaxes of TeacherScale x the teacher's scores with those of
 	// StudentScale x its own (distill.Settings' temperatures, applied).
 	Teacher                    *models.Model
 	TeacherScale, StudentScale float64
+}
+
+// Validate reports an unknown loss.
+func (o Objective) Validate() error {
+	switch o.Loss {
+	case "", models.LossHingeL8, models.LossVSE, models.LossInfoNCE:
+		return nil
+	}
+	return fmt.Errorf("gpu: unknown loss %q", o.Loss)
 }
 
 // Weights are the loss mix of a step in the given epoch (from 0).
@@ -29,8 +45,11 @@ func (o Objective) Weights(epoch int) LossWeights {
 	if temp == 0 {
 		temp = 0.1
 	}
-	if epoch < o.WarmupEpochs {
+	if o.Loss == models.LossInfoNCE || epoch < o.WarmupEpochs {
 		return LossWeights{NCE: 1, NCETemp: float32(temp)}
+	}
+	if o.Loss == models.LossVSE {
+		return LossWeights{VSE: 1, Margin: float32(margin)}
 	}
 	return LossWeights{Hinge: 1, Margin: float32(margin)}
 }

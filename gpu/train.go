@@ -19,6 +19,9 @@ import (
 // there.
 func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s models.TrainSettings, rng *rand.Rand, log models.StepLogger) (models.TrainStats, error) {
 	s = s.WithDefaults()
+	if err := obj.Validate(); err != nil {
+		return models.TrainStats{}, err
+	}
 	start := time.Now()
 	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
