@@ -50,7 +50,7 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	var sets setList
 	fs.Var(&sets, "set", "override a config value, `key=value` (repeatable), e.g. -set train.epochs=2")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: go run ./experiments/%s [flags]\n\nTrains and evaluates the experiment's trials (skipping those results.db holds), then writes its report.\n\n", e.Name)
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nTrains and evaluates the trials of experiment %s (skipping those results.db holds), then writes its report.\n\n", filepath.Base(os.Args[0]), e.Name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -62,6 +62,9 @@ func CommandAll(ctx context.Context, es []Experiment, args []string, stdout, std
 			}
 		}
 	}
+	if len(es) > 1 && (hasFlag(rest, "h") || hasFlag(rest, "help")) {
+		fmt.Fprintf(stderr, "This program runs the experiments %s in turn; -experiment NAME runs one. Each takes these flags:\n\n", experimentNames(es))
+	}
 	var errs []error
 	for _, e := range es {
 		if err := Command(ctx, e, rest, stdout, stderr); err != nil {

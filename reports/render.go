@@ -259,6 +259,14 @@ func report(rows []Row, sum summary, env map[int64]map[string]string, l labeller
 		return get(r, "cpu_model") + ", " + get(r, "num_cpu") + " CPUs"
 	}))
 	fmt.Fprintf(&b, "- BLAS: %s\n", distinct(rows, func(r Row) string { return get(r, "blas") }))
+	fmt.Fprintf(&b, "- Device: %s\n", distinct(rows, func(r Row) string {
+		switch dev := get(r, "device"); dev {
+		case "unknown", "cpu":
+			return "cpu" // runs recorded before the device was: every one ran on the CPU
+		default:
+			return dev + " (" + get(r, "gpu.name") + ", CUDA " + get(r, "gpu.driver_cuda") + ")"
+		}
+	}))
 	fmt.Fprintf(&b, "- Command: %s\n", distinct(rows, func(r Row) string { return "`" + get(r, "command") + "`" }))
 
 	fmt.Fprintf(&b, "- Seeds: %s\n\n", seedList(allSeeds(rows)))
@@ -280,6 +288,10 @@ func report(rows []Row, sum summary, env map[int64]map[string]string, l labeller
 	b.WriteString("\n## Findings\n\n")
 	b.WriteString(findings(rows, l))
 	b.WriteString(sweepFindings(sum))
+	if isPaperComparison(rows) {
+		b.WriteString("\n## Published anchors\n\n")
+		b.WriteString(anchorsSection())
+	}
 
 	b.WriteString("\n## Figures\n")
 	for _, f := range figs {
