@@ -422,15 +422,7 @@ func anchorLoss(b, a int, w LossWeights, s, teacher func(int) float32, grad func
 	norm := 1 / float64(2*b)
 	var loss float64
 	softCE := func(weight, scale float64, target func(int) float64) {
-		best := math.Inf(-1)
-		for j := 0; j < b; j++ {
-			best = max(best, scale*float64(s(j)))
-		}
-		var sum float64
-		for j := 0; j < b; j++ {
-			sum += math.Exp(scale*float64(s(j)) - best)
-		}
-		lse := best + math.Log(sum)
+		lse := logSumExp(b, scale, s)
 		for j := 0; j < b; j++ {
 			p := math.Exp(scale*float64(s(j)) - lse)
 			t := target(j)
@@ -448,16 +440,9 @@ func anchorLoss(b, a int, w LossWeights, s, teacher func(int) float32, grad func
 	}
 	if w.KD != 0 {
 		ts := float64(w.TeacherScale)
-		best := math.Inf(-1)
-		for j := 0; j < b; j++ {
-			best = max(best, ts*float64(teacher(j)))
-		}
-		var sum float64
-		for j := 0; j < b; j++ {
-			sum += math.Exp(ts*float64(teacher(j)) - best)
-		}
+		tl := logSumExp(b, ts, teacher)
 		softCE(float64(w.KD), float64(w.StudentScale), func(j int) float64 {
-			return math.Exp(ts*float64(teacher(j))-best) / sum
+			return math.Exp(ts*float64(teacher(j)) - tl)
 		})
 	}
 	if w.VSE != 0 {
@@ -501,6 +486,19 @@ func anchorLoss(b, a int, w LossWeights, s, teacher func(int) float32, grad func
 		grad(a, float32(-toPos))
 	}
 	return loss
+}
+
+// logSumExp is log sum over j < n of exp(scale x(j)), computed stably.
+func logSumExp(n int, scale float64, x func(int) float32) float64 {
+	best := math.Inf(-1)
+	for j := 0; j < n; j++ {
+		best = max(best, scale*float64(x(j)))
+	}
+	var sum float64
+	for j := 0; j < n; j++ {
+		sum += math.Exp(scale*float64(x(j)) - best)
+	}
+	return best + math.Log(sum)
 }
 
 // SumSquares implements Backend.
