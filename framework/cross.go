@@ -51,6 +51,14 @@ type CrossConfig struct {
 	// LearningRate of cross encoder training; default
 	// train.learning_rate.
 	LearningRate float64 `json:"learning_rate,omitempty"`
+	// HardNegatives, when not 0, trains on hard negatives instead of
+	// in-batch ones: the first stage scores the training split, and each
+	// group's Negatives are drawn from its anchor's HardNegatives
+	// best-scored wrong partners (retrieval.MineNegatives), the kind of
+	// candidates the cross encoder re-ranks at test time. 0 (the
+	// default, omitted so earlier cascades keep their hash): random
+	// negatives from the batch.
+	HardNegatives int `json:"hard_negatives,omitempty"`
 }
 
 // withDefaults fills x's zero fields; t is the trial's training.
@@ -89,6 +97,9 @@ func (x CrossConfig) validate(t TrainConfig) error {
 		if !p.ok {
 			return fmt.Errorf("framework: config value %s = %d is out of range (top_k, epochs, layers at least 1; negatives 1 to train.batch_size-1 = %d)", p.name, p.value, t.BatchSize-1)
 		}
+	}
+	if x.HardNegatives != 0 && x.HardNegatives < x.Negatives {
+		return fmt.Errorf("framework: config value cross.hard_negatives = %d is out of range (0 for in-batch negatives, else at least cross.negatives = %d)", x.HardNegatives, x.Negatives)
 	}
 	if !(x.LearningRate > 0) {
 		return fmt.Errorf("framework: config value cross.learning_rate = %g is out of range (want > 0)", x.LearningRate)
@@ -134,7 +145,13 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 	settings.DecayEpoch = max(1, x.Epochs*c.Train.DecayEpoch/max(c.Train.Epochs, 1))
 	steps := settings.Epochs * (len(l.ds.Train.Images) / max(settings.BatchSize, 1))
 	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), steps)
-	stats, err := models.TrainCross(ctx, cross, &l.ds.Train, l.vocab, x.Negatives, settings, rand.New(rand.NewPCG(uint64(c.Seed), 2)), progress)
+	var hard *models.HardNegatives
+	if x.HardNegatives > 0 {
+		if hard, err = mineNegatives(first, l.vocab, &l.ds.Train, x.HardNegatives); err != nil {
+			return err
+		}
+	}
+	stats, err := models.TrainCross(ctx, cross, &l.ds.Train, l.vocab, x.Negatives, hard, settings, rand.New(rand.NewPCG(uint64(c.Seed), 2)), progress)
 	progress.done()
 	if err != nil {
 		return err
@@ -162,6 +179,25 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 		}
 	}
 	return run.Finish(stats.Seconds)
+}
+
+// mineNegatives encodes the training split with the first stage and
+// returns each caption's and each image's k hardest wrong partners by its
+// scores.
+func mineNegatives(first *models.Model, vocab *datasets.Vocab, train *datasets.Split, k int) (*models.HardNegatives, error) {
+	texts, images, _, _, err := encodeSplit(first, vocab, train)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := models.ScoreGallery(texts, images)
+	if err != nil {
+		return nil, err
+	}
+	h, err := retrieval.MineNegatives(scores, train.CaptionImage, k)
+	if err != nil {
+		return nil, fmt.Errorf("framework: cross.hard_negatives: %w", err)
+	}
+	return &h, nil
 }
 
 // cascade is a first stage's gallery encodings and scores with a cross

@@ -28,7 +28,7 @@ func TestCrossConfig(t *testing.T) {
 	}
 	n := c.normalised()
 	want := CrossConfig{TopK: 7, Negatives: 3, Epochs: base.Train.Epochs, Layers: 2, LearningRate: base.Train.LearningRate}
-	if n.Cross != want || n.Codes != base.Codes || !strings.Contains(n.JSON(), `"cross":{"top_k":7`) {
+	if n.Cross != want || n.Codes != base.Codes || !strings.Contains(n.JSON(), `"cross":{"top_k":7`) || strings.Contains(n.JSON(), "hard_negatives") {
 		t.Errorf("cascade normalised to %+v (codes %d), want %+v with codes %d", n.Cross, n.Codes, want, base.Codes)
 	}
 	if err := n.Validate(); err != nil {
@@ -43,6 +43,8 @@ func TestCrossConfig(t *testing.T) {
 		{"negative epochs", "cross.epochs=-2", "cross.epochs"},
 		{"negative layers", "cross.layers=-1", "cross.layers"},
 		{"negative learning rate", "cross.learning_rate=-0.1", "cross.learning_rate"},
+		{"hard pool below negatives", "cross.hard_negatives=2", "cross.hard_negatives"},
+		{"negative hard pool", "cross.hard_negatives=-5", "cross.hard_negatives"},
 		{"unknown key", "cross.depth=2", "cross.depth"},
 		{"not a number", "cross.top_k=many", "cross.top_k"},
 		{"bad first stage", "model=fats>>cross", "fats"},
@@ -121,5 +123,21 @@ func TestCrossEndToEnd(t *testing.T) {
 	again, err := (&Runner{DB: db}).Run(context.Background(), e)
 	if err != nil || again.Skipped != 2 {
 		t.Errorf("rerun: %+v, %v; want both trials skipped", again, err)
+	}
+
+	// With hard negatives mined by the fast model: a new cascade, the
+	// first stage not trained again.
+	hard := e
+	hard.Name, hard.Base.Cross.HardNegatives = "cross-hard", 4
+	hard.Sweep.Models = []string{"fast>>cross"}
+	sum, err = (&Runner{DB: db}).Run(context.Background(), hard)
+	if err != nil || sum.Trained != 1 {
+		t.Fatalf("hard negatives: %+v, %v; want the cascade trained on the fast run", sum, err)
+	}
+	var pool int
+	if err := db.SQL().QueryRow(`SELECT p.value, s.rsum FROM run_summary s JOIN params p ON p.run_id = s.run_id AND p.key = 'cross.hard_negatives'
+		WHERE s.experiment = 'cross-hard' AND s.status = 'finished'
+		AND s.teacher_run_id = (SELECT run_id FROM run_summary WHERE experiment = 'cross-hard' AND model = 'fast')`).Scan(&pool, &rsum); err != nil || pool != 4 || !(rsum.Float64 > 0) {
+		t.Errorf("hard-negative cascade: pool %d, rsum %v, %v", pool, rsum, err)
 	}
 }

@@ -281,24 +281,109 @@ func CrossTrainingPairs(batch, negatives int, rng *rand.Rand) (texts, images []i
 	return texts, images
 }
 
+// HardNegatives are, for every caption and every image of a training
+// split, its wrong partners that a first-stage model scores highest
+// (retrieval.MineNegatives), best first: the candidates a cascade's cross
+// encoder must later tell from the right one. Random in-batch negatives
+// are mostly easy ones, so a cross encoder trained on them alone cannot
+// re-order a retriever's top candidates.
+type HardNegatives struct {
+	Images   [][]int // Images[c]: wrong images of caption c
+	Captions [][]int // Captions[i]: wrong captions of image i
+}
+
+// validate checks that h covers split and that each pool offers at least
+// negatives distinct partners inside the split.
+func (h *HardNegatives) validate(split *datasets.Split, negatives int) error {
+	if len(h.Images) != len(split.Captions) || len(h.Captions) != len(split.Images) {
+		return fmt.Errorf("models: hard negatives for %d captions and %d images, split has %d and %d",
+			len(h.Images), len(h.Captions), len(split.Captions), len(split.Images))
+	}
+	for _, side := range []struct {
+		name  string
+		pools [][]int
+		n     int
+	}{{"caption", h.Images, len(split.Images)}, {"image", h.Captions, len(split.Captions)}} {
+		for q, pool := range side.pools {
+			if len(pool) < negatives {
+				return fmt.Errorf("models: %s %d has %d hard negatives, fewer than cross encoder negatives %d", side.name, q, len(pool), negatives)
+			}
+			for _, p := range pool {
+				if p < 0 || p >= side.n {
+					return fmt.Errorf("models: %s %d's hard negative %d is outside the split's %d", side.name, q, p, side.n)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// CrossHardPairs lays out a training step as CrossTrainingPairs does (2 x
+// batch groups of 1+negatives pairs, each group's matching pair first,
+// text to image then image to text) for a batch whose row i is caption
+// captions[i] of the split and its image images[i], with each group's
+// negatives drawn, distinct, from the anchor's hard negatives. It returns
+// split indices, not batch rows.
+func CrossHardPairs(captions, images []int, negatives int, h *HardNegatives, rng *rand.Rand) (texts, imgs []int) {
+	batch, size := len(captions), 1+negatives
+	texts, imgs = make([]int, 0, 2*batch*size), make([]int, 0, 2*batch*size)
+	pick := func(pool []int) []int {
+		out := rng.Perm(len(pool))[:negatives]
+		for j, p := range out {
+			out[j] = pool[p]
+		}
+		return out
+	}
+	for i, c := range captions {
+		texts, imgs = append(texts, c), append(imgs, images[i])
+		for _, j := range pick(h.Images[c]) {
+			texts, imgs = append(texts, c), append(imgs, j)
+		}
+	}
+	for i, c := range captions {
+		texts, imgs = append(texts, c), append(imgs, images[i])
+		for _, j := range pick(h.Captions[images[i]]) {
+			texts, imgs = append(texts, j), append(imgs, images[i])
+		}
+	}
+	return texts, imgs
+}
+
 // TrainCross fits x to split: each step takes a batch of matching pairs
 // (the iterator of Train), scores each caption against its image and
-// `negatives` other images of the batch and each image against its caption
-// and `negatives` other captions (CrossTrainingPairs), and minimises the
-// softmax cross-entropy of every group (GroupCrossEntropy), with Train's
-// AdamW, clipping, decay, logging, checkpoints and resumption. The
+// `negatives` other images and each image against its caption and
+// `negatives` other captions, and minimises the softmax cross-entropy of
+// every group (GroupCrossEntropy), with Train's AdamW, clipping, decay,
+// logging, checkpoints and resumption. The negatives are other pairs of
+// the batch (CrossTrainingPairs) when hard is nil, else drawn from each
+// anchor's hard negatives over the whole split (CrossHardPairs). The
 // negatives of step s derive from rng's first draw and s alone, so a
 // resumed training draws the ones an uninterrupted one would.
-func TrainCross(ctx context.Context, x *Cross, split *datasets.Split, vocab *datasets.Vocab, negatives int, s TrainSettings, rng *rand.Rand, log StepLogger) (TrainStats, error) {
+func TrainCross(ctx context.Context, x *Cross, split *datasets.Split, vocab *datasets.Vocab, negatives int, hard *HardNegatives, s TrainSettings, rng *rand.Rand, log StepLogger) (TrainStats, error) {
 	s = s.WithDefaults()
 	if negatives < 1 || negatives >= s.BatchSize {
 		return TrainStats{}, fmt.Errorf("models: cross encoder negatives %d must be in 1..batch size-1 (%d)", negatives, s.BatchSize-1)
+	}
+	if hard != nil {
+		if err := hard.validate(split, negatives); err != nil {
+			return TrainStats{}, err
+		}
 	}
 	seed := rng.Uint64()
 	m := x.model()
 	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
 		return TrainStats{}, fmt.Errorf("models: train cross encoder: %w", err)
+	}
+	// With hard negatives a group reaches outside its batch: the whole
+	// split is packed once, as the iterator packs a batch.
+	var all struct {
+		texts  datasets.TextBatch
+		images datasets.ImageBatch
+	}
+	if hard != nil {
+		all.texts = datasets.PackTexts(vocab, split.Captions, m.Config.MaxTextLen)
+		all.images = datasets.PackImages(split.Images, m.Config.MaxRegions, m.Config.RegionDim)
 	}
 	b := newBuilder(m)
 	size := 1 + negatives
@@ -311,8 +396,13 @@ func TrainCross(ctx context.Context, x *Cross, split *datasets.Split, vocab *dat
 		return TrainStats{}, fmt.Errorf("models: build cross loss: %w", err)
 	}
 	feed := func(batch datasets.Batch, step, _ int) error {
-		texts, images := CrossTrainingPairs(s.BatchSize, negatives, rand.New(rand.NewPCG(seed, uint64(step))))
-		return m.feedCross(in, gatherTexts(batch.Text, texts), gatherImages(batch.Image, images))
+		pairRNG := rand.New(rand.NewPCG(seed, uint64(step)))
+		if hard == nil {
+			texts, images := CrossTrainingPairs(s.BatchSize, negatives, pairRNG)
+			return m.feedCross(in, gatherTexts(batch.Text, texts), gatherImages(batch.Image, images))
+		}
+		texts, images := CrossHardPairs(batch.CaptionIndex, batch.ImageIndex, negatives, hard, pairRNG)
+		return m.feedCross(in, gatherTexts(all.texts, texts), gatherImages(all.images, images))
 	}
 	return fit(ctx, b, loss, feed, it, s, log)
 }

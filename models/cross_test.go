@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -95,6 +96,45 @@ func TestCrossTrainingPairs(t *testing.T) {
 	}
 }
 
+// TestCrossHardPairs: every group starts with its batch row's matching
+// pair (in split indices), its negatives are distinct members of the
+// anchor's hard pool, and the same rng gives the same pairs.
+func TestCrossHardPairs(t *testing.T) {
+	const negatives = 2
+	h := &HardNegatives{
+		Images:   [][]int{{1, 2, 3}, {0, 2, 3}, {3, 0, 1}, {2, 1, 0}, {1, 0, 2}},
+		Captions: [][]int{{2, 3, 1}, {4, 0, 2}, {0, 1, 3}, {1, 2, 4}},
+	}
+	captions, images := []int{4, 2, 0}, []int{3, 1, 0}
+	texts, imgs := CrossHardPairs(captions, images, negatives, h, rand.New(rand.NewPCG(1, 1)))
+	size, batch := 1+negatives, len(captions)
+	if len(texts) != 2*batch*size || len(imgs) != len(texts) {
+		t.Fatalf("%d captions, %d images, want %d pairs", len(texts), len(imgs), 2*batch*size)
+	}
+	for g := range 2 * batch {
+		i := g % batch
+		ts, is := texts[g*size:(g+1)*size], imgs[g*size:(g+1)*size]
+		if ts[0] != captions[i] || is[0] != images[i] {
+			t.Errorf("group %d starts with (%d, %d), want the matching pair (%d, %d)", g, ts[0], is[0], captions[i], images[i])
+		}
+		anchor, others, pool := ts, is, h.Images[captions[i]]
+		if g >= batch {
+			anchor, others, pool = is, ts, h.Captions[images[i]]
+		}
+		seen := map[int]bool{}
+		for j := 1; j < size; j++ {
+			if anchor[j] != anchor[0] || !slices.Contains(pool, others[j]) || seen[others[j]] {
+				t.Errorf("group %d: pair %d is (caption %d, image %d), pool %v", g, j, ts[j], is[j], pool)
+			}
+			seen[others[j]] = true
+		}
+	}
+	t2, i2 := CrossHardPairs(captions, images, negatives, h, rand.New(rand.NewPCG(1, 1)))
+	if !slices.Equal(texts, t2) || !slices.Equal(imgs, i2) {
+		t.Error("same rng, different pairs")
+	}
+}
+
 // TestCrossMasks: [CLS] and the real tokens and regions attend; padding
 // does not, unless padding is included.
 func TestCrossMasks(t *testing.T) {
@@ -113,6 +153,65 @@ func TestCrossMasks(t *testing.T) {
 	}
 }
 
+// TestTrainCrossHard: training on hard negatives (here each anchor's
+// neighbours by index) is deterministic, and pools that do not fit the
+// split are refused naming the fault.
+func TestTrainCrossHard(t *testing.T) {
+	ds, v := tinyData(t)
+	n, nc := len(ds.Train.Images), len(ds.Train.Captions)
+	pools := func(size int) *HardNegatives {
+		h := &HardNegatives{Images: make([][]int, nc), Captions: make([][]int, n)}
+		for c, i := range ds.Train.CaptionImage {
+			for j := 1; j <= size; j++ {
+				h.Images[c] = append(h.Images[c], (i+j)%n)
+			}
+		}
+		for i := range h.Captions {
+			for c, im := range ds.Train.CaptionImage {
+				if im != i && len(h.Captions[i]) < size {
+					h.Captions[i] = append(h.Captions[i], c)
+				}
+			}
+		}
+		return h
+	}
+	train := func(h *HardNegatives) (*Cross, lossLog, error) {
+		x := tinyCross(t, ds, v)
+		var losses lossLog
+		_, err := TrainCross(context.Background(), x, &ds.Train, v, 3, h,
+			TrainSettings{BatchSize: 16, Epochs: 1, LearningRate: 3e-3}, rand.New(rand.NewPCG(3, 4)), &losses)
+		return x, losses, err
+	}
+	x, losses, err := train(pools(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, again, err := train(pools(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(losses) == 0 || !slices.Equal(losses, again) || !slices.Equal(x.Params.Data("cross.head.w"), y.Params.Data("cross.head.w")) {
+		t.Error("same seed and pools, different training")
+	}
+	outside := pools(5)
+	outside.Images[7][2] = n
+	for _, tt := range []struct {
+		name string
+		h    *HardNegatives
+		want string
+	}{
+		{"pool smaller than negatives", pools(2), "2 hard negatives, fewer than cross encoder negatives 3"},
+		{"index outside the split", outside, "caption 7's hard negative"},
+		{"pools for another split", &HardNegatives{Images: make([][]int, 3)}, "hard negatives for 3 captions"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := train(tt.h); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
 // TestCrossLearns: on 64 images a two-layer cross encoder's loss falls
 // (one layer learns too, slower: its [CLS] sees tokens and regions only
 // mixed, so token-region binding must wait for the feed-forward), and the
@@ -126,7 +225,7 @@ func TestCrossLearns(t *testing.T) {
 			t.Fatal(err)
 		}
 		var losses lossLog
-		_, err = TrainCross(context.Background(), x, &ds.Train, v, 3,
+		_, err = TrainCross(context.Background(), x, &ds.Train, v, 3, nil,
 			TrainSettings{BatchSize: 16, Epochs: epochs, DecayEpoch: epochs, LearningRate: 3e-3}, rand.New(rand.NewPCG(3, 4)), &losses)
 		if err != nil {
 			t.Fatal(err)
@@ -138,7 +237,7 @@ func TestCrossLearns(t *testing.T) {
 	if !slices.Equal(losses, again) || !slices.Equal(x.Params.Data("cross.head.w"), y.Params.Data("cross.head.w")) {
 		t.Error("same seed, different training")
 	}
-	if _, err := TrainCross(context.Background(), x, &ds.Train, v, 16, TrainSettings{BatchSize: 16}, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
+	if _, err := TrainCross(context.Background(), x, &ds.Train, v, 16, nil, TrainSettings{BatchSize: 16}, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
 		t.Error("16 negatives in a batch of 16: no error")
 	}
 	if testing.Short() {
