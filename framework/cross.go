@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/distill"
@@ -145,11 +146,17 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 	settings.DecayEpoch = max(1, x.Epochs*c.Train.DecayEpoch/max(c.Train.Epochs, 1))
 	steps := settings.Epochs * (len(l.ds.Train.Images) / max(settings.BatchSize, 1))
 	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), steps)
+	// Mining is part of the cross encoder's training cost: its time joins
+	// the run's training seconds.
 	var hard *models.HardNegatives
+	var mining time.Duration
 	if x.HardNegatives > 0 {
+		start := time.Now()
 		if hard, err = mineNegatives(first, l.vocab, &l.ds.Train, x.HardNegatives); err != nil {
 			return err
 		}
+		mining = time.Since(start)
+		r.logger().Info("hard negatives mined", "model", c.Model, "per_item", x.HardNegatives, "seconds", mining.Seconds())
 	}
 	stats, err := models.TrainCross(ctx, cross, &l.ds.Train, l.vocab, x.Negatives, hard, settings, rand.New(rand.NewPCG(uint64(c.Seed), 2)), progress)
 	progress.done()
@@ -178,7 +185,7 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 			return fmt.Errorf("framework: transfer to %s: %w", name, err)
 		}
 	}
-	return run.Finish(stats.Seconds)
+	return run.Finish(stats.Seconds + mining.Seconds())
 }
 
 // mineNegatives encodes the training split with the first stage and
