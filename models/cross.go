@@ -284,16 +284,16 @@ func CrossTrainingPairs(batch, negatives int, rng *rand.Rand) (texts, images []i
 // HardNegatives are, for every caption and every image of a training
 // split, its wrong partners that a first-stage model scores highest
 // (retrieval.MineNegatives), best first: the candidates a cascade's cross
-// encoder must later tell from the right one. Random in-batch negatives
-// are mostly easy ones, so a cross encoder trained on them alone cannot
-// re-order a retriever's top candidates.
+// encoder must later tell from the right one, where random in-batch
+// negatives are mostly easy ones (the usual re-ranker recipe; on the
+// synthetic set it measured worse than in-batch negatives, see README).
 type HardNegatives struct {
 	Images   [][]int // Images[c]: wrong images of caption c
 	Captions [][]int // Captions[i]: wrong captions of image i
 }
 
 // validate checks that h covers split and that each pool offers at least
-// negatives distinct partners inside the split.
+// negatives partners, all inside the split.
 func (h *HardNegatives) validate(split *datasets.Split, negatives int) error {
 	if len(h.Images) != len(split.Captions) || len(h.Captions) != len(split.Images) {
 		return fmt.Errorf("models: hard negatives for %d captions and %d images, split has %d and %d",
