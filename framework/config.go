@@ -40,6 +40,10 @@ type Config struct {
 
 	Train   TrainConfig   `json:"train"`
 	Distill DistillConfig `json:"distill"`
+	// Cross is the cross encoder of a model "CHAIN>>cross" (see
+	// cross.go); every other model clears it, so it stays out of their
+	// JSON and hashes.
+	Cross CrossConfig `json:"cross,omitzero"`
 }
 
 // TrainConfig is the optimisation of every stage.
@@ -210,15 +214,25 @@ func keys(m map[string]any) []string {
 // trials that differ only there share one hash (and one run): the codes
 // and their sides of a chain without an inflated stage, the distillation
 // settings of a single stage, and "both", the default sides, spelled out.
+//
+// A cross model's cross encoder settings are spelled out at their
+// defaults instead, so that its record names them; every other model's
+// are cleared.
 func (c Config) normalised() Config {
+	first, cross := firstStage(c.Model)
 	if c.CodeSides == distill.SidesBoth {
 		c.CodeSides = ""
 	}
-	if !strings.Contains(c.Model, "inflated") {
+	if !strings.Contains(first, "inflated") {
 		c.Codes, c.CodeSides = 0, ""
 	}
-	if !strings.Contains(c.Model, ">") {
+	if !strings.Contains(first, ">") {
 		c.Distill = DistillConfig{}
+	}
+	if cross {
+		c.Cross = c.Cross.withDefaults(c.Train)
+	} else {
+		c.Cross = CrossConfig{}
 	}
 	return c
 }
@@ -231,8 +245,13 @@ func (s *setList) Set(v string) error { *s = append(*s, v); return nil }
 
 // Validate reports the first value of c that cannot make a trial.
 func (c Config) Validate() error {
-	if _, err := distill.ParseChain(c.Model, c.Codes, c.CodeSides); err != nil {
+	if _, err := c.chain(); err != nil {
 		return err
+	}
+	if _, cross := firstStage(c.Model); cross {
+		if err := c.Cross.validate(c.Train); err != nil {
+			return err
+		}
 	}
 	if c.Train.Loss != "" && !slices.Contains(models.LossNames(), c.Train.Loss) {
 		return fmt.Errorf("framework: config value train.loss %q is unknown (want %s)", c.Train.Loss, strings.Join(models.LossNames(), ", "))

@@ -117,6 +117,9 @@ type stage struct {
 	chain  []distill.Stage
 	parent *stage // the teacher stage, nil for a first stage
 	label  string
+	// cross: the stage is a cascade's cross encoder, re-ranking its
+	// parent's candidates (cross.go); chain is the parent's.
+	cross bool
 
 	done    chan struct{} // closed when the fields below are final
 	run     store.RunRecord
@@ -197,16 +200,21 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 			trials = append(trials, trial{cfg: c, err: r.recordFailedTrial(e.Name, c, err)})
 			continue
 		}
-		chain, _ := distill.ParseChain(resolved.Model, resolved.Codes, resolved.CodeSides) // resolve checked it
-		names := strings.Split(resolved.Model, ">")
+		chain, _ := resolved.chain() // resolve checked it
+		first, cross := firstStage(resolved.Model)
+		names := strings.Split(first, ">")
 		var parent *stage
-		for k := range chain {
+		for k := range len(chain) + 1 {
 			sc := resolved
-			sc.Model = strings.Join(names[:k+1], ">")
+			if k < len(chain) {
+				sc.Model = strings.Join(names[:k+1], ">")
+			} else if !cross {
+				break
+			}
 			sc = sc.normalised()
 			st, ok := stages[sc.Hash()]
 			if !ok {
-				st = &stage{cfg: sc, chain: chain[:k+1], parent: parent, label: label, done: make(chan struct{})}
+				st = &stage{cfg: sc, chain: chain[:min(k+1, len(chain))], parent: parent, label: label, cross: k == len(chain), done: make(chan struct{})}
 				stages[sc.Hash()] = st
 				order = append(order, st)
 			}
@@ -302,10 +310,10 @@ func (r *Runner) runStageOf(ctx context.Context, e Experiment, st *stage, failed
 // recordFailedTrial records a trial that failed before it could start (its
 // data set would not load, say) as a failed run, so the database shows it.
 func (r *Runner) recordFailedTrial(experiment string, c Config, cause error) error {
-	chain, _ := distill.ParseChain(c.Model, c.Codes, c.CodeSides)
+	chain, _ := c.chain()
 	run, err := r.DB.StartRun(store.RunInfo{
 		Experiment: experiment, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
-		Schedule: distill.Fragments(chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: "unknown",
+		Schedule: c.schedule(chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: "unknown",
 		Config: c.JSON(), Params: c.Flatten(), Env: r.environment(c),
 	})
 	if err != nil {
@@ -380,7 +388,7 @@ func (r *Runner) dataset(name string) (*loaded, error) {
 // resolve fills the values that depend on the data set, so that the hash
 // names everything that decides the result.
 func (r *Runner) resolve(c Config) (Config, error) {
-	if _, err := distill.ParseChain(c.Model, c.Codes, c.CodeSides); err != nil {
+	if _, err := c.chain(); err != nil {
 		return c, err
 	}
 	if c.MaxRegions == 0 {
@@ -425,13 +433,16 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.R
 	}
 	run, err := r.DB.StartRun(store.RunInfo{
 		Experiment: e.Name, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
-		Schedule: distill.Fragments(st.chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: protocol,
+		Schedule: c.schedule(st.chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: protocol,
 		TeacherRunID: teacherRun, Config: c.JSON(), Params: c.Flatten(), Env: env,
 	})
 	if err != nil {
 		return store.RunRecord{}, err
 	}
 	err = protect(func() error {
+		if st.cross {
+			return r.trainAndEvaluateCross(ctx, run, c, teacher, resume, e.Transfer, st.label)
+		}
 		return r.trainAndEvaluate(ctx, run, c, st.chain, teacher, resume, e.Transfer, st.label)
 	})
 	if err != nil {
@@ -467,14 +478,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	// Independent streams of the trial's seed: weights, batches.
 	initRNG := rand.New(rand.NewPCG(uint64(c.Seed), 1))
 	batchRNG := rand.New(rand.NewPCG(uint64(c.Seed), 2))
-	resumePath := r.resumePath(c)
-	settings := models.TrainSettings{
-		BatchSize: c.Train.BatchSize, Epochs: c.Train.Epochs, LearningRate: c.Train.LearningRate,
-		DecayEpoch: c.Train.DecayEpoch, DecayFactor: c.Train.DecayFactor,
-		WeightDecay: c.Train.WeightDecay, ClipNorm: c.Train.ClipNorm,
-		Checkpoint: func(s models.TrainState) error { return saveTrainState(resumePath, s) },
-		Resume:     resume,
-	}
+	settings := r.trainSettings(c, resume)
 	// On a GPU the stage trains and is evaluated through one backend,
 	// opened in this goroutine (its OS thread holds the device context).
 	var be gpu.Backend
@@ -542,18 +546,40 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		return err
 	}
 	for _, name := range transfer {
-		t, err := r.dataset(name)
+		t, err := r.transferSet(name, l)
 		if err != nil {
-			return fmt.Errorf("framework: transfer set: %w", err)
-		}
-		if t.ds.RegionDim != l.ds.RegionDim {
-			return fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
+			return err
 		}
 		if err := evaluate(run, ev, m.Config, l.vocab, &t.ds.Test, "transfer:"+name, t.ds.TestFolds, false); err != nil {
 			return fmt.Errorf("framework: transfer to %s: %w", name, err)
 		}
 	}
 	return run.Finish(stats.Seconds)
+}
+
+// trainSettings are the optimisation settings of c's run, saving its
+// training state every epoch and resuming from resume if not nil.
+func (r *Runner) trainSettings(c Config, resume *models.TrainState) models.TrainSettings {
+	resumePath := r.resumePath(c)
+	return models.TrainSettings{
+		BatchSize: c.Train.BatchSize, Epochs: c.Train.Epochs, LearningRate: c.Train.LearningRate,
+		DecayEpoch: c.Train.DecayEpoch, DecayFactor: c.Train.DecayFactor,
+		WeightDecay: c.Train.WeightDecay, ClipNorm: c.Train.ClipNorm,
+		Checkpoint: func(s models.TrainState) error { return saveTrainState(resumePath, s) },
+		Resume:     resume,
+	}
+}
+
+// transferSet loads the named transfer set of a model trained on l.
+func (r *Runner) transferSet(name string, l *loaded) (*loaded, error) {
+	t, err := r.dataset(name)
+	if err != nil {
+		return nil, fmt.Errorf("framework: transfer set: %w", err)
+	}
+	if t.ds.RegionDim != l.ds.RegionDim {
+		return nil, fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
+	}
+	return t, nil
 }
 
 // resumePath is where the training state of c's run is kept between
@@ -618,18 +644,10 @@ const evaluationChunk = 128
 // authors' code reports). With cost, it records the model's encoding
 // times, query latency and sizes.
 func evaluate(run *store.Run, enc evaluator, mc models.Config, vocab *datasets.Vocab, test *datasets.Split, split string, folds int, cost bool) error {
-	start := time.Now()
-	texts, err := enc.EncodeTexts(vocab, test.Captions)
+	texts, images, textMs, imageMs, err := encodeSplit(enc, vocab, test)
 	if err != nil {
 		return err
 	}
-	textMs := float64(time.Since(start).Microseconds()) / 1e3 / float64(len(test.Captions))
-	start = time.Now()
-	images, err := enc.EncodeImages(test.Images)
-	if err != nil {
-		return err
-	}
-	imageMs := float64(time.Since(start).Microseconds()) / 1e3 / float64(len(test.Images))
 	scores, err := enc.Score(texts, images)
 	if err != nil {
 		return err
@@ -673,6 +691,22 @@ func evaluate(run *store.Run, enc evaluator, mc models.Config, vocab *datasets.V
 	}.Values())
 }
 
+// encodeSplit encodes a split's captions and images with enc and returns
+// the fragments and the encoding time per caption and per image in ms.
+func encodeSplit(enc evaluator, vocab *datasets.Vocab, test *datasets.Split) (texts, images models.Fragments, textMs, imageMs float64, err error) {
+	start := time.Now()
+	if texts, err = enc.EncodeTexts(vocab, test.Captions); err != nil {
+		return texts, images, 0, 0, err
+	}
+	textMs = float64(time.Since(start).Microseconds()) / 1e3 / float64(len(test.Captions))
+	start = time.Now()
+	if images, err = enc.EncodeImages(test.Images); err != nil {
+		return texts, images, 0, 0, err
+	}
+	imageMs = float64(time.Since(start).Microseconds()) / 1e3 / float64(len(test.Images))
+	return texts, images, textMs, imageMs, nil
+}
+
 // record stores the retrieval result of ranks (the ranks themselves too,
 // for significance tests) under split with the size and chance level of the
 // gallery they were measured on.
@@ -696,12 +730,9 @@ func recordRetrieval(run *store.Run, split string, r metrics.Retrieval, ranks me
 // queryMs is the mean time to score the whole gallery against one
 // caption whose fragments are precomputed, and rank it.
 func queryMs(texts, images models.Fragments) float64 {
-	const queries = 20
 	i := 0
-	return metrics.TimePerCall(queries, func() {
-		q := models.Fragments{N: 1, PerItem: texts.PerItem, Dim: texts.Dim,
-			Data: texts.Data[i*texts.PerItem*texts.Dim : (i+1)*texts.PerItem*texts.Dim],
-			Mask: texts.Mask[i*texts.PerItem : (i+1)*texts.PerItem]}
+	return metrics.TimePerCall(timedQueries, func() {
+		q := queryFragments(texts, i)
 		i = (i + 1) % texts.N
 		s, err := models.ScoreGallery(q, images)
 		if err != nil {
@@ -713,6 +744,13 @@ func queryMs(texts, images models.Fragments) float64 {
 		}
 		sort.Slice(order, func(a, b int) bool { return s.Data[order[a]] > s.Data[order[b]] })
 	})
+}
+
+// queryFragments is caption i's fragments alone, as a query brings them.
+func queryFragments(texts models.Fragments, i int) models.Fragments {
+	return models.Fragments{N: 1, PerItem: texts.PerItem, Dim: texts.Dim,
+		Data: texts.Data[i*texts.PerItem*texts.Dim : (i+1)*texts.PerItem*texts.Dim],
+		Mask: texts.Mask[i*texts.PerItem : (i+1)*texts.PerItem]}
 }
 
 // isTerminal reports whether f is a character device (a terminal).

@@ -25,7 +25,7 @@ func New(cfg Config, rng *rand.Rand) (*Model, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	return &Model{Config: cfg, Params: newParams(cfg, rng)}, nil
+	return &Model{Config: cfg, Params: newParams(paramSpecs(cfg), rng)}, nil
 }
 
 // maskOff is the additive bias that removes a padded slot from a softmax or

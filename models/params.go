@@ -85,29 +85,41 @@ func paramSpecs(cfg Config) []paramSpec {
 		stacks = []string{"shared"}
 	}
 	for _, side := range stacks {
-		for l := 0; l < cfg.Layers; l++ {
-			p := fmt.Sprintf("%s.layer%d.", side, l)
-			for _, m := range []string{"q", "k", "v", "o"} {
-				add(p+"attn."+m+".w", initGlorot, d, d)
-				add(p+"attn."+m+".b", initZero, d)
-			}
-			add(p+"ln1.g", initOne, d)
-			add(p+"ln1.b", initZero, d)
-			add(p+"ff1.w", initGlorot, d, cfg.FFDim)
-			add(p+"ff1.b", initZero, cfg.FFDim)
-			add(p+"ff2.w", initGlorot, cfg.FFDim, d)
-			add(p+"ff2.b", initZero, d)
-			add(p+"ln2.g", initOne, d)
-			add(p+"ln2.b", initZero, d)
-		}
+		specs = append(specs, layerSpecs(cfg, side)...)
 	}
 	return specs
 }
 
-// newParams draws cfg's parameters from rng.
-func newParams(cfg Config, rng *rand.Rand) *Params {
+// layerSpecs lists the parameters of cfg.Layers transformer blocks named
+// stack.layer0., stack.layer1., ... (what builder.block reads).
+func layerSpecs(cfg Config, stack string) []paramSpec {
+	d := cfg.Dim
+	var specs []paramSpec
+	add := func(name string, init int, shape ...int) {
+		specs = append(specs, paramSpec{name, shape, init})
+	}
+	for l := 0; l < cfg.Layers; l++ {
+		p := fmt.Sprintf("%s.layer%d.", stack, l)
+		for _, m := range []string{"q", "k", "v", "o"} {
+			add(p+"attn."+m+".w", initGlorot, d, d)
+			add(p+"attn."+m+".b", initZero, d)
+		}
+		add(p+"ln1.g", initOne, d)
+		add(p+"ln1.b", initZero, d)
+		add(p+"ff1.w", initGlorot, d, cfg.FFDim)
+		add(p+"ff1.b", initZero, cfg.FFDim)
+		add(p+"ff2.w", initGlorot, cfg.FFDim, d)
+		add(p+"ff2.b", initZero, d)
+		add(p+"ln2.g", initOne, d)
+		add(p+"ln2.b", initZero, d)
+	}
+	return specs
+}
+
+// newParams draws the parameters specs lists from rng, in their order.
+func newParams(specs []paramSpec, rng *rand.Rand) *Params {
 	p := &Params{tensors: map[string]*tensor.Dense{}}
-	for _, s := range paramSpecs(cfg) {
+	for _, s := range specs {
 		size := 1
 		for _, n := range s.shape {
 			size *= n
@@ -175,31 +187,41 @@ func (m *Model) Save(path string) error {
 
 // Load reads a model written by Save.
 func Load(path string) (*Model, error) {
+	cfg, p, err := load(path, paramSpecs)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Config: cfg, Params: p}, nil
+}
+
+// load reads a checkpoint whose parameters must be those specs lists for
+// its config: a dual model's (paramSpecs) or a cross encoder's.
+func load(path string, specs func(Config) []paramSpec) (Config, *Params, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("models: load checkpoint: %w", err)
+		return Config{}, nil, fmt.Errorf("models: load checkpoint: %w", err)
 	}
 	defer f.Close()
 	var ck checkpoint
 	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
-		return nil, fmt.Errorf("models: load checkpoint %s: %w", path, err)
+		return Config{}, nil, fmt.Errorf("models: load checkpoint %s: %w", path, err)
 	}
 	if err := ck.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("models: checkpoint %s: %w", path, err)
+		return Config{}, nil, fmt.Errorf("models: checkpoint %s: %w", path, err)
 	}
-	want := paramSpecs(ck.Config.WithDefaults())
+	want := specs(ck.Config.WithDefaults())
 	if len(want) != len(ck.Names) {
-		return nil, fmt.Errorf("models: checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Names), len(want))
+		return Config{}, nil, fmt.Errorf("models: checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Names), len(want))
 	}
 	p := &Params{tensors: map[string]*tensor.Dense{}}
 	for i, s := range want {
 		if ck.Names[i] != s.name || fmt.Sprint(ck.Shapes[i]) != fmt.Sprint(s.shape) {
-			return nil, fmt.Errorf("models: checkpoint %s: parameter %d is %s%v, want %s%v", path, i, ck.Names[i], ck.Shapes[i], s.name, s.shape)
+			return Config{}, nil, fmt.Errorf("models: checkpoint %s: parameter %d is %s%v, want %s%v", path, i, ck.Names[i], ck.Shapes[i], s.name, s.shape)
 		}
 		p.names = append(p.names, s.name)
 		p.tensors[s.name] = tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(ck.Data[i]))
 	}
-	return &Model{Config: ck.Config.WithDefaults(), Params: p}, nil
+	return ck.Config.WithDefaults(), p, nil
 }
 
 // CopyFrom copies every parameter of src whose name and shape match one of

@@ -221,7 +221,6 @@ type TrainStats struct {
 // error naming the step; so does a cancelled ctx.
 func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s TrainSettings, rng *rand.Rand, log StepLogger) (TrainStats, error) {
 	s = s.WithDefaults()
-	start := time.Now()
 	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
 		return TrainStats{}, fmt.Errorf("models: train: %w", err)
@@ -243,6 +242,25 @@ func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets
 	if err != nil {
 		return TrainStats{}, fmt.Errorf("models: build loss: %w", err)
 	}
+	feed := func(batch datasets.Batch, _, epoch int) error {
+		if _, err := m.feedText(tin, batch.Text); err != nil {
+			return err
+		}
+		if _, err := m.feedImage(iin, batch.Image); err != nil {
+			return err
+		}
+		return obj.Prepare(batch, epoch)
+	}
+	return fit(ctx, b, loss, feed, it, s, log)
+}
+
+// fit is the optimisation loop shared by Train and TrainCross: it trains
+// the parameters of b's graph that s does not freeze to minimise loss,
+// binding each batch of it with feed(batch, step, epoch) (steps count from
+// 1) before the step. s must have its defaults applied.
+func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets.Batch, step, epoch int) error, it *datasets.Iterator, s TrainSettings, log StepLogger) (TrainStats, error) {
+	start := time.Now()
+	m := b.m
 	var names []string
 	var learn G.Nodes
 	for _, name := range b.names {
@@ -300,14 +318,7 @@ func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets
 		if epoch >= s.DecayEpoch {
 			lr *= s.DecayFactor
 		}
-		batch := it.Next()
-		if _, err := m.feedText(tin, batch.Text); err != nil {
-			return TrainStats{Steps: step - 1}, err
-		}
-		if _, err := m.feedImage(iin, batch.Image); err != nil {
-			return TrainStats{Steps: step - 1}, err
-		}
-		if err := obj.Prepare(batch, epoch); err != nil {
+		if err := feed(it.Next(), step, epoch); err != nil {
 			return TrainStats{Steps: step - 1}, fmt.Errorf("models: step %d: %w", step, err)
 		}
 		if err := machine.RunAll(); err != nil {
