@@ -146,8 +146,10 @@ func (s summary) cellText(g group, c metricColumn, best float64) (text string, i
 		return "", false
 	}
 	text = c.format(m)
-	// A deviation of exactly 0 (a cost fixed by the configuration) says nothing.
-	if !math.IsNaN(sd) && sd != 0 {
+	// A cost fixed by the configuration (interactions, index size) has a
+	// deviation of exactly 0 that says nothing; a recall's 0 says the seeds
+	// agreed, and is shown.
+	if !math.IsNaN(sd) && (sd != 0 || c.higher) {
 		text += " ± " + c.format(sd)
 	}
 	return text, m == best
