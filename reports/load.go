@@ -153,8 +153,21 @@ func loadParams(db *sql.DB, experiment string, rows []Row) error {
 	if err := rs.Err(); err != nil {
 		return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
 	}
+	for _, r := range rows {
+		for k, v := range omittedDefaults {
+			if _, ok := r.Params[k]; !ok && r.Params != nil {
+				r.Params[k] = v
+			}
+		}
+	}
 	return nil
 }
+
+// omittedDefaults are the config keys that the framework leaves out of a
+// run's config (and so its params) at their default value, so that runs
+// recorded before the key existed keep their identity: a run without the
+// key used this value.
+var omittedDefaults = map[string]string{"code_sides": "both", "train.loss": "hinge-l8"}
 
 // loadRanks fills Row.Ranks of rows from the test split's stored ranks.
 func loadRanks(db *sql.DB, experiment string, rows []Row) error {

@@ -145,7 +145,14 @@ func findings(rows []Row, l labeller) string {
 				parts = append(parts, compare(gb, gw))
 			}
 		}
-		b.WriteString(strings.Join(parts, " ") + "\n")
+		if len(parts) == 1 {
+			b.WriteString(parts[0] + "\n")
+		} else {
+			b.WriteString("one comparison per configuration:\n")
+			for _, p := range parts {
+				b.WriteString("  - " + p + "\n")
+			}
+		}
 		if c.better == "base" && c.worse == "fast" {
 			for _, gb := range better {
 				for _, gw := range worse {
