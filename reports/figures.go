@@ -146,7 +146,21 @@ func codesChart(s summary, title string) (chart, bool) {
 		}
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
 		p.X.Min, p.X.Max = pos(ks[0])-0.3, pos(ks[len(ks)-1])+0.3
-		p.Legend.Top, p.Legend.Left = false, false
+		// The legend goes in the right-hand corner away from the points at
+		// the largest k: below them when rSum rises with k, above when it
+		// falls.
+		var atMax, all []float64
+		for _, sr := range series {
+			for _, gi := range sr.groups {
+				if m, _, n := s.groups[gi].stat(rsum); n > 0 {
+					all = append(all, m)
+					if s.groups[gi].runs[0].Codes == ks[len(ks)-1] {
+						atMax = append(atMax, m)
+					}
+				}
+			}
+		}
+		p.Legend.Top = len(atMax) > 0 && slices.Max(atMax) < (slices.Min(all)+slices.Max(all))/2
 		for si, sr := range series {
 			var pts struct {
 				plotter.XYs
