@@ -125,9 +125,10 @@ func oneByOneFindings(s summary) string {
 		if _, _, n := g.stat(rsum); n == 0 {
 			continue
 		}
-		if oneByOne(g.runs[0].Schedule) {
+		switch sched := g.runs[0].Schedule; {
+		case oneByOne(sched):
 			ones = append(ones, i)
-		} else {
+		case !strings.Contains(sched, ">>"): // a re-ranking cascade is no late-interaction model
 			late = append(late, i)
 		}
 	}
