@@ -59,9 +59,11 @@ func (o *AdamW) Step(lr float64, weights, grads map[string][]float32, matrix map
 	parallel(len(spans), func(first, end int) {
 		for i := first; i < end; i++ {
 			s := spans[i]
+			var sum float64 // in a register: squares[i] += ... stalled on memory
 			for _, g := range grads[s.name][s.lo:s.hi] {
-				squares[i] += float64(g) * float64(g)
+				sum += float64(g) * float64(g)
 			}
+			squares[i] = sum
 		}
 	})
 	var sq float64
@@ -77,23 +79,50 @@ func (o *AdamW) Step(lr float64, weights, grads map[string][]float32, matrix map
 	c1 := 1 - math.Pow(b1, float64(o.step))
 	c2 := 1 - math.Pow(b2, float64(o.step))
 	parallel(len(spans), func(first, end int) {
+		c := adamwConsts{scale: scale, b1: b1, omb1: 1 - b1, b2: b2, omb2: 1 - b2, c1: c1, c2: c2, eps: eps, lr: lr}
 		for _, s := range spans[first:end] {
-			w, g := weights[s.name][s.lo:s.hi], grads[s.name][s.lo:s.hi]
-			m, v := o.m[s.name][s.lo:s.hi], o.v[s.name][s.lo:s.hi]
-			decay := 0.0
+			c.decay = 0
 			if matrix[s.name] {
-				decay = o.WeightDecay
+				c.decay = o.WeightDecay
 			}
-			for j := range w {
-				gj := float64(g[j]) * scale
-				mj := b1*float64(m[j]) + (1-b1)*gj
-				vj := b2*float64(v[j]) + (1-b2)*gj*gj
-				m[j], v[j] = float32(mj), float32(vj)
-				update := (mj/c1)/(math.Sqrt(vj/c2)+eps) + decay*float64(w[j])
-				w[j] = float32(float64(w[j]) - lr*update)
-				g[j] = 0
-			}
+			adamw(weights[s.name][s.lo:s.hi], grads[s.name][s.lo:s.hi], o.m[s.name][s.lo:s.hi], o.v[s.name][s.lo:s.hi], &c)
 		}
 	})
 	return norm
+}
+
+// adamwConsts are one step's constants of the update, in the order
+// optim_amd64.s reads them.
+type adamwConsts struct {
+	scale, b1, omb1, b2, omb2, c1, c2, eps, decay, lr float64
+}
+
+// adamw updates the weights w and moments m, v of one span from its
+// gradient g and zeroes g: the SIMD kernel where there is one, adamwGo for
+// the rest. Both give the same bits.
+func adamw(w, g, m, v []float32, c *adamwConsts) {
+	n := 0
+	if adamwSIMD != nil && len(w) >= 4 {
+		n = len(w) &^ 3
+		g, m, v = g[:len(w)], m[:len(w)], v[:len(w)] // bounds for the kernel
+		adamwSIMD(n, &w[0], &g[0], &m[0], &v[0], c)
+	}
+	adamwGo(w[n:], g[n:], m[n:], v[n:], c)
+}
+
+// adamwGo is the update element by element in float64. The explicit
+// float64 conversions forbid fused multiply-adds (which Go may use from
+// GOAMD64=v3 on), so its results are those of the SIMD kernel on any
+// build.
+func adamwGo(w, g, m, v []float32, c *adamwConsts) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for j := range w {
+		gj := float64(g[j]) * c.scale
+		mj := float64(c.b1*float64(m[j])) + float64(c.omb1*gj)
+		vj := float64(c.b2*float64(v[j])) + float64(float64(c.omb2*gj)*gj)
+		m[j], v[j] = float32(mj), float32(vj)
+		update := float64((mj/c.c1)/(math.Sqrt(vj/c.c2)+c.eps)) + float64(c.decay*float64(w[j]))
+		w[j] = float32(float64(w[j]) - float64(c.lr*update))
+		g[j] = 0
+	}
 }
