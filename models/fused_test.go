@@ -240,3 +240,51 @@ func TestFusedTrainingMatchesComposed(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxArgRowsKernelMatchesGo: the SIMD column max and argmax agree
+// with maxArgRowsGo bit for bit, on widths that leave every tail size,
+// with tied rows (the first wins) and NaNs (never win).
+func TestMaxArgRowsKernelMatchesGo(t *testing.T) {
+	if maxArgRowsSIMD == nil {
+		t.Skip("no SIMD kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	tests := []struct {
+		name       string
+		rows, cols int
+	}{
+		{"one row", 1, 16},
+		{"narrower than a vector", 5, 7},
+		{"vectors only", 41, 64},
+		{"vectors and a tail", 41, 291},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stride := tt.cols + 3 // rows need not be contiguous
+			p := make([]float32, tt.rows*stride)
+			for i := range p {
+				p[i] = float32(rng.NormFloat64())
+			}
+			bias := make([]float32, tt.rows)
+			for g := range bias {
+				if rng.IntN(4) == 0 {
+					bias[g] = maskOff
+				}
+			}
+			if tt.rows > 2 {
+				copy(p[2*stride:3*stride], p[1*stride:2*stride]) // rows 1 and 2 tie
+				bias[2] = bias[1]
+				p[5] = float32(math.NaN())
+			}
+			best, arg := make([]float32, tt.cols), make([]int32, tt.cols)
+			wantBest, wantArg := make([]float32, tt.cols), make([]int32, tt.cols)
+			maxArgRows(p, stride, bias, best, arg)
+			maxArgRowsGo(p, stride, bias, wantBest, wantArg)
+			for j := range best {
+				if math.Float32bits(best[j]) != math.Float32bits(wantBest[j]) || arg[j] != wantArg[j] {
+					t.Fatalf("column %d: max %v at row %d (SIMD), %v at row %d (Go)", j, best[j], arg[j], wantBest[j], wantArg[j])
+				}
+			}
+		})
+	}
+}
