@@ -190,28 +190,55 @@ func fusedLayerNorm(x, r, g, b *G.Node, eps float64) (*G.Node, error) {
 	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: grads}, ins...)
 }
 
-// layerNormRow writes row i of the normalised input, (z - mean) / std,
-// into xhat and returns std. z is x's row, plus r's with a residual.
-func layerNormRow[T float](s *layerNormSpec, in [][]T, i int, xhat []T) T {
-	x := in[0][i*s.d : (i+1)*s.d]
-	copy(xhat, x)
-	if s.residual {
-		axpy(1, in[1][i*s.d:], xhat)
+// lnGroup is how many rows the LayerNorm kernels process together. Their
+// sums run as independent chains, each in its own row's order, so every
+// result is that of one row at a time, several times sooner: a sum
+// waits on its previous addition, and lnGroup chains fill that wait.
+const lnGroup = 4
+
+// rowGroup returns rows i0..i0+lnGroup-1 of m, whose rows have len(spare)
+// elements; spare stands in for rows past n.
+func rowGroup[T float](m []T, i0, n int, spare []T) (rows [lnGroup][]T) {
+	d := len(spare)
+	for j := range rows {
+		if i := i0 + j; i < n {
+			rows[j] = m[i*d : (i+1)*d]
+		} else {
+			rows[j] = spare
+		}
 	}
-	var sum T
-	for _, v := range xhat {
-		sum += v
+	return rows
+}
+
+// normalizeGroup replaces each row z of xh by (z - mean) / std and
+// returns the rows' std = sqrt(var + eps).
+func normalizeGroup[T float](xh *[lnGroup][]T, eps T) (std [lnGroup]T) {
+	d := len(xh[0])
+	r0, r1, r2, r3 := xh[0][:d], xh[1][:d], xh[2][:d], xh[3][:d]
+	var s0, s1, s2, s3 T
+	for k := 0; k < d; k++ {
+		s0 += r0[k]
+		s1 += r1[k]
+		s2 += r2[k]
+		s3 += r3[k]
 	}
-	mean := sum / T(s.d)
-	var sq T
-	for k, v := range xhat {
-		c := v - mean
-		xhat[k] = c
-		sq += c * c
+	n := T(d)
+	m0, m1, m2, m3 := s0/n, s1/n, s2/n, s3/n
+	var q0, q1, q2, q3 T
+	for k := 0; k < d; k++ {
+		c0, c1, c2, c3 := r0[k]-m0, r1[k]-m1, r2[k]-m2, r3[k]-m3
+		r0[k], r1[k], r2[k], r3[k] = c0, c1, c2, c3
+		q0 += c0 * c0
+		q1 += c1 * c1
+		q2 += c2 * c2
+		q3 += c3 * c3
 	}
-	std := T(math.Sqrt(float64(sq/T(s.d) + T(s.eps))))
-	for k := range xhat {
-		xhat[k] /= std
+	for j, q := range [lnGroup]T{q0, q1, q2, q3} {
+		std[j] = T(math.Sqrt(float64(q/n + eps)))
+		row := xh[j]
+		for k := range row {
+			row[k] /= std[j]
+		}
 	}
 	return std
 }
@@ -228,13 +255,29 @@ func layerNormForward[T float](s *layerNormSpec) kernel[T] {
 	return func(y []T, in [][]T) {
 		g, b := in[s.gain(0)], in[s.gain(1)]
 		xhat, std := cached[T](&s.xhat, s.n*s.d), cached[T](&s.std, s.n)
-		parallel(s.n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				xh := xhat[i*s.d : (i+1)*s.d]
-				std[i] = layerNormRow(s, in, i, xh)
-				row := y[i*s.d : (i+1)*s.d]
-				for k, v := range xh {
-					row[k] = v*g[k] + b[k]
+		d := s.d
+		parallel((s.n+lnGroup-1)/lnGroup, func(lo, hi int) {
+			spare := make([]T, 2*d) // rows past n: normalised (stays zero), output
+			for grp := lo; grp < hi; grp++ {
+				i0 := grp * lnGroup
+				xh := rowGroup(xhat, i0, s.n, spare[:d])
+				for j := range xh {
+					if i := i0 + j; i < s.n {
+						copy(xh[j], in[0][i*d:(i+1)*d])
+						if s.residual {
+							axpy(1, in[1][i*d:], xh[j])
+						}
+					}
+				}
+				sd := normalizeGroup(&xh, T(s.eps))
+				ys := rowGroup(y, i0, s.n, spare[d:])
+				for j, row := range ys {
+					if i0+j < s.n {
+						std[i0+j] = sd[j]
+					}
+					for k, v := range xh[j] {
+						row[k] = v*g[k] + b[k]
+					}
 				}
 			}
 		})
@@ -247,21 +290,40 @@ func layerNormGradX[T float](s *layerNormSpec) kernel[T] {
 	return func(dx []T, in [][]T) {
 		g, dy := in[s.gain(0)], in[len(in)-2]
 		xhat, std := cached[T](&s.xhat, s.n*s.d), cached[T](&s.std, s.n)
-		parallel(s.n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				xh := xhat[i*s.d : (i+1)*s.d]
-				row, gyRow := dx[i*s.d:(i+1)*s.d], dy[i*s.d:(i+1)*s.d]
-				var m1, m2 T
-				for k, v := range gyRow {
-					gy := v * g[k]
-					row[k] = gy
-					m1 += gy
-					m2 += gy * xh[k]
+		d := s.d
+		g = g[:d]
+		parallel((s.n+lnGroup-1)/lnGroup, func(lo, hi int) {
+			spare := make([]T, 3*d) // rows past n: normalised, output gradient, result
+			for grp := lo; grp < hi; grp++ {
+				i0 := grp * lnGroup
+				xh, gy, out := rowGroup(xhat, i0, s.n, spare[:d]), rowGroup(dy, i0, s.n, spare[d:2*d]), rowGroup(dx, i0, s.n, spare[2*d:])
+				x0, x1, x2, x3 := xh[0][:d], xh[1][:d], xh[2][:d], xh[3][:d]
+				g0, g1, g2, g3 := gy[0][:d], gy[1][:d], gy[2][:d], gy[3][:d]
+				o0, o1, o2, o3 := out[0][:d], out[1][:d], out[2][:d], out[3][:d]
+				var a0, a1, a2, a3, b0, b1, b2, b3 T // sums of gy and of gy xhat
+				for k := 0; k < d; k++ {
+					gk := g[k]
+					y0, y1, y2, y3 := g0[k]*gk, g1[k]*gk, g2[k]*gk, g3[k]*gk
+					o0[k], o1[k], o2[k], o3[k] = y0, y1, y2, y3
+					a0 += y0
+					a1 += y1
+					a2 += y2
+					a3 += y3
+					b0 += y0 * x0[k]
+					b1 += y1 * x1[k]
+					b2 += y2 * x2[k]
+					b3 += y3 * x3[k]
 				}
-				m1 /= T(s.d)
-				m2 /= T(s.d)
-				for k := range row {
-					row[k] = (row[k] - m1 - xh[k]*m2) / std[i]
+				n := T(d)
+				m1, m2 := [lnGroup]T{a0 / n, a1 / n, a2 / n, a3 / n}, [lnGroup]T{b0 / n, b1 / n, b2 / n, b3 / n}
+				for j, row := range out {
+					if i0+j >= s.n {
+						break
+					}
+					sd, xr := std[i0+j], xh[j]
+					for k := range row {
+						row[k] = (row[k] - m1[j] - xr[k]*m2[j]) / sd
+					}
 				}
 			}
 		})
