@@ -21,6 +21,8 @@ cols:
 	VBROADCASTSS (DI), Y1
 	VADDPS       (SI), Y1, Y0 // best = p[0][j:j+8] + bias[0]
 	VPXOR        Y2, Y2, Y2   // arg = 0
+	VPXOR        Y5, Y5, Y5   // g = 0 in every lane
+	VPCMPEQD     Y6, Y6, Y6   // -1 in every lane
 	MOVQ         SI, R10
 	MOVQ         $1, R11
 	CMPQ         R11, R8
@@ -32,8 +34,7 @@ rowloop:
 	VADDPS       (R10), Y1, Y3 // v = p[g][j:j+8] + bias[g]
 	VCMPPS       $0x1e, Y0, Y3, Y4 // v > best (ordered: NaN never wins)
 	VBLENDVPS    Y4, Y3, Y0, Y0
-	MOVQ         R11, X5
-	VPBROADCASTD X5, Y5
+	VPSUBD       Y6, Y5, Y5 // g in every lane (no GPR-to-vector move)
 	VBLENDVPS    Y4, Y5, Y2, Y2
 	INCQ         R11
 	CMPQ         R11, R8
