@@ -288,3 +288,39 @@ func TestMaxArgRowsKernelMatchesGo(t *testing.T) {
 		})
 	}
 }
+
+// TestLayerNormRowKernelsMatchGo: the SIMD division loops of LayerNorm
+// give the bits of the scalar loops, on lengths that leave every tail.
+func TestLayerNormRowKernelsMatchGo(t *testing.T) {
+	if divSIMD == nil {
+		t.Skip("no SIMD kernels on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{3, 8, 21, 256} {
+		row, xh := make([]float32, n), make([]float32, n)
+		for k := range row {
+			row[k], xh[k] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		m1, m2, sd := float32(0.3), float32(-1.7), float32(0.61)
+		got, want := append([]float32(nil), row...), make([]float32, n)
+		divRow(got, sd)
+		for k, v := range row {
+			want[k] = v / sd
+		}
+		for k := range got {
+			if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+				t.Fatalf("divRow, n=%d, [%d]: %v, want %v", n, k, got[k], want[k])
+			}
+		}
+		copy(got, row)
+		lnGradRow(got, xh, m1, m2, sd)
+		for k, v := range row {
+			want[k] = (v - m1 - xh[k]*m2) / sd
+		}
+		for k := range got {
+			if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+				t.Fatalf("lnGradRow, n=%d, [%d]: %v, want %v", n, k, got[k], want[k])
+			}
+		}
+	}
+}

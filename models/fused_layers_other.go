@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package models
+
+// The LayerNorm loops bound by division have no SIMD kernels outside
+// amd64.
+var (
+	divSIMD    func(n int, x *float32, s float32)
+	lnGradSIMD func(n int, row, xh *float32, m1, m2, sd float32)
+)
