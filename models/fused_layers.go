@@ -65,14 +65,18 @@ func fusedLinear(x, w, b *G.Node, relu, inputGrad bool) (*G.Node, error) {
 func linearForward[T float](s linearSpec) kernel[T] {
 	return func(y []T, in [][]T) {
 		x, w, b := in[0], in[1], in[2]
-		for r := 0; r < s.n; r++ {
-			copy(y[r*s.out:(r+1)*s.out], b)
-		}
+		parallel(s.n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				copy(y[r*s.out:(r+1)*s.out], b)
+			}
+		})
 		gemm(false, false, s.n, s.out, s.in, 1, x, s.in, w, s.out, 1, y, s.out)
 		if s.relu {
-			for k, v := range y {
-				y[k] = max(v, 0)
-			}
+			parallel(len(y), func(lo, hi int) {
+				for k, v := range y[lo:hi] {
+					y[lo+k] = max(v, 0)
+				}
+			})
 		}
 	}
 }
@@ -81,7 +85,8 @@ func linearForward[T float](s linearSpec) kernel[T] {
 func reluGrad[T float](d []T, in [][]T) {
 	switch d := any(d).(type) {
 	case []float32:
-		reluGrad32(d, any(in[0]).([]float32), any(in[1]).([]float32))
+		y, g := any(in[0]).([]float32), any(in[1]).([]float32)
+		parallel(len(g), func(lo, hi int) { reluGrad32(d[lo:hi], y[lo:hi], g[lo:hi]) })
 	case []float64:
 		y, g := any(in[0]).([]float64), any(in[1]).([]float64)
 		for k, v := range g {
@@ -121,10 +126,14 @@ func linearGradW[T float](s linearSpec) kernel[T] {
 
 func linearGradB[T float](s linearSpec) kernel[T] {
 	return func(db []T, in [][]T) {
-		clear(db)
-		for r := 0; r < s.n; r++ {
-			axpy(1, in[2][r*s.out:], db)
-		}
+		// Columns are split between workers; each sums its columns over
+		// the rows in order, so the result does not depend on the split.
+		parallel(s.out, func(lo, hi int) {
+			clear(db[lo:hi])
+			for r := 0; r < s.n; r++ {
+				axpy(1, in[2][r*s.out+lo:], db[lo:hi])
+			}
+		})
 	}
 }
 
@@ -357,18 +366,23 @@ func layerNormGradG[T float](s *layerNormSpec, bias bool) kernel[T] {
 	return func(dg []T, in [][]T) {
 		dy := in[len(in)-2]
 		xhat := cached[T](&s.xhat, s.n*s.d)
-		clear(dg)
-		for i := 0; i < s.n; i++ {
-			dyRow := dy[i*s.d : (i+1)*s.d]
-			if bias {
-				axpy(1, dyRow, dg)
-				continue
+		// Columns are split between workers, each summing over the rows
+		// in order: the same sums on any number of cores.
+		parallel(s.d, func(lo, hi int) {
+			part := dg[lo:hi]
+			clear(part)
+			for i := 0; i < s.n; i++ {
+				dyRow := dy[i*s.d+lo : i*s.d+hi]
+				if bias {
+					axpy(1, dyRow, part)
+					continue
+				}
+				xh := xhat[i*s.d+lo : i*s.d+hi]
+				for k, v := range dyRow {
+					part[k] += v * xh[k]
+				}
 			}
-			xh := xhat[i*s.d : (i+1)*s.d]
-			for k, v := range dyRow {
-				dg[k] += v * xh[k]
-			}
-		}
+		})
 	}
 }
 
