@@ -228,13 +228,22 @@ func maxSimGradImage[T float](s *maxSimState) kernel[T] {
 	}
 }
 
-// axpy adds a*x to y (len(y) elements) with gonum's SIMD kernels: the
-// pure-Go routine in every build, as a cgo call per row would cost more
-// than the row.
+// axpy adds a*x to y (len(y) elements): with the AVX kernel for float32
+// where there is one, otherwise gonum's SIMD kernels, whose products and
+// sums it repeats exactly; the pure-Go routine in every build, as a cgo
+// call per row would cost more than the row.
 func axpy[T float](a T, x, y []T) {
 	switch y := any(y).(type) {
 	case []float32:
-		gonum.Implementation{}.Saxpy(len(y), float32(a), any(x).([]float32), 1, y, 1)
+		x := any(x).([]float32)[:len(y)]
+		done := 0
+		if axpySIMD != nil && len(y) >= 8 {
+			done = len(y) &^ 7
+			axpySIMD(done, float32(a), &x[0], &y[0])
+		}
+		if done < len(y) {
+			gonum.Implementation{}.Saxpy(len(y)-done, float32(a), x[done:], 1, y[done:], 1)
+		}
 	case []float64:
 		gonum.Implementation{}.Daxpy(len(y), float64(a), any(x).([]float64), 1, y, 1)
 	}

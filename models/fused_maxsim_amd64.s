@@ -52,3 +52,27 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func axpyKernel(n int, a float32, x, y *float32)
+// y[k] += a*x[k] for k < n (n a multiple of 8), a product then a sum as
+// in gonum's Saxpy (no fused multiply-add), eight at a time.
+TEXT ·axpyKernel(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	VBROADCASTSS a+8(FP), Y0
+	MOVQ         x+16(FP), SI
+	MOVQ         y+24(FP), DI
+	SHRQ         $3, CX
+	JZ           axpydone
+
+axpyloop:
+	VMULPS  (SI), Y0, Y1
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     axpyloop
+
+axpydone:
+	VZEROUPPER
+	RET

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/internal/gradcheck"
+	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -320,6 +321,29 @@ func TestLayerNormRowKernelsMatchGo(t *testing.T) {
 		for k := range got {
 			if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
 				t.Fatalf("lnGradRow, n=%d, [%d]: %v, want %v", n, k, got[k], want[k])
+			}
+		}
+	}
+}
+
+// TestAxpyKernelMatchesGonum: the AVX axpy gives the bits of gonum's
+// Saxpy, on lengths that leave every tail.
+func TestAxpyKernelMatchesGonum(t *testing.T) {
+	if axpySIMD == nil {
+		t.Skip("no SIMD kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 8, 13, 256, 259} {
+		x, y := make([]float32, n), make([]float32, n)
+		for k := range x {
+			x[k], y[k] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		want := append([]float32(nil), y...)
+		gonum.Implementation{}.Saxpy(n, 0.37, x, 1, want, 1)
+		axpy(float32(0.37), x, y)
+		for k := range y {
+			if math.Float32bits(y[k]) != math.Float32bits(want[k]) {
+				t.Fatalf("n=%d, [%d]: %v, want %v", n, k, y[k], want[k])
 			}
 		}
 	}
