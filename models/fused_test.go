@@ -348,3 +348,83 @@ func TestAxpyKernelMatchesGonum(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxKernelMatchesMathExp: the vectorised exponential of the
+// attention softmax gives math.Exp's bits over its whole range, and
+// rows with masked slots (exp underflows: math.Exp's own branch), a NaN
+// and tails of every length give the scalar softmax's bits.
+func TestSoftmaxKernelMatchesMathExp(t *testing.T) {
+	if expSIMD == nil {
+		t.Skip("no SIMD kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	x := make([]float32, 1<<16)
+	for i := range x {
+		x[i] = float32(rng.Float64()*1400 - 700)
+		if i%4 == 0 {
+			x[i] = float32(rng.NormFloat64() * 3) // the softmax's usual range
+		}
+	}
+	got := append([]float32(nil), x...)
+	if n := expSIMD(len(got), &got[0], 0); n != len(got) {
+		t.Fatalf("kernel stopped at %d of %d in range", n, len(got))
+	}
+	for i, v := range x {
+		if want := float32(math.Exp(float64(v))); math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("exp(%v) = %v, math.Exp %v", v, got[i], want)
+		}
+	}
+	scalar := func(row []float32) {
+		m := row[0]
+		for _, v := range row[1:] {
+			m = max(m, v)
+		}
+		var sum float32
+		for k, v := range row {
+			row[k] = float32(math.Exp(float64(v - m)))
+			sum += row[k]
+		}
+		for k := range row {
+			row[k] /= sum
+		}
+	}
+	tests := []struct {
+		name string
+		row  func(n int) []float32
+	}{
+		{"plain", func(n int) []float32 { return random32(rng, n) }},
+		{"masked slots", func(n int) []float32 {
+			r := random32(rng, n)
+			for k := 1; k < n; k += 3 {
+				r[k] += maskOff
+			}
+			return r
+		}},
+		{"NaN", func(n int) []float32 {
+			r := random32(rng, n)
+			r[n/2] = float32(math.NaN())
+			return r
+		}},
+	}
+	for _, tt := range tests {
+		for _, n := range []int{3, 4, 9, 36, 41} {
+			row := tt.row(n)
+			want := append([]float32(nil), row...)
+			softmax(row)
+			scalar(want)
+			for k := range row {
+				if math.Float32bits(row[k]) != math.Float32bits(want[k]) {
+					t.Fatalf("%s, n=%d, [%d]: %v, scalar %v", tt.name, n, k, row[k], want[k])
+				}
+			}
+		}
+	}
+}
+
+func random32(rng *rand.Rand, n int) []float32 {
+	r := make([]float32, n)
+	for k := range r {
+		r[k] = float32(rng.NormFloat64() * 4)
+	}
+	return r
+}
