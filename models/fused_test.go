@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/internal/gradcheck"
@@ -427,4 +428,78 @@ func random32(rng *rand.Rand, n int) []float32 {
 		r[k] = float32(rng.NormFloat64() * 4)
 	}
 	return r
+}
+
+// TestFusedEmbeddingMatchesByIndices: the fused embedding gives
+// ByIndices' rows and exactly its table gradient (repeated ids summed in
+// order), run after run on one machine as ids change, so that rows only
+// the previous batch touched must be cleared; ids outside the vocabulary
+// are an error naming the id.
+func TestFusedEmbeddingMatchesByIndices(t *testing.T) {
+	const vocab, d = 7, 5
+	batches := [][]int{{1, 3, 3, 0, 6, 1}, {2, 2, 5, 4, 4, 2}, {0, 1, 2, 3, 4, 5}}
+	rng := rand.New(rand.NewPCG(17, 18))
+	table := make([]float64, vocab*d)
+	weight := make([]float64, len(batches[0])*d)
+	for i := range table {
+		table[i] = rng.NormFloat64()
+	}
+	for i := range weight {
+		weight[i] = rng.NormFloat64()
+	}
+	type result struct{ rows, grad []float64 }
+	run := func(embed func(table, ids *G.Node) (*G.Node, error), ids [][]int) ([]result, error) {
+		g := G.NewGraph()
+		tn := G.NewMatrix(g, tensor.Float64, G.WithShape(vocab, d), G.WithName("table"),
+			G.WithValue(tensor.New(tensor.WithShape(vocab, d), tensor.WithBacking(append([]float64(nil), table...)))))
+		in := G.NewVector(g, tensor.Int, G.WithShape(len(ids[0])), G.WithName("ids"))
+		w := G.NewMatrix(g, tensor.Float64, G.WithShape(len(ids[0]), d), G.WithName("w"),
+			G.WithValue(tensor.New(tensor.WithShape(len(ids[0]), d), tensor.WithBacking(weight))))
+		rows, err := embed(tn, in)
+		if err != nil {
+			return nil, err
+		}
+		loss := G.Must(G.Sum(G.Must(G.HadamardProd(G.Must(G.Square(rows)), w))))
+		grads, err := G.Grad(loss, tn)
+		if err != nil {
+			return nil, err
+		}
+		m := G.NewTapeMachine(g)
+		defer m.Close()
+		var out []result
+		for _, b := range ids {
+			if err := G.Let(in, tensor.New(tensor.WithShape(len(b)), tensor.WithBacking(append([]int(nil), b...)))); err != nil {
+				return nil, err
+			}
+			if err := m.RunAll(); err != nil {
+				return nil, err
+			}
+			out = append(out, result{append([]float64(nil), rows.Value().Data().([]float64)...), append([]float64(nil), grads[0].Value().Data().([]float64)...)})
+			m.Reset()
+		}
+		return out, nil
+	}
+	got, err := run(fusedEmbedding, batches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := run(func(table, ids *G.Node) (*G.Node, error) { return G.ByIndices(table, ids, 0) }, batches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range batches {
+		for _, x := range []struct {
+			what      string
+			got, want []float64
+		}{{"rows", got[b].rows, want[b].rows}, {"gradient", got[b].grad, want[b].grad}} {
+			for i := range x.want {
+				if x.got[i] != x.want[i] {
+					t.Fatalf("batch %d: %s[%d] = %v, ByIndices %v", b, x.what, i, x.got[i], x.want[i])
+				}
+			}
+		}
+	}
+	if _, err := run(fusedEmbedding, [][]int{{1, 2, vocab, 0, 0, 0}}); err == nil || !strings.Contains(err.Error(), "id 7") {
+		t.Errorf("id outside the vocabulary: error %v, want one naming id 7", err)
+	}
 }
