@@ -56,14 +56,14 @@ func (o *AdamW) Step(lr float64, weights, grads map[string][]float32, matrix map
 		}
 	}
 	squares := make([]float64, len(spans))
+	grad := func(i int) []float32 { return grads[spans[i].name][spans[i].lo:spans[i].hi] }
 	parallel(len(spans), func(first, end int) {
-		for i := first; i < end; i++ {
-			s := spans[i]
-			var sum float64 // in a register: squares[i] += ... stalled on memory
-			for _, g := range grads[s.name][s.lo:s.hi] {
-				sum += float64(g) * float64(g)
-			}
-			squares[i] = sum
+		i := first
+		for ; i+4 <= end; i += 4 {
+			sumSquares4(grad(i), grad(i+1), grad(i+2), grad(i+3), squares[i:i+4])
+		}
+		for ; i < end; i++ {
+			squares[i] = sumSquares(grad(i))
 		}
 	})
 	var sq float64
@@ -89,6 +89,38 @@ func (o *AdamW) Step(lr float64, weights, grads map[string][]float32, matrix map
 		}
 	})
 	return norm
+}
+
+// sumSquares is the sum of g's squares in float64, in order.
+func sumSquares(g []float32) float64 {
+	var sum float64
+	for _, x := range g {
+		sum += float64(x) * float64(x)
+	}
+	return sum
+}
+
+// sumSquares4 sets sq[j] to sumSquares of the j-th slice. Equal lengths
+// (the common case: spans are adamChunk long) run as four interleaved
+// chains, each in its own order, so the sums are sumSquares' bits about
+// four times sooner: a float64 sum waits on its previous addition.
+func sumSquares4(a, b, c, d []float32, sq []float64) {
+	n := len(a)
+	if len(b) != n || len(c) != n || len(d) != n {
+		for j, g := range [][]float32{a, b, c, d} {
+			sq[j] = sumSquares(g)
+		}
+		return
+	}
+	b, c, d = b[:n], c[:n], d[:n]
+	var s0, s1, s2, s3 float64
+	for k, x := range a {
+		s0 += float64(x) * float64(x)
+		s1 += float64(b[k]) * float64(b[k])
+		s2 += float64(c[k]) * float64(c[k])
+		s3 += float64(d[k]) * float64(d[k])
+	}
+	sq[0], sq[1], sq[2], sq[3] = s0, s1, s2, s3
 }
 
 // adamwConsts are one step's constants of the update, in the order

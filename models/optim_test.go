@@ -98,3 +98,40 @@ func BenchmarkAdamW(b *testing.B) {
 		opt.Step(1e-3, weights, grads, matrix, m.Params.Names())
 	}
 }
+
+// TestSumSquares4MatchesSumSquares: interleaved sums give each slice's
+// in-order sum exactly, for equal and unequal lengths.
+func TestSumSquares4MatchesSumSquares(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	random := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(9)-4)))
+		}
+		return x
+	}
+	tests := []struct {
+		name string
+		lens [4]int
+	}{
+		{"equal", [4]int{1000, 1000, 1000, 1000}},
+		{"unequal", [4]int{1000, 1000, 7, 0}},
+	}
+	for _, tt := range tests {
+		var g [4][]float32
+		for j, n := range tt.lens {
+			g[j] = random(n)
+		}
+		sq := make([]float64, 4)
+		sumSquares4(g[0], g[1], g[2], g[3], sq)
+		for j := range g {
+			var want float64
+			for _, x := range g[j] {
+				want += float64(x) * float64(x)
+			}
+			if sq[j] != want {
+				t.Errorf("%s: slice %d: %v, in order %v", tt.name, j, sq[j], want)
+			}
+		}
+	}
+}
