@@ -420,16 +420,16 @@ func l2norm[T float](v []T) T {
 func keepNormForward[T float](s keepNormSpec) kernel[T] {
 	return func(y []T, in [][]T) {
 		x := in[0]
-		for b := 0; b < s.batch; b++ {
-			for f := 0; f < s.keep; f++ {
-				src := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
-				dst := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
-				n := l2norm(src)
-				for k, v := range src {
-					dst[k] = v / n
+		parallel(s.batch, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				for f := 0; f < s.keep; f++ {
+					src := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
+					dst := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+					copy(dst, src)
+					divRow(dst, l2norm(src))
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -437,23 +437,25 @@ func keepNormForward[T float](s keepNormSpec) kernel[T] {
 func keepNormGrad[T float](s keepNormSpec) kernel[T] {
 	return func(dx []T, in [][]T) {
 		x, y, dy := in[0], in[1], in[2]
-		clear(dx)
-		for b := 0; b < s.batch; b++ {
-			for f := 0; f < s.keep; f++ {
-				xr := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
-				yr := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
-				gr := dy[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
-				n := l2norm(xr)
-				var dot T
-				for k, v := range gr {
-					dot += v * yr[k]
-				}
-				out := dx[(b*s.slots+s.first+f)*s.d:]
-				for k, v := range gr {
-					out[k] = (v - yr[k]*dot) / n
+		parallel(s.batch, func(lo, hi int) {
+			clear(dx[lo*s.slots*s.d : hi*s.slots*s.d])
+			for b := lo; b < hi; b++ {
+				for f := 0; f < s.keep; f++ {
+					xr := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
+					yr := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+					gr := dy[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+					n := l2norm(xr)
+					var dot T
+					for k, v := range gr {
+						dot += v * yr[k]
+					}
+					out := dx[(b*s.slots+s.first+f)*s.d:]
+					for k, v := range gr {
+						out[k] = (v - yr[k]*dot) / n
+					}
 				}
 			}
-		}
+		})
 	}
 }
 
