@@ -72,12 +72,21 @@ func linearForward[T float](s linearSpec) kernel[T] {
 		})
 		gemm(false, false, s.n, s.out, s.in, 1, x, s.in, w, s.out, 1, y, s.out)
 		if s.relu {
-			parallel(len(y), func(lo, hi int) {
-				for k, v := range y[lo:hi] {
-					y[lo+k] = max(v, 0)
-				}
-			})
+			parallel(len(y), func(lo, hi int) { relu(y[lo:hi]) })
 		}
+	}
+}
+
+// relu replaces each v of y by max(v, 0), eight at a time for float32
+// where the CPU allows.
+func relu[T float](y []T) {
+	done := 0
+	if y32, ok := any(y).([]float32); ok && reluSIMD != nil && len(y) >= 8 {
+		done = len(y) &^ 7
+		reluSIMD(done, &y32[0])
+	}
+	for k, v := range y[done:] {
+		y[done+k] = max(v, 0)
 	}
 }
 
@@ -100,10 +109,17 @@ func reluGrad[T float](d []T, in [][]T) {
 
 // reluGrad32 masks g by y > 0 without branches (their outcome is a coin
 // toss): y is a ReLU output, never negative, so y > 0 exactly when its bits
-// are not zero, and an integer select compiles to a conditional move.
+// are not zero, and an integer select compiles to a conditional move; the
+// SIMD kernel applies the same mask eight at a time.
 func reluGrad32(d, y, g []float32) {
 	y, d = y[:len(g)], d[:len(g)]
-	for k, v := range g {
+	done := 0
+	if reluGradSIMD != nil && len(g) >= 8 {
+		done = len(g) &^ 7
+		reluGradSIMD(done, &d[0], &y[0], &g[0])
+	}
+	for k := done; k < len(g); k++ {
+		v := g[k]
 		mask := uint32(0)
 		if math.Float32bits(y[k]) != 0 {
 			mask = ^uint32(0)

@@ -49,3 +49,54 @@ gloop:
 gdone:
 	VZEROUPPER
 	RET
+
+// func reluKernel(n int, y *float32)
+// y[k] = max(y[k], 0) with Go's max semantics (a NaN stays, -0 becomes
+// +0) for k < n (n a multiple of 8): MAXPS(0, y) returns y unless 0 > y,
+// NaN included, and adding +0 turns -0 into +0 and leaves all else.
+TEXT ·reluKernel(SB), NOSPLIT, $0-16
+	MOVQ  n+0(FP), CX
+	MOVQ  y+8(FP), DI
+	VXORPS Y1, Y1, Y1
+	SHRQ  $3, CX
+	JZ    reludone
+
+reluloop:
+	VMOVUPS (DI), Y0
+	VMAXPS  Y0, Y1, Y2 // Intel: max(src1 = 0, src2 = y)
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     reluloop
+
+reludone:
+	VZEROUPPER
+	RET
+
+// func reluGradKernel(n int, d, y, grad *float32)
+// d[k] = g[k] where the bits of y[k] are not all zero, else +0, for
+// k < n (n a multiple of 8): reluGrad32's mask, eight at a time.
+TEXT ·reluGradKernel(SB), NOSPLIT, $0-32
+	MOVQ  n+0(FP), CX
+	MOVQ  d+8(FP), DI
+	MOVQ  y+16(FP), SI
+	MOVQ  grad+24(FP), DX
+	VPXOR Y1, Y1, Y1
+	SHRQ  $3, CX
+	JZ    rgdone
+
+rgloop:
+	VMOVDQU  (SI), Y0
+	VPCMPEQD Y1, Y0, Y0 // all ones where y's bits are zero
+	VPANDN   (DX), Y0, Y0 // g where y's bits are not zero
+	VMOVDQU  Y0, (DI)
+	ADDQ     $32, DI
+	ADDQ     $32, SI
+	ADDQ     $32, DX
+	DECQ     CX
+	JNZ      rgloop
+
+rgdone:
+	VZEROUPPER
+	RET

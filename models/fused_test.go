@@ -503,3 +503,41 @@ func TestFusedEmbeddingMatchesByIndices(t *testing.T) {
 		t.Errorf("id outside the vocabulary: error %v, want one naming id 7", err)
 	}
 }
+
+// TestReLUKernelsMatchGo: the SIMD ReLU keeps Go's max semantics (NaN
+// stays NaN, -0 becomes +0) and the SIMD ReLU gradient reluGrad32's
+// mask, on lengths that leave every tail.
+func TestReLUKernelsMatchGo(t *testing.T) {
+	if reluSIMD == nil {
+		t.Skip("no SIMD kernels on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	special := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), 0, -1, 1, float32(math.Inf(-1))}
+	for _, n := range []int{5, 8, 19, 256} {
+		y, g := make([]float32, n), make([]float32, n)
+		for k := range y {
+			y[k], g[k] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			if k < len(special) {
+				y[k] = special[k]
+			}
+		}
+		got := append([]float32(nil), y...)
+		relu(got)
+		for k, v := range y {
+			if want := max(v, 0); math.Float32bits(got[k]) != math.Float32bits(want) {
+				t.Fatalf("relu, n=%d, [%d] of %v: %v, want %v", n, k, v, got[k], want)
+			}
+		}
+		d := make([]float32, n)
+		reluGrad32(d, got, g)
+		for k := range d {
+			want := g[k]
+			if math.Float32bits(got[k]) == 0 {
+				want = 0
+			}
+			if math.Float32bits(d[k]) != math.Float32bits(want) {
+				t.Fatalf("reluGrad32, n=%d, [%d]: %v, want %v", n, k, d[k], want)
+			}
+		}
+	}
+}
