@@ -278,6 +278,20 @@ func divRow[T float](row []T, s T) {
 	}
 }
 
+// affineRow sets y[k] = x[k]*g[k] + b[k], LayerNorm's gain and bias, like
+// divRow eight at a time where it can.
+func affineRow[T float](y, x, g, b []T) {
+	x, g, b = x[:len(y)], g[:len(y)], b[:len(y)]
+	done := 0
+	if y32, ok := any(y).([]float32); ok && affineSIMD != nil && len(y) >= 8 {
+		done = len(y) &^ 7
+		affineSIMD(done, &y32[0], &any(x).([]float32)[0], &any(g).([]float32)[0], &any(b).([]float32)[0])
+	}
+	for k := done; k < len(y); k++ {
+		y[k] = x[k]*g[k] + b[k]
+	}
+}
+
 // lnGradRow sets row[k] = (row[k] - m1 - xh[k]*m2) / sd, the last step of
 // the LayerNorm input gradient, like divRow eight at a time where it can.
 func lnGradRow[T float](row, xh []T, m1, m2, sd T) {
@@ -324,9 +338,7 @@ func layerNormForward[T float](s *layerNormSpec) kernel[T] {
 					if i0+j < s.n {
 						std[i0+j] = sd[j]
 					}
-					for k, v := range xh[j] {
-						row[k] = v*g[k] + b[k]
-					}
+					affineRow(row, xh[j], g, b)
 				}
 			}
 		})

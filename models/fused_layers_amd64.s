@@ -100,3 +100,31 @@ rgloop:
 rgdone:
 	VZEROUPPER
 	RET
+
+// func affineKernel(n int, y, x, g, b *float32)
+// y[k] = x[k]*g[k] + b[k] (a product, then a sum) for k < n (n a
+// multiple of 8), eight at a time.
+TEXT ·affineKernel(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ gain+24(FP), DX
+	MOVQ b+32(FP), BX
+	SHRQ $3, CX
+	JZ   affdone
+
+affloop:
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, BX
+	DECQ    CX
+	JNZ     affloop
+
+affdone:
+	VZEROUPPER
+	RET

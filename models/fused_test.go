@@ -291,8 +291,9 @@ func TestMaxArgRowsKernelMatchesGo(t *testing.T) {
 	}
 }
 
-// TestLayerNormRowKernelsMatchGo: the SIMD division loops of LayerNorm
-// give the bits of the scalar loops, on lengths that leave every tail.
+// TestLayerNormRowKernelsMatchGo: the SIMD row loops of LayerNorm
+// (division, gain and bias, input gradient) give the bits of the scalar
+// loops, on lengths that leave every tail.
 func TestLayerNormRowKernelsMatchGo(t *testing.T) {
 	if divSIMD == nil {
 		t.Skip("no SIMD kernels on this CPU")
@@ -312,6 +313,16 @@ func TestLayerNormRowKernelsMatchGo(t *testing.T) {
 		for k := range got {
 			if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
 				t.Fatalf("divRow, n=%d, [%d]: %v, want %v", n, k, got[k], want[k])
+			}
+		}
+		g, b := row, xh // any rows will do as gain and bias
+		affineRow(got, xh, g, b)
+		for k, v := range xh {
+			want[k] = v*g[k] + b[k]
+		}
+		for k := range got {
+			if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+				t.Fatalf("affineRow, n=%d, [%d]: %v, want %v", n, k, got[k], want[k])
 			}
 		}
 		copy(got, row)
