@@ -141,20 +141,35 @@ func attentionForward[T float](s *attentionState) kernel[T] {
 	}
 }
 
-// softmax replaces row by its softmax.
+// softmax replaces row by its softmax: exp(v - max) in float64, rounded,
+// over their sum. The exponentials of float32 rows go four at a time
+// (expSIMD) with math.Exp's bits.
 func softmax[T float](row []T) {
 	m := row[0]
 	for _, v := range row[1:] {
 		m = max(m, v)
 	}
+	done := 0
+	if r, ok := any(row).([]float32); ok && expSIMD != nil {
+		for vec := len(r) &^ 3; done < vec; {
+			if done += expSIMD(vec-done, &r[done], float32(m)); done < vec {
+				expRow(r[done:done+4], float32(m)) // a group the kernel leaves to math.Exp
+				done += 4
+			}
+		}
+	}
+	expRow(row[done:], m)
 	var sum T
-	for k, v := range row {
-		e := T(math.Exp(float64(v - m)))
-		row[k] = e
+	for _, e := range row {
 		sum += e
 	}
-	for k := range row {
-		row[k] /= sum
+	divRow(row, sum)
+}
+
+// expRow replaces each v of row by exp(v - m).
+func expRow[T float](row []T, m T) {
+	for k, v := range row {
+		row[k] = T(math.Exp(float64(v - m)))
 	}
 }
 

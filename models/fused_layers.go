@@ -65,15 +65,28 @@ func fusedLinear(x, w, b *G.Node, relu, inputGrad bool) (*G.Node, error) {
 func linearForward[T float](s linearSpec) kernel[T] {
 	return func(y []T, in [][]T) {
 		x, w, b := in[0], in[1], in[2]
-		for r := 0; r < s.n; r++ {
-			copy(y[r*s.out:(r+1)*s.out], b)
-		}
+		parallel(s.n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				copy(y[r*s.out:(r+1)*s.out], b)
+			}
+		})
 		gemm(false, false, s.n, s.out, s.in, 1, x, s.in, w, s.out, 1, y, s.out)
 		if s.relu {
-			for k, v := range y {
-				y[k] = max(v, 0)
-			}
+			parallel(len(y), func(lo, hi int) { relu(y[lo:hi]) })
 		}
+	}
+}
+
+// relu replaces each v of y by max(v, 0), eight at a time for float32
+// where the CPU allows.
+func relu[T float](y []T) {
+	done := 0
+	if y32, ok := any(y).([]float32); ok && reluSIMD != nil && len(y) >= 8 {
+		done = len(y) &^ 7
+		reluSIMD(done, &y32[0])
+	}
+	for k, v := range y[done:] {
+		y[done+k] = max(v, 0)
 	}
 }
 
@@ -81,7 +94,8 @@ func linearForward[T float](s linearSpec) kernel[T] {
 func reluGrad[T float](d []T, in [][]T) {
 	switch d := any(d).(type) {
 	case []float32:
-		reluGrad32(d, any(in[0]).([]float32), any(in[1]).([]float32))
+		y, g := any(in[0]).([]float32), any(in[1]).([]float32)
+		parallel(len(g), func(lo, hi int) { reluGrad32(d[lo:hi], y[lo:hi], g[lo:hi]) })
 	case []float64:
 		y, g := any(in[0]).([]float64), any(in[1]).([]float64)
 		for k, v := range g {
@@ -95,10 +109,17 @@ func reluGrad[T float](d []T, in [][]T) {
 
 // reluGrad32 masks g by y > 0 without branches (their outcome is a coin
 // toss): y is a ReLU output, never negative, so y > 0 exactly when its bits
-// are not zero, and an integer select compiles to a conditional move.
+// are not zero, and an integer select compiles to a conditional move; the
+// SIMD kernel applies the same mask eight at a time.
 func reluGrad32(d, y, g []float32) {
 	y, d = y[:len(g)], d[:len(g)]
-	for k, v := range g {
+	done := 0
+	if reluGradSIMD != nil && len(g) >= 8 {
+		done = len(g) &^ 7
+		reluGradSIMD(done, &d[0], &y[0], &g[0])
+	}
+	for k := done; k < len(g); k++ {
+		v := g[k]
 		mask := uint32(0)
 		if math.Float32bits(y[k]) != 0 {
 			mask = ^uint32(0)
@@ -121,10 +142,14 @@ func linearGradW[T float](s linearSpec) kernel[T] {
 
 func linearGradB[T float](s linearSpec) kernel[T] {
 	return func(db []T, in [][]T) {
-		clear(db)
-		for r := 0; r < s.n; r++ {
-			axpy(1, in[2][r*s.out:], db)
-		}
+		// Columns are split between workers; each sums its columns over
+		// the rows in order, so the result does not depend on the split.
+		parallel(s.out, func(lo, hi int) {
+			clear(db[lo:hi])
+			for r := 0; r < s.n; r++ {
+				axpy(1, in[2][r*s.out+lo:], db[lo:hi])
+			}
+		})
 	}
 }
 
@@ -190,30 +215,95 @@ func fusedLayerNorm(x, r, g, b *G.Node, eps float64) (*G.Node, error) {
 	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: grads}, ins...)
 }
 
-// layerNormRow writes row i of the normalised input, (z - mean) / std,
-// into xhat and returns std. z is x's row, plus r's with a residual.
-func layerNormRow[T float](s *layerNormSpec, in [][]T, i int, xhat []T) T {
-	x := in[0][i*s.d : (i+1)*s.d]
-	copy(xhat, x)
-	if s.residual {
-		axpy(1, in[1][i*s.d:], xhat)
+// lnGroup is how many rows the LayerNorm kernels process together. Their
+// sums run as independent chains, each in its own row's order, so every
+// result is that of one row at a time, several times sooner: a sum
+// waits on its previous addition, and lnGroup chains fill that wait.
+const lnGroup = 4
+
+// rowGroup returns rows i0..i0+lnGroup-1 of m, whose rows have len(spare)
+// elements; spare stands in for rows past n.
+func rowGroup[T float](m []T, i0, n int, spare []T) (rows [lnGroup][]T) {
+	d := len(spare)
+	for j := range rows {
+		if i := i0 + j; i < n {
+			rows[j] = m[i*d : (i+1)*d]
+		} else {
+			rows[j] = spare
+		}
 	}
-	var sum T
-	for _, v := range xhat {
-		sum += v
+	return rows
+}
+
+// normalizeGroup replaces each row z of xh by (z - mean) / std and
+// returns the rows' std = sqrt(var + eps).
+func normalizeGroup[T float](xh *[lnGroup][]T, eps T) (std [lnGroup]T) {
+	d := len(xh[0])
+	r0, r1, r2, r3 := xh[0][:d], xh[1][:d], xh[2][:d], xh[3][:d]
+	var s0, s1, s2, s3 T
+	for k := 0; k < d; k++ {
+		s0 += r0[k]
+		s1 += r1[k]
+		s2 += r2[k]
+		s3 += r3[k]
 	}
-	mean := sum / T(s.d)
-	var sq T
-	for k, v := range xhat {
-		c := v - mean
-		xhat[k] = c
-		sq += c * c
+	n := T(d)
+	m0, m1, m2, m3 := s0/n, s1/n, s2/n, s3/n
+	var q0, q1, q2, q3 T
+	for k := 0; k < d; k++ {
+		c0, c1, c2, c3 := r0[k]-m0, r1[k]-m1, r2[k]-m2, r3[k]-m3
+		r0[k], r1[k], r2[k], r3[k] = c0, c1, c2, c3
+		q0 += c0 * c0
+		q1 += c1 * c1
+		q2 += c2 * c2
+		q3 += c3 * c3
 	}
-	std := T(math.Sqrt(float64(sq/T(s.d) + T(s.eps))))
-	for k := range xhat {
-		xhat[k] /= std
+	for j, q := range [lnGroup]T{q0, q1, q2, q3} {
+		std[j] = T(math.Sqrt(float64(q/n + eps)))
+		divRow(xh[j], std[j])
 	}
 	return std
+}
+
+// divRow divides row by s in place: divisions are the slowest step of a
+// LayerNorm, so float32 rows go eight at a time where the CPU allows.
+func divRow[T float](row []T, s T) {
+	done := 0
+	if r, ok := any(row).([]float32); ok && divSIMD != nil && len(r) >= 8 {
+		done = len(r) &^ 7
+		divSIMD(done, &r[0], float32(s))
+	}
+	for k := done; k < len(row); k++ {
+		row[k] /= s
+	}
+}
+
+// affineRow sets y[k] = x[k]*g[k] + b[k], LayerNorm's gain and bias, like
+// divRow eight at a time where it can.
+func affineRow[T float](y, x, g, b []T) {
+	x, g, b = x[:len(y)], g[:len(y)], b[:len(y)]
+	done := 0
+	if y32, ok := any(y).([]float32); ok && affineSIMD != nil && len(y) >= 8 {
+		done = len(y) &^ 7
+		affineSIMD(done, &y32[0], &any(x).([]float32)[0], &any(g).([]float32)[0], &any(b).([]float32)[0])
+	}
+	for k := done; k < len(y); k++ {
+		y[k] = x[k]*g[k] + b[k]
+	}
+}
+
+// lnGradRow sets row[k] = (row[k] - m1 - xh[k]*m2) / sd, the last step of
+// the LayerNorm input gradient, like divRow eight at a time where it can.
+func lnGradRow[T float](row, xh []T, m1, m2, sd T) {
+	xh = xh[:len(row)]
+	done := 0
+	if r, ok := any(row).([]float32); ok && lnGradSIMD != nil && len(r) >= 8 {
+		done = len(r) &^ 7
+		lnGradSIMD(done, &r[0], &any(xh).([]float32)[0], float32(m1), float32(m2), float32(sd))
+	}
+	for k := done; k < len(row); k++ {
+		row[k] = (row[k] - m1 - xh[k]*m2) / sd
+	}
 }
 
 // gain returns the index of the gain input (n=0) or the bias input (n=1).
@@ -228,13 +318,27 @@ func layerNormForward[T float](s *layerNormSpec) kernel[T] {
 	return func(y []T, in [][]T) {
 		g, b := in[s.gain(0)], in[s.gain(1)]
 		xhat, std := cached[T](&s.xhat, s.n*s.d), cached[T](&s.std, s.n)
-		parallel(s.n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				xh := xhat[i*s.d : (i+1)*s.d]
-				std[i] = layerNormRow(s, in, i, xh)
-				row := y[i*s.d : (i+1)*s.d]
-				for k, v := range xh {
-					row[k] = v*g[k] + b[k]
+		d := s.d
+		parallel((s.n+lnGroup-1)/lnGroup, func(lo, hi int) {
+			spare := make([]T, 2*d) // rows past n: normalised (stays zero), output
+			for grp := lo; grp < hi; grp++ {
+				i0 := grp * lnGroup
+				xh := rowGroup(xhat, i0, s.n, spare[:d])
+				for j := range xh {
+					if i := i0 + j; i < s.n {
+						copy(xh[j], in[0][i*d:(i+1)*d])
+						if s.residual {
+							axpy(1, in[1][i*d:], xh[j])
+						}
+					}
+				}
+				sd := normalizeGroup(&xh, T(s.eps))
+				ys := rowGroup(y, i0, s.n, spare[d:])
+				for j, row := range ys {
+					if i0+j < s.n {
+						std[i0+j] = sd[j]
+					}
+					affineRow(row, xh[j], g, b)
 				}
 			}
 		})
@@ -247,21 +351,37 @@ func layerNormGradX[T float](s *layerNormSpec) kernel[T] {
 	return func(dx []T, in [][]T) {
 		g, dy := in[s.gain(0)], in[len(in)-2]
 		xhat, std := cached[T](&s.xhat, s.n*s.d), cached[T](&s.std, s.n)
-		parallel(s.n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				xh := xhat[i*s.d : (i+1)*s.d]
-				row, gyRow := dx[i*s.d:(i+1)*s.d], dy[i*s.d:(i+1)*s.d]
-				var m1, m2 T
-				for k, v := range gyRow {
-					gy := v * g[k]
-					row[k] = gy
-					m1 += gy
-					m2 += gy * xh[k]
+		d := s.d
+		g = g[:d]
+		parallel((s.n+lnGroup-1)/lnGroup, func(lo, hi int) {
+			spare := make([]T, 3*d) // rows past n: normalised, output gradient, result
+			for grp := lo; grp < hi; grp++ {
+				i0 := grp * lnGroup
+				xh, gy, out := rowGroup(xhat, i0, s.n, spare[:d]), rowGroup(dy, i0, s.n, spare[d:2*d]), rowGroup(dx, i0, s.n, spare[2*d:])
+				x0, x1, x2, x3 := xh[0][:d], xh[1][:d], xh[2][:d], xh[3][:d]
+				g0, g1, g2, g3 := gy[0][:d], gy[1][:d], gy[2][:d], gy[3][:d]
+				o0, o1, o2, o3 := out[0][:d], out[1][:d], out[2][:d], out[3][:d]
+				var a0, a1, a2, a3, b0, b1, b2, b3 T // sums of gy and of gy xhat
+				for k := 0; k < d; k++ {
+					gk := g[k]
+					y0, y1, y2, y3 := g0[k]*gk, g1[k]*gk, g2[k]*gk, g3[k]*gk
+					o0[k], o1[k], o2[k], o3[k] = y0, y1, y2, y3
+					a0 += y0
+					a1 += y1
+					a2 += y2
+					a3 += y3
+					b0 += y0 * x0[k]
+					b1 += y1 * x1[k]
+					b2 += y2 * x2[k]
+					b3 += y3 * x3[k]
 				}
-				m1 /= T(s.d)
-				m2 /= T(s.d)
-				for k := range row {
-					row[k] = (row[k] - m1 - xh[k]*m2) / std[i]
+				n := T(d)
+				m1, m2 := [lnGroup]T{a0 / n, a1 / n, a2 / n, a3 / n}, [lnGroup]T{b0 / n, b1 / n, b2 / n, b3 / n}
+				for j, row := range out {
+					if i0+j >= s.n {
+						break
+					}
+					lnGradRow(row, xh[j], m1[j], m2[j], std[i0+j])
 				}
 			}
 		})
@@ -274,18 +394,23 @@ func layerNormGradG[T float](s *layerNormSpec, bias bool) kernel[T] {
 	return func(dg []T, in [][]T) {
 		dy := in[len(in)-2]
 		xhat := cached[T](&s.xhat, s.n*s.d)
-		clear(dg)
-		for i := 0; i < s.n; i++ {
-			dyRow := dy[i*s.d : (i+1)*s.d]
-			if bias {
-				axpy(1, dyRow, dg)
-				continue
+		// Columns are split between workers, each summing over the rows
+		// in order: the same sums on any number of cores.
+		parallel(s.d, func(lo, hi int) {
+			part := dg[lo:hi]
+			clear(part)
+			for i := 0; i < s.n; i++ {
+				dyRow := dy[i*s.d+lo : i*s.d+hi]
+				if bias {
+					axpy(1, dyRow, part)
+					continue
+				}
+				xh := xhat[i*s.d+lo : i*s.d+hi]
+				for k, v := range dyRow {
+					part[k] += v * xh[k]
+				}
 			}
-			xh := xhat[i*s.d : (i+1)*s.d]
-			for k, v := range dyRow {
-				dg[k] += v * xh[k]
-			}
-		}
+		})
 	}
 }
 
@@ -323,16 +448,16 @@ func l2norm[T float](v []T) T {
 func keepNormForward[T float](s keepNormSpec) kernel[T] {
 	return func(y []T, in [][]T) {
 		x := in[0]
-		for b := 0; b < s.batch; b++ {
-			for f := 0; f < s.keep; f++ {
-				src := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
-				dst := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
-				n := l2norm(src)
-				for k, v := range src {
-					dst[k] = v / n
+		parallel(s.batch, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				for f := 0; f < s.keep; f++ {
+					src := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
+					dst := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+					copy(dst, src)
+					divRow(dst, l2norm(src))
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -340,23 +465,25 @@ func keepNormForward[T float](s keepNormSpec) kernel[T] {
 func keepNormGrad[T float](s keepNormSpec) kernel[T] {
 	return func(dx []T, in [][]T) {
 		x, y, dy := in[0], in[1], in[2]
-		clear(dx)
-		for b := 0; b < s.batch; b++ {
-			for f := 0; f < s.keep; f++ {
-				xr := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
-				yr := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
-				gr := dy[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
-				n := l2norm(xr)
-				var dot T
-				for k, v := range gr {
-					dot += v * yr[k]
-				}
-				out := dx[(b*s.slots+s.first+f)*s.d:]
-				for k, v := range gr {
-					out[k] = (v - yr[k]*dot) / n
+		parallel(s.batch, func(lo, hi int) {
+			clear(dx[lo*s.slots*s.d : hi*s.slots*s.d])
+			for b := lo; b < hi; b++ {
+				for f := 0; f < s.keep; f++ {
+					xr := x[(b*s.slots+s.first+f)*s.d : (b*s.slots+s.first+f+1)*s.d]
+					yr := y[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+					gr := dy[(b*s.keep+f)*s.d : (b*s.keep+f+1)*s.d]
+					n := l2norm(xr)
+					var dot T
+					for k, v := range gr {
+						dot += v * yr[k]
+					}
+					out := dx[(b*s.slots+s.first+f)*s.d:]
+					for k, v := range gr {
+						out[k] = (v - yr[k]*dot) / n
+					}
 				}
 			}
-		}
+		})
 	}
 }
 

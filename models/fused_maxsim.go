@@ -76,8 +76,10 @@ func maxSimInputs[T float](s *maxSimState, in [][]T) (text, image, weight, bias 
 }
 
 // maxSimForward computes the (bt, bi) scores block by block: a matrix
-// product of a block of text fragments with a block of image fragments,
-// then, for each text fragment and image, the masked max over the image's
+// product of a block of image fragments with a block of text fragments,
+// whose rows are the image fragments, then, for each image, the masked max
+// over its rows, for all the block's text fragments at once (a vertical
+// max, which vectorises), and each text item's weighted sum over its
 // fragments. Blocks run in parallel; each writes its own scores.
 func maxSimForward[T float](s *maxSimState, out []T, in [][]T) {
 	text, image, weight, bias := maxSimInputs(s, in)
@@ -85,56 +87,81 @@ func maxSimForward[T float](s *maxSimState, out []T, in [][]T) {
 		s.argmax = make([]int32, s.bt*s.ft*s.bi)
 	}
 	ft, fi, d, bi := s.ft, s.fi, s.d, s.bi
+	noBias := make([]T, fi)
 	nib := (s.bi + maxSimImageBlock - 1) / maxSimImageBlock
 	jobs := (s.bt + maxSimTextBlock - 1) / maxSimTextBlock * nib
 	parallel(jobs, func(lo, hi int) {
-		var prod []T
+		var prod, best []T
+		var arg []int32
 		for j := lo; j < hi; j++ {
 			t0, i0 := j/nib*maxSimTextBlock, j%nib*maxSimImageBlock
 			t1, i1 := min(t0+maxSimTextBlock, s.bt), min(i0+maxSimImageBlock, s.bi)
-			rows, cols := (t1-t0)*ft, (i1-i0)*fi
+			rows, cols := (i1-i0)*fi, (t1-t0)*ft
 			if cap(prod) < rows*cols {
 				prod = make([]T, rows*cols)
 			}
 			prod = prod[:rows*cols]
-			gemm(false, true, rows, cols, d, 1, text[t0*ft*d:], d, image[i0*fi*d:], d, 0, prod, cols)
+			if cap(best) < cols {
+				best, arg = make([]T, cols), make([]int32, cols)
+			}
+			best, arg = best[:cols], arg[:cols]
+			gemm(false, true, rows, cols, d, 1, image[i0*fi*d:], d, text[t0*ft*d:], d, 0, prod, cols)
 			for t := t0; t < t1; t++ {
 				for i := i0; i < i1; i++ {
 					out[t*bi+i] = 0
 				}
-				for f := 0; f < ft; f++ {
-					w := T(1)
-					if weight != nil {
-						w = weight[t*ft+f]
-					}
-					row := prod[((t-t0)*ft+f)*cols:]
-					am := s.argmax[(t*ft+f)*bi:]
-					for i := i0; i < i1; i++ {
-						seg := row[(i-i0)*fi : (i-i0+1)*fi]
-						var b []T
-						if bias != nil {
-							b = bias[i*fi : (i+1)*fi]
+			}
+			for i := i0; i < i1; i++ {
+				b := noBias
+				if bias != nil {
+					b = bias[i*fi : (i+1)*fi]
+				}
+				maxArgRows(prod[(i-i0)*fi*cols:(i-i0+1)*fi*cols], cols, b, best, arg)
+				for t := t0; t < t1; t++ {
+					for f := 0; f < ft; f++ {
+						w := T(1)
+						if weight != nil {
+							w = weight[t*ft+f]
 						}
-						best, arg := seg[0], 0
-						if b != nil {
-							best += b[0]
-						}
-						for g := 1; g < fi; g++ {
-							v := seg[g]
-							if b != nil {
-								v += b[g]
-							}
-							if v > best {
-								best, arg = v, g
-							}
-						}
-						am[i] = int32(arg)
-						out[t*bi+i] += w * best
+						c := (t-t0)*ft + f
+						s.argmax[(t*ft+f)*bi+i] = arg[c]
+						out[t*bi+i] += w * best[c]
 					}
 				}
 			}
 		}
 	})
+}
+
+// maxArgRows sets best[j] to the max over rows g of p[g*stride+j] +
+// bias[g], len(bias) rows, and arg[j] to the first g that attains it,
+// for the len(best) columns j: with the SIMD kernel for float32 where
+// there is one, maxArgRowsGo for the rest.
+func maxArgRows[T float](p []T, stride int, bias, best []T, arg []int32) {
+	n, rows := len(best), len(bias)
+	done := 0
+	if p32, ok := any(p).([]float32); ok && maxArgRowsSIMD != nil && n >= 8 {
+		done = n &^ 7
+		_ = p32[(rows-1)*stride+done-1] // bounds for the kernel
+		maxArgRowsSIMD(done, rows, &p32[0], stride, &any(bias).([]float32)[0], &any(best).([]float32)[0], &arg[0])
+	}
+	if done < n {
+		maxArgRowsGo(p[done:], stride, bias, best[done:], arg[done:])
+	}
+}
+
+// maxArgRowsGo is maxArgRows column by column. A strict greater-than
+// keeps the first of tied rows, and a NaN never wins.
+func maxArgRowsGo[T float](p []T, stride int, bias, best []T, arg []int32) {
+	for j := range best {
+		v, a := p[j]+bias[0], 0
+		for g := 1; g < len(bias); g++ {
+			if x := p[g*stride+j] + bias[g]; x > v {
+				v, a = x, g
+			}
+		}
+		best[j], arg[j] = v, int32(a)
+	}
 }
 
 // maxSimGradText returns the kernel of the text gradient: each text
@@ -201,13 +228,22 @@ func maxSimGradImage[T float](s *maxSimState) kernel[T] {
 	}
 }
 
-// axpy adds a*x to y (len(y) elements) with gonum's SIMD kernels: the
-// pure-Go routine in every build, as a cgo call per row would cost more
-// than the row.
+// axpy adds a*x to y (len(y) elements): with the AVX kernel for float32
+// where there is one, otherwise gonum's SIMD kernels, whose products and
+// sums it repeats exactly; the pure-Go routine in every build, as a cgo
+// call per row would cost more than the row.
 func axpy[T float](a T, x, y []T) {
 	switch y := any(y).(type) {
 	case []float32:
-		gonum.Implementation{}.Saxpy(len(y), float32(a), any(x).([]float32), 1, y, 1)
+		x := any(x).([]float32)[:len(y)]
+		done := 0
+		if axpySIMD != nil && len(y) >= 8 {
+			done = len(y) &^ 7
+			axpySIMD(done, float32(a), &x[0], &y[0])
+		}
+		if done < len(y) {
+			gonum.Implementation{}.Saxpy(len(y)-done, float32(a), x[done:], 1, y[done:], 1)
+		}
 	case []float64:
 		gonum.Implementation{}.Daxpy(len(y), float64(a), any(x).([]float64), 1, y, 1)
 	}

@@ -88,7 +88,11 @@ func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
 		in.attnBias = b.input("text.attn_bias", batch, c.textSlots())
 		in.weight = b.input("text.weight", batch, c.TextFragments())
 	}
-	emb, err := G.ByIndices(b.param("text.tok"), in.ids, 0)
+	embed := fusedEmbedding
+	if b.m.Composed {
+		embed = func(table, ids *G.Node) (*G.Node, error) { return G.ByIndices(table, ids, 0) }
+	}
+	emb, err := embed(b.param("text.tok"), in.ids)
 	if err != nil {
 		return nil, in, err
 	}
