@@ -25,7 +25,9 @@ func TestGPUPathOnHost(t *testing.T) {
 	if _, err := (&Runner{DB: cpuDB}).Run(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
-	host := func(gpu.Device) (gpu.Backend, gpu.Info, error) { return gpu.Host{}, gpu.Info{Name: "Host stand-in"}, nil }
+	host := func(gpu.Device) (gpu.Backend, gpu.Info, error) {
+		return gpu.Host{}, gpu.Info{Name: "Host stand-in"}, nil
+	}
 	r := &Runner{DB: gpuDB, Device: gpu.Device{CUDA: true}, openGPU: host}
 	sum, err := r.Run(context.Background(), e)
 	if err != nil {

@@ -120,7 +120,7 @@ func TestSweepReportContents(t *testing.T) {
 	}
 	for _, s := range []string{
 		"| Model | codes | schedule | train.loss | seeds |", // the varying keys become columns
-		"| inflated | 8 | n+k | hinge-l8 | 2 |",                  // k=8 lost seed 3
+		"| inflated | 8 | n+k | hinge-l8 | 2 |",             // k=8 lost seed 3
 		"- inflated (k=8): 2 of 3 seeds finished; missing seed 3",
 		"models: loss is NaN at step 17",
 		"- Seeds: 1, 2, 3",
