@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -163,11 +162,7 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(r.checkpointDir(), c.Hash()+".ckpt")
-	if err := cross.Save(path); err != nil {
-		return err
-	}
-	if err := run.SetCheckpoint(path); err != nil {
+	if err := r.keepCheckpoint(run, c, cross.Save); err != nil {
 		return err
 	}
 	if l.ds.TestFolds > 1 {

@@ -530,11 +530,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(r.checkpointDir(), c.Hash()+".ckpt")
-	if err := m.Save(path); err != nil {
-		return err
-	}
-	if err := run.SetCheckpoint(path); err != nil {
+	if err := r.keepCheckpoint(run, c, m.Save); err != nil {
 		return err
 	}
 	ev, release, err := newEvaluator(be, m)
@@ -689,6 +685,16 @@ func evaluate(run *store.Run, enc evaluator, mc models.Config, vocab *datasets.V
 		QueryMs:      queryMs(texts, images),
 		Interactions: mc.Interactions(), IndexFloats: mc.IndexFloats(),
 	}.Values())
+}
+
+// keepCheckpoint saves a trained stage with save beside the database and
+// records its path with the run, so that a chain can resume from it.
+func (r *Runner) keepCheckpoint(run *store.Run, c Config, save func(path string) error) error {
+	path := filepath.Join(r.checkpointDir(), c.Hash()+".ckpt")
+	if err := save(path); err != nil {
+		return err
+	}
+	return run.SetCheckpoint(path)
 }
 
 // encodeSplit encodes a split's captions and images with enc and returns
