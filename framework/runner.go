@@ -499,16 +499,19 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		if stage.Keep == models.KeepFirst {
 			margin = c.Train.FastMargin
 		}
-		if obj, err = models.FirstStage(c.Train.Loss, margin, c.Train.WarmupEpochs, c.Train.WarmupTemp); err != nil {
+		if be != nil {
+			gobj = gpuObjective(c, margin, nil, m, distill.Settings{})
+		} else if obj, err = models.FirstStage(c.Train.Loss, margin, c.Train.WarmupEpochs, c.Train.WarmupTemp); err != nil {
 			return err
 		}
-		gobj = gpuObjective(c, margin, nil, m, distill.Settings{})
 	} else {
 		ds := distill.Settings{TeacherTemp: c.Distill.TeacherTemp, StudentTemp: c.Distill.StudentTemp, TrainEmbeddings: c.Distill.TrainEmbeddings}
 		if m, settings.Frozen, err = distill.NewStudent(teacher, mc, ds, initRNG); err != nil {
 			return err
 		}
-		if be == nil {
+		if be != nil {
+			gobj = gpuObjective(c, 0, teacher, m, ds)
+		} else {
 			kd, err := distill.NewKD(teacher, m.Config, ds, settings.BatchSize)
 			if err != nil {
 				return err
@@ -516,7 +519,6 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 			defer kd.Close()
 			obj = kd
 		}
-		gobj = gpuObjective(c, 0, teacher, m, ds)
 	}
 	steps := settings.Epochs * (len(l.ds.Train.Images) / max(settings.BatchSize, 1))
 	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), steps)

@@ -135,31 +135,15 @@ func checkpoint(net *Net, opt *AdamW, m *models.Model, names []string, epoch int
 	return nil
 }
 
-// resume loads r into the net and optimiser and advances the iterator
-// past r's epochs, with the checks of models.Train.
+// resume loads r into m, the net and the optimiser, and advances the
+// iterator past r's epochs, with models' checks (TrainState.Restore).
 func resume(net *Net, opt *AdamW, m *models.Model, it *datasets.Iterator, r *models.TrainState, epochs int, trained []string) error {
-	if r.Epoch < 0 || r.Epoch > epochs || r.Step != r.Epoch*it.BatchesPerEpoch() {
-		return fmt.Errorf("gpu: resume: state at epoch %d, step %d does not fit %d epochs of %d steps", r.Epoch, r.Step, epochs, it.BatchesPerEpoch())
-	}
-	for _, name := range m.Params.Names() {
-		if len(r.Params[name]) != len(m.Params.Data(name)) {
-			return fmt.Errorf("gpu: resume: parameter %s has %d values in the state, the model has %d", name, len(r.Params[name]), len(m.Params.Data(name)))
-		}
-		copy(m.Params.Data(name), r.Params[name])
+	if err := r.Restore(m, it, epochs, trained); err != nil {
+		return err
 	}
 	if err := net.Load(m); err != nil {
 		return err
 	}
-	if r.Step > 0 {
-		for _, name := range trained {
-			if n := len(m.Params.Data(name)); len(r.M[name]) != n || len(r.V[name]) != n {
-				return fmt.Errorf("gpu: resume: optimiser moments of %s missing or of the wrong length", name)
-			}
-		}
-	}
 	opt.Restore(r, trained)
-	for range r.Step {
-		it.Next()
-	}
 	return nil
 }

@@ -358,29 +358,45 @@ func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets
 }
 
 // resume loads r into the model and optimiser and advances the iterator
-// past r's epochs, checking that r belongs to this training.
+// past r's epochs (see TrainState.Restore).
 func resume(m *Model, opt *AdamW, it *datasets.Iterator, r *TrainState, epochs int, trained []string) error {
-	if r.Epoch < 0 || r.Epoch > epochs || r.Step != r.Epoch*it.BatchesPerEpoch() {
-		return fmt.Errorf("models: resume: state at epoch %d, step %d does not fit %d epochs of %d steps", r.Epoch, r.Step, epochs, it.BatchesPerEpoch())
+	if err := r.Restore(m, it, epochs, trained); err != nil {
+		return err
+	}
+	opt.step, opt.m, opt.v = r.Step, map[string][]float32{}, map[string][]float32{}
+	if r.Step > 0 {
+		for _, name := range trained {
+			opt.m[name], opt.v[name] = slices.Clone(r.M[name]), slices.Clone(r.V[name])
+		}
+	}
+	return nil
+}
+
+// Restore copies s's parameters into m and advances it past s's steps,
+// after checking that s belongs to a training of m for epochs epochs of
+// it that trains the parameters named trained (their optimiser moments
+// included): the part of resuming that does not depend on the executor.
+// Loading the moments into an optimiser is the caller's.
+func (s *TrainState) Restore(m *Model, it *datasets.Iterator, epochs int, trained []string) error {
+	if s.Epoch < 0 || s.Epoch > epochs || s.Step != s.Epoch*it.BatchesPerEpoch() {
+		return fmt.Errorf("models: resume: state at epoch %d, step %d does not fit %d epochs of %d steps", s.Epoch, s.Step, epochs, it.BatchesPerEpoch())
 	}
 	for _, name := range m.Params.Names() {
-		dst, src := m.Params.Data(name), r.Params[name]
+		dst, src := m.Params.Data(name), s.Params[name]
 		if len(src) != len(dst) {
 			return fmt.Errorf("models: resume: parameter %s has %d values in the state, the model has %d", name, len(src), len(dst))
 		}
 		copy(dst, src)
 	}
-	opt.step, opt.m, opt.v = r.Step, map[string][]float32{}, map[string][]float32{}
-	if r.Step > 0 {
+	if s.Step > 0 {
 		for _, name := range trained {
 			n := len(m.Params.Data(name))
-			if len(r.M[name]) != n || len(r.V[name]) != n {
+			if len(s.M[name]) != n || len(s.V[name]) != n {
 				return fmt.Errorf("models: resume: optimiser moments of %s missing or of the wrong length", name)
 			}
-			opt.m[name], opt.v[name] = slices.Clone(r.M[name]), slices.Clone(r.V[name])
 		}
 	}
-	for range r.Step {
+	for range s.Step {
 		it.Next()
 	}
 	return nil
