@@ -179,14 +179,6 @@ func gradError(got, want map[string][]float32, names []string) (string, float64)
 	return worst, rel
 }
 
-// lossLog keeps every step's loss.
-type lossLog []float64
-
-func (l *lossLog) LogStep(_ int, v map[string]float64) error {
-	*l = append(*l, v["loss"])
-	return nil
-}
-
 // curveCheck trains the benchmark model from the same weights and batches
 // on the CPU (models.Train) and on the GPU (gpu.Train) and compares the
 // loss curves: the first step exactly, then as means over the last tenth.
@@ -198,24 +190,24 @@ func (l *lossLog) LogStep(_ int, v map[string]float64) error {
 func curveCheck(be gpu.Backend, c models.Config, split *datasets.Split, vocab *datasets.Vocab, batch, steps int, obj gpu.Objective, graphObj models.Objective, check func(bool) string) error {
 	perEpoch := len(split.Images) / batch
 	settings := models.TrainSettings{BatchSize: batch, Epochs: max(1, steps/perEpoch)}
-	train := func(run func(*models.Model, *lossLog) error) (lossLog, float64, error) {
+	train := func(run func(*models.Model, *models.StepTimer) error) ([]float64, float64, error) {
 		m, err := models.New(c, rand.New(rand.NewPCG(3, 4)))
 		if err != nil {
 			return nil, 0, err
 		}
-		var log lossLog
+		var log models.StepTimer
 		start := time.Now()
 		err = run(m, &log)
-		return log, time.Since(start).Seconds(), err
+		return log.Losses, time.Since(start).Seconds(), err
 	}
-	cpu, cpuSecs, err := train(func(m *models.Model, log *lossLog) error {
+	cpu, cpuSecs, err := train(func(m *models.Model, log *models.StepTimer) error {
 		_, err := models.Train(context.Background(), m, split, vocab, graphObj, settings, rand.New(rand.NewPCG(5, 6)), log)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	dev, devSecs, err := train(func(m *models.Model, log *lossLog) error {
+	dev, devSecs, err := train(func(m *models.Model, log *models.StepTimer) error {
 		_, err := gpu.Train(context.Background(), be, m, split, vocab, obj, settings, rand.New(rand.NewPCG(5, 6)), log)
 		return err
 	})
