@@ -1,9 +1,11 @@
 package datasets
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -116,17 +118,107 @@ func Register(name string, load func() (*Dataset, error)) {
 }
 
 // Load returns a data set by name: "synthetic" (Synthetic with default
-// settings), "synthetic-small" (320 training and 100 test images), or one a
-// package registered; an unknown name gives an error listing the known names.
+// settings), "synthetic-small" (320 training and 100 test images), a
+// synthetic variant "synthetic:key=value,..." (see ParseSynthetic), or one
+// a package registered; an unknown name gives an error listing the known
+// names.
 func Load(name string) (*Dataset, error) {
+	if spec, ok := strings.CutPrefix(name, syntheticPrefix); ok {
+		s, err := ParseSynthetic(spec)
+		if err != nil {
+			return nil, err
+		}
+		d, err := Synthetic(s)
+		if d != nil {
+			d.Name = name
+		}
+		return d, err
+	}
 	load, ok := loaders[name]
 	if !ok {
-		return nil, fmt.Errorf("datasets: unknown data set %q (known: %s)", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("datasets: unknown data set %q (known: %s, or %s<settings>)", name, strings.Join(Names(), ", "), syntheticPrefix)
 	}
 	return load()
 }
 
-// Names returns the names Load accepts, sorted.
+// Check reports whether Load knows name, without loading it: a registered
+// name or a synthetic variant whose settings parse.
+func Check(name string) error {
+	if spec, ok := strings.CutPrefix(name, syntheticPrefix); ok {
+		s, err := ParseSynthetic(spec)
+		if err == nil {
+			_, err = s.withDefaults()
+		}
+		return err
+	}
+	if _, ok := loaders[name]; !ok {
+		return fmt.Errorf("datasets: unknown data set %q (known: %s, or %s<settings>)", name, strings.Join(Names(), ", "), syntheticPrefix)
+	}
+	return nil
+}
+
+// syntheticPrefix starts the name of a synthetic variant.
+const syntheticPrefix = "synthetic:"
+
+// ParseSynthetic reads the settings of a synthetic variant's name,
+// "synthetic:" followed by comma-separated key=value pairs over the
+// default settings: objects=MIN-MAX (objects, hence regions, per image),
+// noise=SD (Noise), twins=F (HardNegativeFraction), train=N, val=N and
+// test=N (image counts), dim=N (RegionDim), seed=N (the data's own seed).
+// "synthetic:objects=8-16,noise=0.3" is the default set with 8 to 16
+// objects per image and three times the noise.
+func ParseSynthetic(spec string) (SyntheticSettings, error) {
+	var s SyntheticSettings
+	if spec == "" {
+		return s, fmt.Errorf("datasets: %q names no settings (want key=value,...)", syntheticPrefix)
+	}
+	ints := map[string]*int{"train": &s.TrainImages, "val": &s.ValImages, "test": &s.TestImages, "dim": &s.RegionDim}
+	floats := map[string]*float64{"noise": &s.Noise, "twins": &s.HardNegativeFraction}
+	for _, kv := range strings.Split(spec, ",") {
+		key, value, ok := strings.Cut(kv, "=")
+		bad := func(want string) error {
+			return fmt.Errorf("datasets: synthetic setting %q: want %s", kv, want)
+		}
+		switch {
+		case !ok:
+			return s, bad("key=value")
+		case ints[key] != nil:
+			n, err := strconv.Atoi(value)
+			if err != nil || n <= 0 {
+				return s, bad("a positive integer")
+			}
+			*ints[key] = n
+		case floats[key] != nil:
+			f, err := strconv.ParseFloat(value, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) {
+				return s, bad("a number >= 0")
+			}
+			// 0 would mean "the default" to Synthetic; a negative value is
+			// its way of saying none.
+			*floats[key] = cmp.Or(f, -1)
+		case key == "objects":
+			lo, hi, ok := strings.Cut(value, "-")
+			a, err1 := strconv.Atoi(lo)
+			b, err2 := strconv.Atoi(hi)
+			if !ok || err1 != nil || err2 != nil {
+				return s, bad("objects=MIN-MAX")
+			}
+			s.MinObjects, s.MaxObjects = a, b
+		case key == "seed":
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || n == 0 {
+				return s, bad("a non-zero integer")
+			}
+			s.Seed = n
+		default:
+			return s, fmt.Errorf("datasets: unknown synthetic setting %q (known: objects, noise, twins, train, val, test, dim, seed)", key)
+		}
+	}
+	return s, nil
+}
+
+// Names returns the registered names Load accepts, sorted (synthetic
+// variants aside).
 func Names() []string {
 	names := make([]string, 0, len(loaders))
 	for n := range loaders {

@@ -16,6 +16,8 @@ func iteratorSplit(t *testing.T) (*Split, *Vocab) {
 	return &d.Train, BuildVocab(d.Train.Captions)
 }
 
+// TestIterator: ByImage visits every image once an epoch, each batch with
+// distinct images and a caption of each.
 func TestIterator(t *testing.T) {
 	s, v := iteratorSplit(t)
 	for _, tc := range []struct {
@@ -29,7 +31,7 @@ func TestIterator(t *testing.T) {
 		{"single", 1, 50},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			it, err := NewIterator(s, v, tc.batchSize, 12, 9, rand.New(rand.NewPCG(1, 1)))
+			it, err := NewIterator(s, v, ByImage, tc.batchSize, 12, 9, rand.New(rand.NewPCG(1, 1)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,10 +92,46 @@ func TestIterator(t *testing.T) {
 	}
 }
 
+// TestIteratorByCaption: ByCaption (the default) visits every caption once
+// an epoch, each with its own image, in a new order every epoch.
+func TestIteratorByCaption(t *testing.T) {
+	s, v := iteratorSplit(t)
+	it, err := NewIterator(s, v, "", 16, 12, 9, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(s.Captions) / 16; it.BatchesPerEpoch() != want {
+		t.Fatalf("BatchesPerEpoch = %d, want %d (captions / batch)", it.BatchesPerEpoch(), want)
+	}
+	var orders [2][]int
+	for epoch := range 2 {
+		seen := map[int]bool{}
+		for range it.BatchesPerEpoch() {
+			b := it.Next()
+			for k, c := range b.CaptionIndex {
+				if seen[c] {
+					t.Fatalf("epoch %d: caption %d twice", epoch, c)
+				}
+				seen[c] = true
+				if s.CaptionImage[c] != b.ImageIndex[k] {
+					t.Fatalf("row %d: caption %d with image %d, not its own %d", k, c, b.ImageIndex[k], s.CaptionImage[c])
+				}
+				orders[epoch] = append(orders[epoch], c)
+			}
+		}
+		if len(seen) != it.BatchesPerEpoch()*16 || it.Epoch() != epoch+1 {
+			t.Fatalf("epoch %d visited %d captions, epoch counter %d", epoch, len(seen), it.Epoch())
+		}
+	}
+	if reflect.DeepEqual(orders[0], orders[1]) {
+		t.Error("the second epoch repeats the first one's order")
+	}
+}
+
 func TestIteratorDeterminism(t *testing.T) {
 	s, v := iteratorSplit(t)
 	run := func(seed uint64) []Batch {
-		it, err := NewIterator(s, v, 8, 16, 16, rand.New(rand.NewPCG(seed, 7)))
+		it, err := NewIterator(s, v, ByImage, 8, 16, 16, rand.New(rand.NewPCG(seed, 7)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,23 +166,26 @@ func TestNewIteratorErrors(t *testing.T) {
 		name       string
 		s          *Split
 		v          *Vocab
+		batching   Batching
 		batchSize  int
 		maxLen     int
 		maxRegions int
 		rng        *rand.Rand
 		errHas     string
 	}{
-		{"nil split", nil, v, 4, 8, 8, rng, "nil"},
-		{"nil rng", s, v, 4, 8, 8, nil, "nil"},
-		{"empty split", &Split{}, v, 4, 8, 8, rng, "no image"},
-		{"batch too large", s, v, 51, 8, 8, rng, "batch size 51"},
-		{"batch zero", s, v, 0, 8, 8, rng, "batch size 0"},
-		{"maxLen zero", s, v, 4, 0, 8, rng, "maxLen 0"},
-		{"maxRegions zero", s, v, 4, 8, 0, rng, "maxRegions 0"},
-		{"invalid split", bad, v, 1, 8, 8, rng, "Images[1] has no caption"},
+		{"nil split", nil, v, ByImage, 4, 8, 8, rng, "nil"},
+		{"nil rng", s, v, ByImage, 4, 8, 8, nil, "nil"},
+		{"empty split", &Split{}, v, ByImage, 4, 8, 8, rng, "no image"},
+		{"batch over the images", s, v, ByImage, 51, 8, 8, rng, "batch size 51 not in [1, 50 images]"},
+		{"batch over the captions", s, v, ByCaption, 251, 8, 8, rng, "batch size 251 not in [1, 250 captions]"},
+		{"batch zero", s, v, ByCaption, 0, 8, 8, rng, "batch size 0"},
+		{"unknown batching", s, v, "pairs", 4, 8, 8, rng, `unknown batching "pairs"`},
+		{"maxLen zero", s, v, ByImage, 4, 0, 8, rng, "maxLen 0"},
+		{"maxRegions zero", s, v, ByImage, 4, 8, 0, rng, "maxRegions 0"},
+		{"invalid split", bad, v, ByImage, 1, 8, 8, rng, "Images[1] has no caption"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewIterator(tc.s, tc.v, tc.batchSize, tc.maxLen, tc.maxRegions, tc.rng)
+			_, err := NewIterator(tc.s, tc.v, tc.batching, tc.batchSize, tc.maxLen, tc.maxRegions, tc.rng)
 			if err == nil || !strings.HasPrefix(err.Error(), "datasets: ") || !strings.Contains(err.Error(), tc.errHas) {
 				t.Errorf("error %v, want one containing %q", err, tc.errHas)
 			}

@@ -482,6 +482,57 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// TestSyntheticVariants: "synthetic:key=value,..." names a synthetic set
+// with settings over the defaults; Check and Load refuse bad ones naming
+// the setting.
+func TestSyntheticVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		want   SyntheticSettings
+		errHas string
+	}{
+		{"synthetic:objects=8-16", SyntheticSettings{MinObjects: 8, MaxObjects: 16}, ""},
+		{"synthetic:noise=0.3,twins=0.8,val=1000", SyntheticSettings{Noise: 0.3, HardNegativeFraction: 0.8, ValImages: 1000}, ""},
+		{"synthetic:twins=0,noise=0", SyntheticSettings{Noise: -1, HardNegativeFraction: -1}, ""},
+		{"synthetic:train=50,test=20,dim=8,seed=3", SyntheticSettings{TrainImages: 50, TestImages: 20, RegionDim: 8, Seed: 3}, ""},
+		{"synthetic:", SyntheticSettings{}, "names no settings"},
+		{"synthetic:objects=8", SyntheticSettings{}, "objects=MIN-MAX"},
+		{"synthetic:objects=9-4", SyntheticSettings{}, "MaxObjects = 4 < MinObjects = 9"},
+		{"synthetic:noise=-1", SyntheticSettings{}, `"noise=-1"`},
+		{"synthetic:train=0", SyntheticSettings{}, "positive integer"},
+		{"synthetic:colours=3", SyntheticSettings{}, `unknown synthetic setting "colours"`},
+		{"synthetic:noise", SyntheticSettings{}, "key=value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Check(tc.name)
+			if tc.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+					t.Errorf("Check: %v, want an error containing %q", err, tc.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(tc.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Synthetic(tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want.Name = tc.name
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Load(%q) differs from Synthetic(%+v)", tc.name, tc.want)
+			}
+		})
+	}
+	if err := Check("coco"); err == nil || !strings.Contains(err.Error(), `"coco"`) {
+		t.Errorf("Check(coco) = %v, want an unknown-name error", err)
+	}
+}
+
 func TestSplitValidate(t *testing.T) {
 	good := func() Split {
 		return Split{

@@ -15,7 +15,7 @@ import (
 func TestLossGradient(t *testing.T) {
 	rows, cols := Targets([]float64{1, 0.2, -0.3, 0.5, 0.9, 0.1, 0, 0.4, 0.7}, 3, 2)
 	worst, err := gradcheck.MaxError(func(in []*G.Node) (*G.Node, error) {
-		return Loss(in[0], in[1], in[2], 1.5)
+		return Loss(in[0], in[1], in[2], 1.5, models.ReduceSum)
 	}, []gradcheck.Input{
 		{Shape: []int{3, 3}},
 		{Shape: []int{3, 3}, Values: rows, Constant: true},
@@ -40,7 +40,7 @@ func TestLossMinimum(t *testing.T) {
 		s := G.NewMatrix(g, G.Float64, G.WithShape(2, 2), G.WithName("s"), G.WithValue(denseF64(student)))
 		r := G.NewMatrix(g, G.Float64, G.WithShape(2, 2), G.WithName("rows"), G.WithValue(denseF64(rows)))
 		c := G.NewMatrix(g, G.Float64, G.WithShape(2, 2), G.WithName("cols"), G.WithValue(denseF64(cols)))
-		l, err := Loss(s, r, c, 1)
+		l, err := Loss(s, r, c, 1, models.ReduceMean)
 		if err != nil {
 			t.Fatal(err)
 		}

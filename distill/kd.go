@@ -23,6 +23,9 @@ type Settings struct {
 	// codes and embedding LayerNorm it takes from the teacher; by default
 	// they stay frozen, as in the authors' code.
 	TrainEmbeddings bool
+	// Reduction of the loss over the batch; default models.ReduceSum,
+	// the authors'.
+	Reduction models.Reduction
 }
 
 // WithDefaults fills zero temperatures for a teacher and student config.
@@ -116,7 +119,7 @@ func (k *KD) Loss(scores *G.Node) (*G.Node, error) {
 	b := scores.Shape()[0]
 	k.rowT = G.NewMatrix(scores.Graph(), tensor.Float32, G.WithShape(b, b), G.WithName("kd.teacher_rows"))
 	k.colT = G.NewMatrix(scores.Graph(), tensor.Float32, G.WithShape(b, b), G.WithName("kd.teacher_cols"))
-	return Loss(scores, k.rowT, k.colT, k.settings.StudentTemp)
+	return Loss(scores, k.rowT, k.colT, k.settings.StudentTemp, k.settings.Reduction)
 }
 
 // Prepare implements models.Objective: it scores the batch with the
@@ -180,14 +183,15 @@ func Targets(s []float64, n int, temp float64) (rows, cols []float64) {
 
 // Loss is the bidirectional KD loss of student scores s (B, B) against
 // teacher row and column distributions (colT in the layout of Targets):
-// half the mean cross-entropy of each row of softmax(temp*s) against rowT,
-// half that of each column against colT.
-func Loss(s, rowT, colT *G.Node, temp float64) (*G.Node, error) {
+// half the cross-entropy of each row of softmax(temp*s) against rowT and
+// half that of each column against colT, summed or averaged over the
+// batch as r says (models.SoftCrossEntropy).
+func Loss(s, rowT, colT *G.Node, temp float64, r models.Reduction) (*G.Node, error) {
 	colTT, err := G.Transpose(colT)
 	if err != nil {
 		return nil, err
 	}
-	return models.SoftCrossEntropy(s, rowT, colTT, temp)
+	return models.SoftCrossEntropy(s, rowT, colTT, temp, r)
 }
 
 func toDense(v []float64, n int) *tensor.Dense {

@@ -64,10 +64,25 @@ type TrainConfig struct {
 	WarmupEpochs int     `json:"warmup_epochs"`
 	WarmupTemp   float64 `json:"warmup_temp"`
 	// Loss is the first stage's loss: "hinge-l8" (the authors', also ""),
+	// "hinge-l8-masked" (without each anchor's own pair in its L8 sum),
 	// "vse++" (hardest negative, at the same margins) or "infonce" (at
 	// WarmupTemp for the whole training, no warm-up). See
 	// models.FirstStage.
 	Loss string `json:"loss,omitempty"`
+	// Reduction combines the losses of a batch's anchors, for every loss
+	// of every stage: "sum" (the authors') or "mean" (models.Reduction).
+	Reduction string `json:"reduction"`
+	// Batches is what an epoch visits: "captions" (the authors': every
+	// caption once, with its image) or "images" (every image once, with a
+	// random one of its captions); see datasets.Batching.
+	Batches string `json:"batches"`
+	// ValidateEvery is the period, in epochs, of the validation that
+	// chooses each stage's weights (and the last epoch is always
+	// validated); Patience, when positive, stops a stage after that many
+	// validations without a better validation rSum. See
+	// models.Validation.
+	ValidateEvery int `json:"validate_every"`
+	Patience      int `json:"patience"`
 }
 
 // DistillConfig is the knowledge distillation of every later stage; zero
@@ -78,16 +93,18 @@ type DistillConfig struct {
 	TrainEmbeddings bool    `json:"train_embeddings"`
 }
 
-// DefaultConfig is the quickstart's configuration: small enough that the
-// five models train on two cores in minutes.
+// DefaultConfig is the quickstart's configuration: the authors' recipe
+// (see README, "What differs from the paper") at a size that trains the
+// five models on two cores in minutes.
 func DefaultConfig() Config {
 	return Config{
 		Model: "base", Codes: 4, Seed: 1, Dataset: "synthetic",
-		Dim: 32, Heads: 2, Layers: 1, FFDim: 64, MaxTextLen: 16, Padding: "mask",
+		Dim: 32, Heads: 2, Layers: 1, FFDim: 64, MaxTextLen: 16, Padding: string(models.PadKeep), SharedLayers: true,
 		Train: TrainConfig{
 			BatchSize: 32, Epochs: 30, LearningRate: 1e-3, DecayEpoch: 25, DecayFactor: 0.1,
-			WeightDecay: 1e-4, ClipNorm: 2, Margin: 0.2, FastMargin: 0.2,
+			WeightDecay: 0.01, ClipNorm: 2, Margin: 0.6, FastMargin: 0.2,
 			WarmupEpochs: 10, WarmupTemp: 0.1,
+			Reduction: string(models.ReduceSum), Batches: string(datasets.ByCaption), ValidateEvery: 1,
 		},
 	}
 }
@@ -256,8 +273,14 @@ func (c Config) Validate() error {
 	if c.Train.Loss != "" && !slices.Contains(models.LossNames(), c.Train.Loss) {
 		return fmt.Errorf("framework: config value train.loss %q is unknown (want %s)", c.Train.Loss, strings.Join(models.LossNames(), ", "))
 	}
-	if !slices.Contains(datasets.Names(), c.Dataset) {
-		return fmt.Errorf("framework: unknown data set %q (known: %s)", c.Dataset, strings.Join(datasets.Names(), ", "))
+	if r := models.Reduction(c.Train.Reduction); r == "" || r.Validate() != nil {
+		return fmt.Errorf("framework: config value train.reduction %q is unknown (want %q or %q)", c.Train.Reduction, models.ReduceSum, models.ReduceMean)
+	}
+	if b := datasets.Batching(c.Train.Batches); b == "" || b.Validate() != nil {
+		return fmt.Errorf("framework: config value train.batches %q is unknown (want %q or %q)", c.Train.Batches, datasets.ByCaption, datasets.ByImage)
+	}
+	if err := datasets.Check(c.Dataset); err != nil {
+		return fmt.Errorf("framework: %w", err)
 	}
 	mc := models.Config{VocabSize: 1, RegionDim: 1, Dim: c.Dim, Heads: c.Heads, Layers: c.Layers, FFDim: c.FFDim,
 		MaxTextLen: c.MaxTextLen, MaxRegions: max(c.MaxRegions, 1), Padding: models.PadMode(c.Padding)}
@@ -274,6 +297,7 @@ func (c Config) Validate() error {
 		{"train.warmup_epochs", t.WarmupEpochs >= 0}, {"train.warmup_temp", t.WarmupTemp > 0},
 		{"train.margin", t.Margin >= 0}, {"train.fast_margin", t.FastMargin >= 0},
 		{"distill.teacher_temp", c.Distill.TeacherTemp >= 0}, {"distill.student_temp", c.Distill.StudentTemp >= 0},
+		{"train.validate_every", t.ValidateEvery >= 1}, {"train.patience", t.Patience >= 0},
 	} {
 		if !p.ok {
 			return fmt.Errorf("framework: config value %s is out of range", p.name)

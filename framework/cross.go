@@ -143,8 +143,13 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 	settings := r.trainSettings(c, resume)
 	settings.Epochs, settings.LearningRate = x.Epochs, x.LearningRate
 	settings.DecayEpoch = max(1, x.Epochs*c.Train.DecayEpoch/max(c.Train.Epochs, 1))
-	steps := settings.Epochs * (len(l.ds.Train.Images) / max(settings.BatchSize, 1))
-	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), steps)
+	// Validation chooses the cross encoder's weights by the cascade's
+	// validation rSum: first's candidates, re-ranked.
+	settings.Validation = r.validation(run, c, &l.ds.Val, func() (metrics.QueryRanks, error) {
+		ranks, _, err := cascadeRanks(first, cross, l.vocab, &l.ds.Val, x.TopK)
+		return ranks, err
+	})
+	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), epochSteps(l.ds, settings))
 	// Mining is part of the cross encoder's training cost: its time joins
 	// the run's training seconds.
 	var hard *models.HardNegatives
@@ -163,6 +168,11 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 		return err
 	}
 	if err := r.keepCheckpoint(run, c, cross.Save); err != nil {
+		return err
+	}
+	if err := recordSelection(run, settings.Validation, stats, func() error {
+		return evaluateCross(run, first, cross, l.vocab, &l.ds.Val, "val", x.TopK, false)
+	}); err != nil {
 		return err
 	}
 	if l.ds.TestFolds > 1 {
@@ -210,8 +220,9 @@ func mineNegatives(first *models.Model, vocab *datasets.Vocab, train *datasets.S
 // cascade is a first stage's gallery encodings and scores with a cross
 // encoder ready to re-rank them.
 type cascade struct {
-	texts, images models.Fragments
-	scores        metrics.Scores
+	texts, images   models.Fragments
+	textMs, imageMs float64 // encoding time per caption and per image
+	scores          metrics.Scores
 	// t2i and i2t score up to top-K pairs per call: a caption against
 	// its candidate images, an image against its candidate captions.
 	t2i, i2t *models.CrossScorer
@@ -246,63 +257,84 @@ func repeat(v, n int) []int {
 // its own, retrieval.Rerank) and, with cost, the query latency including
 // the re-ranking, the cross encoder's time and attention per pair.
 func evaluateCross(run *store.Run, first *models.Model, cross *models.Cross, vocab *datasets.Vocab, test *datasets.Split, split string, k int, cost bool) error {
-	ev, release, err := newEvaluator(nil, first) // the cross encoder runs on the CPU
+	var cs *cascade
+	ranks, cs, err := cascadeRanks(first, cross, vocab, test, k)
 	if err != nil {
 		return err
 	}
-	defer release()
-	texts, images, textMs, imageMs, err := encodeSplit(ev, vocab, test)
-	if err != nil {
-		return err
-	}
-	scores, err := models.ScoreGallery(texts, images)
-	if err != nil {
-		return err
-	}
-	cs := &cascade{texts: texts, images: images, scores: scores, k: k}
-	if cs.t2i, err = models.NewCrossScorer(cross, vocab, test.Captions, test.Images, min(k, images.N)); err != nil {
-		return err
-	}
-	defer cs.t2i.Close()
-	if cs.i2t, err = models.NewCrossScorer(cross, vocab, test.Captions, test.Images, min(k, texts.N)); err != nil {
-		return err
-	}
-	defer cs.i2t.Close()
-	t2i, err := retrieval.Rerank(scores, k, retrieval.TextToImage, cs.rescoreT2I)
-	if err != nil {
-		return err
-	}
-	i2t, err := retrieval.Rerank(scores, k, retrieval.ImageToText, cs.rescoreI2T)
-	if err != nil {
-		return err
-	}
-	byT2I, err := metrics.Ranks(t2i, test.CaptionImage)
-	if err != nil {
-		return err
-	}
-	byI2T, err := metrics.Ranks(i2t, test.CaptionImage)
-	if err != nil {
-		return err
-	}
-	if err := record(run, split, metrics.QueryRanks{I2T: byI2T.I2T, T2I: byT2I.T2I}, scores); err != nil {
+	defer cs.close()
+	if err := record(run, split, ranks, cs.scores); err != nil {
 		return err
 	}
 	if !cost {
 		return nil
 	}
 	values := metrics.Cost{
-		EncodeTextMs: textMs, EncodeImageMs: imageMs,
+		EncodeTextMs: cs.textMs, EncodeImageMs: cs.imageMs,
 		QueryMs:      cs.queryMs(),
 		Interactions: cross.Config.CrossAttention(),
 		// The index keeps the first stage's fragments and, for the cross
 		// encoder, every image's regions.
 		IndexFloats: first.Config.IndexFloats() + cross.Config.MaxRegions*cross.Config.RegionDim,
 	}.Values()
-	values["first_stage_query_ms"] = queryMs(texts, images)
+	values["first_stage_query_ms"] = queryMs(cs.texts, cs.images)
 	values["first_stage_interactions"] = float64(first.Config.Interactions())
 	values["rerank_k"] = float64(k)
 	values["cross_pair_ms"] = cs.pairMs()
 	return run.RecordLatency(values)
+}
+
+// cascadeRanks ranks a split with the cascade of first and cross: first
+// scores every pair, cross re-ranks each query's top k. It returns the
+// per-query ranks and the cascade, which the caller closes.
+func cascadeRanks(first *models.Model, cross *models.Cross, vocab *datasets.Vocab, split *datasets.Split, k int) (metrics.QueryRanks, *cascade, error) {
+	ev, release, err := newEvaluator(nil, first) // the cross encoder runs on the CPU
+	if err != nil {
+		return metrics.QueryRanks{}, nil, err
+	}
+	defer release()
+	cs := &cascade{k: k}
+	if cs.texts, cs.images, cs.textMs, cs.imageMs, err = encodeSplit(ev, vocab, split); err != nil {
+		return metrics.QueryRanks{}, nil, err
+	}
+	if cs.scores, err = models.ScoreGallery(cs.texts, cs.images); err != nil {
+		return metrics.QueryRanks{}, nil, err
+	}
+	if cs.t2i, err = models.NewCrossScorer(cross, vocab, split.Captions, split.Images, min(k, cs.images.N)); err != nil {
+		return metrics.QueryRanks{}, nil, err
+	}
+	if cs.i2t, err = models.NewCrossScorer(cross, vocab, split.Captions, split.Images, min(k, cs.texts.N)); err != nil {
+		cs.t2i.Close()
+		return metrics.QueryRanks{}, nil, err
+	}
+	ranks, err := cs.ranks(split.CaptionImage)
+	if err != nil {
+		cs.close()
+		return metrics.QueryRanks{}, nil, err
+	}
+	return ranks, cs, nil
+}
+
+// ranks re-ranks each direction's top k on its own (retrieval.Rerank) and
+// ranks the split's queries.
+func (cs *cascade) ranks(captionImage []int) (metrics.QueryRanks, error) {
+	t2i, err := retrieval.Rerank(cs.scores, cs.k, retrieval.TextToImage, cs.rescoreT2I)
+	if err != nil {
+		return metrics.QueryRanks{}, err
+	}
+	i2t, err := retrieval.Rerank(cs.scores, cs.k, retrieval.ImageToText, cs.rescoreI2T)
+	if err != nil {
+		return metrics.QueryRanks{}, err
+	}
+	byT2I, err := metrics.Ranks(t2i, captionImage)
+	if err != nil {
+		return metrics.QueryRanks{}, err
+	}
+	byI2T, err := metrics.Ranks(i2t, captionImage)
+	if err != nil {
+		return metrics.QueryRanks{}, err
+	}
+	return metrics.QueryRanks{I2T: byI2T.I2T, T2I: byT2I.T2I}, nil
 }
 
 // timedQueries is how many queries each latency is the mean of.

@@ -11,6 +11,9 @@ import (
 // evaluator encodes a test split and scores every caption against every
 // image on the run's device.
 type evaluator interface {
+	// Load makes the evaluator use m's current weights (those of the
+	// model it was made for, changed by training since).
+	Load(m *models.Model) error
 	EncodeTexts(v *datasets.Vocab, captions []string) (models.Fragments, error)
 	EncodeImages(images [][][]float32) (models.Fragments, error)
 	Score(texts, images models.Fragments) (metrics.Scores, error)
@@ -18,6 +21,9 @@ type evaluator interface {
 
 // cpuEvaluator is models' forward graphs and gallery scorer.
 type cpuEvaluator struct{ *models.Encoder }
+
+// Load implements evaluator: the graphs read the model's own tensors.
+func (cpuEvaluator) Load(*models.Model) error { return nil }
 
 func (cpuEvaluator) Score(texts, images models.Fragments) (metrics.Scores, error) {
 	return models.ScoreGallery(texts, images)
@@ -48,12 +54,12 @@ func newEvaluator(be gpu.Backend, m *models.Model) (evaluator, func(), error) {
 }
 
 // gpuObjective is the GPU form of a stage's loss: the first stage's named
-// loss after its warm-up, or distillation from teacher with the
+// loss after its warm-up (fs), or distillation from teacher with the
 // temperatures distill.Settings gives the pair.
-func gpuObjective(c Config, margin float64, teacher, student *models.Model, ds distill.Settings) gpu.Objective {
+func gpuObjective(fs models.FirstStageSettings, teacher, student *models.Model, ds distill.Settings) gpu.Objective {
 	if teacher != nil {
 		s := ds.WithDefaults(teacher.Config, student.Config)
-		return gpu.Objective{Teacher: teacher, TeacherScale: s.TeacherTemp, StudentScale: s.StudentTemp}
+		return gpu.Objective{Teacher: teacher, TeacherScale: s.TeacherTemp, StudentScale: s.StudentTemp, Reduction: s.Reduction}
 	}
-	return gpu.Objective{Loss: c.Train.Loss, Margin: margin, WarmupEpochs: c.Train.WarmupEpochs, WarmupTemp: c.Train.WarmupTemp}
+	return gpu.Objective{Loss: fs.Loss, Margin: fs.Margin, WarmupEpochs: fs.WarmupEpochs, WarmupTemp: fs.Temperature, Reduction: fs.Reduction}
 }

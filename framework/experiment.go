@@ -40,7 +40,12 @@ type Sweep struct {
 	// KDTemps are the distillation temperatures of every shrink stage of
 	// a chain (Config.Distill); a single-stage model ignores them.
 	KDTemps []KDTemps `json:",omitempty"`
-	Seeds   []int64   `json:",omitempty"` // left out of Definition
+	// Sets are variants of the base config, each a list of -set
+	// assignments ("train.margin=0.2", "dataset=synthetic-hard") applied
+	// in order: an axis over any config key, or several keys at once.
+	// An empty list is the base config itself.
+	Sets  [][]string `json:",omitempty"`
+	Seeds []int64    `json:",omitempty"` // left out of Definition
 }
 
 // KDTemps are a teacher and a student temperature; 0 takes the authors'
@@ -56,30 +61,79 @@ func axis[T any](values []T, base T) []T {
 }
 
 // Trials expands Sweep and then each of More into resolved configs, in a
-// stable order, each trial once.
+// stable order, each trial once. It panics on a Sets assignment that
+// Config.Set refuses; Run checks them first (Experiment.Check).
 func (e Experiment) Trials() []Config {
+	trials, err := e.trials()
+	if err != nil {
+		panic(err)
+	}
+	return trials
+}
+
+// Check reports the first Sets assignment of e that Config.Set refuses.
+func (e Experiment) Check() error {
+	_, err := e.trials()
+	return err
+}
+
+func (e Experiment) trials() ([]Config, error) {
+	bases, err := e.variants()
+	if err != nil {
+		return nil, err
+	}
+	var trials []Config
+	seen := map[string]bool{}
+	for i, sw := range append([]Sweep{e.Sweep}, e.More...) {
+		for _, base := range bases[i] {
+			trials = append(trials, sw.expand(base, axis(e.Sweep.Seeds, base.Seed), seen)...)
+		}
+	}
+	return trials, nil
+}
+
+// variants are the base configs of each sweep (Sweep, then More): the
+// experiment's base with each of the sweep's Sets applied.
+func (e Experiment) variants() ([][]Config, error) {
 	base := e.Base
 	if e.Dataset != "" {
 		base.Dataset = e.Dataset
 	}
-	seeds := axis(e.Sweep.Seeds, base.Seed)
-	var trials []Config
-	seen := map[string]bool{}
+	var out [][]Config
 	for _, sw := range append([]Sweep{e.Sweep}, e.More...) {
-		for _, seed := range seeds {
-			for _, k := range axis(sw.Codes, base.Codes) {
-				for _, sides := range axis(sw.CodeSides, base.CodeSides) {
-					for _, loss := range axis(sw.Losses, base.Train.Loss) {
-						for _, kd := range axis(sw.KDTemps, KDTemps{base.Distill.TeacherTemp, base.Distill.StudentTemp}) {
-							for _, m := range axis(sw.Models, base.Model) {
-								c := base
-								c.Seed, c.Codes, c.CodeSides, c.Model, c.Train.Loss = seed, k, sides, m, loss
-								c.Distill.TeacherTemp, c.Distill.StudentTemp = kd.Teacher, kd.Student
-								c = c.normalised()
-								if h := c.Hash(); !seen[h] {
-									seen[h] = true
-									trials = append(trials, c)
-								}
+		var bases []Config
+		for _, set := range axis(sw.Sets, nil) {
+			c := base
+			for _, a := range set {
+				var err error
+				if c, err = c.Set(a); err != nil {
+					return nil, fmt.Errorf("framework: experiment %q, Sets %q: %w", e.Name, set, err)
+				}
+			}
+			bases = append(bases, c)
+		}
+		out = append(out, bases)
+	}
+	return out, nil
+}
+
+// expand is the trials of sw from base, one per seed and axis value,
+// each once (seen holds the hashes already expanded).
+func (sw Sweep) expand(base Config, seeds []int64, seen map[string]bool) []Config {
+	var trials []Config
+	for _, seed := range seeds {
+		for _, k := range axis(sw.Codes, base.Codes) {
+			for _, sides := range axis(sw.CodeSides, base.CodeSides) {
+				for _, loss := range axis(sw.Losses, base.Train.Loss) {
+					for _, kd := range axis(sw.KDTemps, KDTemps{base.Distill.TeacherTemp, base.Distill.StudentTemp}) {
+						for _, m := range axis(sw.Models, base.Model) {
+							c := base
+							c.Seed, c.Codes, c.CodeSides, c.Model, c.Train.Loss = seed, k, sides, m, loss
+							c.Distill.TeacherTemp, c.Distill.StudentTemp = kd.Teacher, kd.Student
+							c = c.normalised()
+							if h := c.Hash(); !seen[h] {
+								seen[h] = true
+								trials = append(trials, c)
 							}
 						}
 					}

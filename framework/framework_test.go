@@ -214,7 +214,10 @@ func TestConfigHashAndSet(t *testing.T) {
 		{"train.epochs=3", func(c Config) bool { return c.Train.Epochs == 3 }},
 		{"dim=48", func(c Config) bool { return c.Dim == 48 }},
 		{"padding=include", func(c Config) bool { return c.Padding == "include" }},
-		{"shared_layers=true", func(c Config) bool { return c.SharedLayers }},
+		{"shared_layers=false", func(c Config) bool { return !c.SharedLayers }},
+		{"train.reduction=mean", func(c Config) bool { return c.Train.Reduction == "mean" }},
+		{"train.batches=images", func(c Config) bool { return c.Train.Batches == "images" }},
+		{"padding=mask", func(c Config) bool { return c.Padding == "mask" }},
 		{"distill.teacher_temp=4.5", func(c Config) bool { return c.Distill.TeacherTemp == 4.5 }},
 	}
 	for _, tt := range tests {

@@ -86,6 +86,9 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 			e.Dataset = *data
 		}
 	})
+	if err := e.Check(); err != nil {
+		return usageError{err}
+	}
 	trials := e.Trials()
 	for _, t := range trials {
 		if err := t.Validate(); err != nil {

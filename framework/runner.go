@@ -138,6 +138,9 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 	if e.Name == "" {
 		return Summary{}, errors.New("framework: experiment has no name")
 	}
+	if err := e.Check(); err != nil {
+		return Summary{}, err
+	}
 	if r.Device.CUDA && r.openGPU == nil {
 		r.openGPU = gpu.Open
 	}
@@ -488,6 +491,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		}
 		defer be.Close()
 	}
+	reduction := models.Reduction(c.Train.Reduction)
 	var m *models.Model
 	var obj models.Objective
 	var gobj gpu.Objective
@@ -499,18 +503,21 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		if stage.Keep == models.KeepFirst {
 			margin = c.Train.FastMargin
 		}
+		fs := models.FirstStageSettings{Loss: c.Train.Loss, Margin: margin, WarmupEpochs: c.Train.WarmupEpochs,
+			Temperature: c.Train.WarmupTemp, Reduction: reduction}
 		if be != nil {
-			gobj = gpuObjective(c, margin, nil, m, distill.Settings{})
-		} else if obj, err = models.FirstStage(c.Train.Loss, margin, c.Train.WarmupEpochs, c.Train.WarmupTemp); err != nil {
+			gobj = gpuObjective(fs, nil, m, distill.Settings{})
+		} else if obj, err = models.FirstStage(fs); err != nil {
 			return err
 		}
 	} else {
-		ds := distill.Settings{TeacherTemp: c.Distill.TeacherTemp, StudentTemp: c.Distill.StudentTemp, TrainEmbeddings: c.Distill.TrainEmbeddings}
+		ds := distill.Settings{TeacherTemp: c.Distill.TeacherTemp, StudentTemp: c.Distill.StudentTemp,
+			TrainEmbeddings: c.Distill.TrainEmbeddings, Reduction: reduction}
 		if m, settings.Frozen, err = distill.NewStudent(teacher, mc, ds, initRNG); err != nil {
 			return err
 		}
 		if be != nil {
-			gobj = gpuObjective(c, 0, teacher, m, ds)
+			gobj = gpuObjective(models.FirstStageSettings{}, teacher, m, ds)
 		} else {
 			kd, err := distill.NewKD(teacher, m.Config, ds, settings.BatchSize)
 			if err != nil {
@@ -520,8 +527,15 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 			obj = kd
 		}
 	}
-	steps := settings.Epochs * (len(l.ds.Train.Images) / max(settings.BatchSize, 1))
-	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), steps)
+	valEv, release, err := newEvaluator(be, m)
+	if err != nil {
+		return err
+	}
+	defer release()
+	settings.Validation = r.validation(run, c, &l.ds.Val, func() (metrics.QueryRanks, error) {
+		return modelRanks(valEv, m, l.vocab, &l.ds.Val)
+	})
+	progress := newProgress(run, r.logger(), r.Progress && r.Workers <= 1, fmt.Sprintf("[%s] %s", label, c.Model), epochSteps(l.ds, settings))
 	var stats models.TrainStats
 	if be != nil {
 		stats, err = gpu.Train(ctx, be, m, &l.ds.Train, l.vocab, gobj, settings, batchRNG, progress)
@@ -532,6 +546,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	if err != nil {
 		return err
 	}
+	// m holds the weights validation chose: they are the stage's.
 	if err := r.keepCheckpoint(run, c, m.Save); err != nil {
 		return err
 	}
@@ -540,6 +555,12 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		return err
 	}
 	defer release()
+	if err := recordSelection(run, settings.Validation, stats, func() error {
+		return evaluate(run, ev, m.Config, l.vocab, &l.ds.Val, "val", 1, false)
+	}); err != nil {
+		return err
+	}
+	// The test split is read here, once, on the chosen weights.
 	if err := evaluate(run, ev, m.Config, l.vocab, &l.ds.Test, "test", l.ds.TestFolds, true); err != nil {
 		return err
 	}
@@ -555,6 +576,69 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	return run.Finish(stats.Seconds)
 }
 
+// validation is the Validation of c's stage on the validation split val:
+// ranks gives the per-query ranks of the weights as trained so far; each
+// validation logs their recalls and rSum as steps val_i2t_r1, ...,
+// val_rsum of the run, and the rSum chooses. Without a validation split
+// there is none: the last epoch's weights are kept.
+func (r *Runner) validation(run *store.Run, c Config, val *datasets.Split, ranks func() (metrics.QueryRanks, error)) *models.Validation {
+	if len(val.Captions) == 0 {
+		return nil
+	}
+	return &models.Validation{Every: c.Train.ValidateEvery, Patience: c.Train.Patience, Score: func(epoch, step int) (float64, error) {
+		q, err := ranks()
+		if err != nil {
+			return 0, err
+		}
+		res := q.Retrieval()
+		values := map[string]float64{}
+		for _, k := range []string{"i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "rsum"} {
+			values["val_"+k] = res.Values()[k]
+		}
+		if err := run.LogStep(step, values); err != nil {
+			return 0, err
+		}
+		r.logger().Debug("validation", "model", c.Model, "seed", c.Seed, "epoch", epoch, "val_rsum", res.RSum)
+		return res.RSum, nil
+	}}
+}
+
+// modelRanks are the per-query ranks of m, as trained so far, on split.
+func modelRanks(ev evaluator, m *models.Model, vocab *datasets.Vocab, split *datasets.Split) (metrics.QueryRanks, error) {
+	if err := ev.Load(m); err != nil {
+		return metrics.QueryRanks{}, err
+	}
+	texts, images, _, _, err := encodeSplit(ev, vocab, split)
+	if err != nil {
+		return metrics.QueryRanks{}, err
+	}
+	scores, err := ev.Score(texts, images)
+	if err != nil {
+		return metrics.QueryRanks{}, err
+	}
+	return metrics.Ranks(scores, split.CaptionImage)
+}
+
+// recordSelection records what the stage's validation chose, as results
+// of split "val": the metrics of the chosen weights (evaluated by
+// evaluateVal) when there was a validation, and always "epoch" (the
+// epochs trained when the kept weights were taken) and "epochs" (the
+// epochs trained, fewer than train.epochs after an early stop).
+func recordSelection(run *store.Run, v *models.Validation, stats models.TrainStats, evaluateVal func() error) error {
+	if v != nil {
+		if err := evaluateVal(); err != nil {
+			return err
+		}
+	}
+	return run.RecordResults("val", map[string]float64{"epoch": float64(stats.SelectedEpoch), "epochs": float64(stats.Epochs)})
+}
+
+// epochSteps is how many optimiser steps the training of settings on ds
+// takes, for the progress line.
+func epochSteps(ds *datasets.Dataset, settings models.TrainSettings) int {
+	return settings.Epochs * (settings.Batches.Visits(&ds.Train) / max(settings.BatchSize, 1))
+}
+
 // trainSettings are the optimisation settings of c's run, saving its
 // training state every epoch and resuming from resume if not nil.
 func (r *Runner) trainSettings(c Config, resume *models.TrainState) models.TrainSettings {
@@ -563,6 +647,7 @@ func (r *Runner) trainSettings(c Config, resume *models.TrainState) models.Train
 		BatchSize: c.Train.BatchSize, Epochs: c.Train.Epochs, LearningRate: c.Train.LearningRate,
 		DecayEpoch: c.Train.DecayEpoch, DecayFactor: c.Train.DecayFactor,
 		WeightDecay: c.Train.WeightDecay, ClipNorm: c.Train.ClipNorm,
+		Batches:    datasets.Batching(c.Train.Batches),
 		Checkpoint: func(s models.TrainState) error { return saveTrainState(resumePath, s) },
 		Resume:     resume,
 	}

@@ -336,7 +336,7 @@ func TestSlurmShardsEqualSingleMachine(t *testing.T) {
 func init() {
 	datasets.Register("test-panics", func() (*datasets.Dataset, error) { panic("loader exploded") })
 	datasets.Register("test-too-small", func() (*datasets.Dataset, error) {
-		d, err := datasets.Synthetic(datasets.SyntheticSettings{TrainImages: 8, ValImages: 4, TestImages: 8})
+		d, err := datasets.Synthetic(datasets.SyntheticSettings{TrainImages: 2, ValImages: 4, TestImages: 8})
 		if d != nil {
 			d.Name = "test-too-small"
 		}

@@ -40,15 +40,17 @@ func (b *IBuf) Len() int { return b.n }
 
 // LossWeights mixes the losses of one training step over the in-batch
 // score matrix S (texts x images, matching pairs on the diagonal):
-// NCE x InfoNCE(S / NCETemp) + Hinge x HingeL8(S, Margin) +
+// NCE x InfoNCE(S / NCETemp) + Hinge x HingeL8(S, Margin, MaskPositive) +
 // VSE x VSEHardest(S, Margin) +
 // KD x SoftCrossEntropy(StudentScale S against softmax(TeacherScale T)),
-// each as package models defines it.
+// each as package models defines it, summed over the batch (Sum, the
+// authors' models.ReduceSum) or averaged (models.ReduceMean).
 type LossWeights struct {
 	NCE, NCETemp                   float32
 	Hinge, Margin                  float32
 	VSE                            float32
 	KD, TeacherScale, StudentScale float32
+	Sum, MaskPositive              bool
 }
 
 // AdamStep is one AdamW update of one parameter (see models.AdamW): the

@@ -265,6 +265,11 @@ func OpChecks() []OpCheck {
 		{KD: 1, TeacherScale: 2, StudentScale: 16},
 		{NCE: 0.5, NCETemp: 0.1, Hinge: 0.5, Margin: 0.6},
 		{VSE: 1, Margin: 0.2},
+		{Hinge: 1, Margin: 0.6, Sum: true},
+		{Hinge: 1, Margin: 0.6, Sum: true, MaskPositive: true},
+		{NCE: 1, NCETemp: 0.1, Sum: true},
+		{KD: 1, TeacherScale: 16, StudentScale: 16, Sum: true},
+		{VSE: 1, Margin: 0.2, Sum: true},
 	} {
 		checks = append(checks, OpCheck{fmt.Sprintf("loss_%+v", w), func(be Backend, rng *rand.Rand) ([]float32, error) {
 			const n = 37

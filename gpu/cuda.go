@@ -288,6 +288,14 @@ type (
 	i64 int
 )
 
+// flag is a boolean as a kernel's int parameter.
+func flag(b bool) i32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // launch queues a kernel over `threads` threads in blocks of 256.
 func (c *CUDA) launch(name string, threads int, shared int, args ...any) {
 	c.launchBlocks(name, max(1, (threads+255)/256), 256, shared, args...)
@@ -430,7 +438,7 @@ func (c *CUDA) Loss(out, ds, s, teacher *Buf, b int, w LossWeights) {
 	}
 	threads := (b + 31) / 32 * 32
 	c.launchBlocks("loss", 1, threads, 8*threads, out, ds, s, teacher, i32(b), f32(w.NCE), f32(w.NCETemp),
-		f32(w.Hinge), f32(w.Margin), f32(w.VSE), f32(w.KD), f32(w.TeacherScale), f32(w.StudentScale))
+		f32(w.Hinge), f32(w.Margin), f32(w.VSE), f32(w.KD), f32(w.TeacherScale), f32(w.StudentScale), flag(w.Sum), flag(w.MaskPositive))
 }
 
 // SumSquares implements Backend.

@@ -415,19 +415,23 @@ func (Host) Loss(out, ds, s, teacher *Buf, b int, w LossWeights) {
 }
 
 // anchorLoss is the loss of one anchor (a row or a column of the score
-// matrix, b entries, the positive at index a), divided by 2b as every
-// loss of package models is a mean over the 2b anchors; grad receives the
-// gradient of each entry. The CUDA kernel of the same name mirrors it.
+// matrix, b entries, the positive at index a), with package models'
+// reductions: a hinge anchor counts whole in the sum and 1/(2b) in the
+// mean, a cross-entropy anchor half and 1/(2b); grad receives the gradient
+// of each entry. The CUDA kernel of the same name mirrors it.
 func anchorLoss(b, a int, w LossWeights, s, teacher func(int) float32, grad func(int, float32)) float64 {
-	norm := 1 / float64(2*b)
+	norm, ceNorm := 1/float64(2*b), 1/float64(2*b)
+	if w.Sum {
+		norm, ceNorm = 1, 0.5
+	}
 	var loss float64
 	softCE := func(weight, scale float64, target func(int) float64) {
 		lse := logSumExp(b, scale, s)
 		for j := 0; j < b; j++ {
 			p := math.Exp(scale*float64(s(j)) - lse)
 			t := target(j)
-			loss -= weight * norm * t * (scale*float64(s(j)) - lse)
-			grad(j, float32(weight*norm*scale*(p-t)))
+			loss -= weight * ceNorm * t * (scale*float64(s(j)) - lse)
+			grad(j, float32(weight*ceNorm*scale*(p-t)))
 		}
 	}
 	if w.NCE != 0 {
@@ -463,6 +467,9 @@ func anchorLoss(b, a int, w LossWeights, s, teacher func(int) float32, grad func
 	if w.Hinge != 0 {
 		pos := float64(s(a))
 		var sum8 float64
+		if !w.MaskPositive { // the anchor's own term, max(0, margin + pos - pos)
+			sum8 = math.Pow(max(0, float64(w.Margin)), 8)
+		}
 		for j := 0; j < b; j++ {
 			if j != a {
 				v := max(0, float64(w.Margin)+float64(s(j))-pos)

@@ -305,7 +305,8 @@ __global__ void maxsim_grad(float* dsims, const float* dscores, const int* argma
 // soft_ce is one anchor's cross-entropy of softmax(scale s) against a
 // target: softmax(tscale teacher) when teacher is set, else one-hot at a.
 // Entry j of the anchor is at base + j*stride. It adds the gradient to ds
-// and returns the loss; norm is 1/(2b), as in host.go's anchorLoss.
+// and returns the loss; norm is the reduction's, as in host.go's
+// anchorLoss.
 __device__ double soft_ce(int b, int a, const float* s, const float* teacher, float* ds, long base, long stride,
                           double weight, double scale, double tscale, double norm) {
 	double best = NEG_INF_D, tbest = NEG_INF_D;
@@ -329,10 +330,15 @@ __device__ double soft_ce(int b, int a, const float* s, const float* teacher, fl
 	return loss;
 }
 
-// hinge_l8 is one anchor's L8 hinge (see soft_ce for the layout).
+// hinge_l8 is one anchor's L8 hinge (see soft_ce for the layout), with
+// the anchor's own term margin^8 in its sum unless maskPositive.
 __device__ double hinge_l8(int b, int a, const float* s, float* ds, long base, long stride, double weight,
-                           double margin, double norm) {
+                           double margin, double norm, int maskPositive) {
 	double pos = s[base + a * stride], sum8 = 0;
+	if (!maskPositive) {
+		double m = fmax(0.0, margin), m2 = m * m, m4 = m2 * m2;
+		sum8 = m4 * m4;
+	}
 	for (int j = 0; j < b; j++) {
 		if (j == a) continue;
 		double v = fmax(0.0, margin + s[base + j * stride] - pos);
@@ -375,10 +381,13 @@ __device__ double hardest(int b, int a, const float* s, float* ds, long base, lo
 // One block of b threads (b <= 1024): thread a is row anchor a, then
 // column anchor a. partial must hold b doubles of shared memory.
 __global__ void loss(float* out, float* ds, const float* s, const float* teacher, int b, float nce, float nceTemp,
-                     float hinge, float margin, float vse, float kd, float teacherScale, float studentScale) {
+                     float hinge, float margin, float vse, float kd, float teacherScale, float studentScale, int sum,
+                     int maskPositive) {
 	extern __shared__ double partial[];
 	int a = threadIdx.x;
-	double norm = 1.0 / (2.0 * b), total = 0;
+	// The reductions of host.go's anchorLoss: hinge anchors whole in a sum,
+	// cross-entropy anchors half; both 1/(2b) in a mean.
+	double norm = sum ? 1.0 : 1.0 / (2.0 * b), ceNorm = sum ? 0.5 : 1.0 / (2.0 * b), total = 0;
 	if (a < b) {
 		for (int j = 0; j < b; j++) ds[(long)a * b + j] = 0;
 	}
@@ -386,10 +395,10 @@ __global__ void loss(float* out, float* ds, const float* s, const float* teacher
 	for (int col = 0; col < 2; col++) {
 		if (a < b) {
 			long base = col ? a : (long)a * b, stride = col ? b : 1;
-			if (nce != 0) total += soft_ce(b, a, s, 0, ds, base, stride, nce, 1.0 / nceTemp, 0, norm);
-			if (kd != 0) total += soft_ce(b, a, s, teacher, ds, base, stride, kd, studentScale, teacherScale, norm);
+			if (nce != 0) total += soft_ce(b, a, s, 0, ds, base, stride, nce, 1.0 / nceTemp, 0, ceNorm);
+			if (kd != 0) total += soft_ce(b, a, s, teacher, ds, base, stride, kd, studentScale, teacherScale, ceNorm);
 			if (vse != 0) total += hardest(b, a, s, ds, base, stride, vse, margin, norm);
-			if (hinge != 0) total += hinge_l8(b, a, s, ds, base, stride, hinge, margin, norm);
+			if (hinge != 0) total += hinge_l8(b, a, s, ds, base, stride, hinge, margin, norm, maskPositive);
 		}
 		__syncthreads();
 	}

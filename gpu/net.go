@@ -124,7 +124,7 @@ func (n *Net) newEncoder(text bool, stack string, slots, first, keep int) *encod
 	c, be, b := n.cfg, n.be, n.batch
 	d := c.Dim
 	e := &encoder{text: text, stack: stack, slots: slots, first: first, keep: keep, rows: b * slots}
-	if c.Padding == models.PadMask {
+	if c.Padding != models.PadInclude {
 		e.attnBias = be.Alloc(b * slots)
 		e.fragInput = be.Alloc(b * keep)
 	}

@@ -19,7 +19,7 @@ func tinyBatch(t *testing.T, c models.Config, n int) (datasets.Batch, *datasets.
 		t.Fatal(err)
 	}
 	vocab := datasets.BuildVocab(ds.Train.Captions)
-	it, err := datasets.NewIterator(&ds.Train, vocab, n, c.MaxTextLen, c.MaxRegions, rand.New(rand.NewPCG(3, 4)))
+	it, err := datasets.NewIterator(&ds.Train, vocab, datasets.ByImage, n, c.MaxTextLen, c.MaxRegions, rand.New(rand.NewPCG(3, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +63,17 @@ func TestNetMatchesGraph(t *testing.T) {
 		{"dual encoder", func(c *models.Config) { c.Keep = models.KeepFirst }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"codes only", func(c *models.Config) { c.Keep = models.KeepCodes }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"padding included", func(c *models.Config) { c.Padding = models.PadInclude }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
+		{"padding kept", func(c *models.Config) { c.Padding = models.PadKeep }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"shared two layers", func(c *models.Config) { c.SharedLayers, c.Layers = true, 2 }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"no codes", func(c *models.Config) { c.TextCodes, c.ImageCodes = 0, 0 }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
 		{"distil to base", nil, nil, Objective{}, 0, models.KeepTokens},
 		{"distil to fast", nil, nil, Objective{}, 0, models.KeepFirst},
+		{"hinge masked, mean", nil, models.Hinge{Margin: 0.6, MaskPositive: true, Reduction: models.ReduceMean},
+			Objective{Loss: models.LossHingeL8Masked, Margin: 0.6, Reduction: models.ReduceMean}, 0, ""},
+		{"vse++ mean", nil, models.VSE{Margin: 0.2, Reduction: models.ReduceMean}, Objective{Loss: models.LossVSE, Reduction: models.ReduceMean}, 0, ""},
+		{"infonce warm-up, mean", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Reduction: models.ReduceMean, Then: models.Hinge{Margin: 0.2}},
+			Objective{Margin: 0.2, WarmupEpochs: 1, WarmupTemp: 0.1, Reduction: models.ReduceMean}, 0, ""},
+		{"distil to base, mean", nil, nil, Objective{Reduction: models.ReduceMean}, 0, models.KeepTokens},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,7 +93,7 @@ func TestNetMatchesGraph(t *testing.T) {
 				teacher := m
 				sc := c
 				sc.Keep = tc.kdKeep
-				settings := distill.Settings{}.WithDefaults(teacher.Config, sc)
+				settings := distill.Settings{Reduction: tc.ours.Reduction}.WithDefaults(teacher.Config, sc)
 				if m, _, err = distill.NewStudent(teacher, sc, settings, rng); err != nil {
 					t.Fatal(err)
 				}
@@ -96,7 +103,7 @@ func TestNetMatchesGraph(t *testing.T) {
 				}
 				defer kd.Close()
 				obj = kd
-				ours = Objective{Teacher: teacher, TeacherScale: settings.TeacherTemp, StudentScale: settings.StudentTemp}
+				ours = Objective{Teacher: teacher, TeacherScale: settings.TeacherTemp, StudentScale: settings.StudentTemp, Reduction: settings.Reduction}
 			}
 			wantLoss, want, err := models.Gradients(m, batch, obj, tc.epoch)
 			if err != nil {

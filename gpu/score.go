@@ -24,6 +24,10 @@ func NewEncoder(be Backend, m *models.Model, chunk int) (*Encoder, error) {
 	return &Encoder{net: net, chunk: chunk}, nil
 }
 
+// Load uploads m's current weights (m must be the model the encoder was
+// made for).
+func (e *Encoder) Load(m *models.Model) error { return e.net.Load(m) }
+
 // EncodeTexts encodes captions with the vocabulary v.
 func (e *Encoder) EncodeTexts(v *datasets.Vocab, captions []string) (models.Fragments, error) {
 	c := e.net.cfg

@@ -13,9 +13,10 @@ import (
 
 // Train is models.Train on a backend: the same batches in the same order
 // (the iterator draws from rng), the same learning-rate schedule, AdamW
-// with global-norm clipping, logging, checkpoints and resumption. The
-// trained weights are written back into m at the end and at every
-// checkpoint. s.Frozen, s.Checkpoint and s.Resume mean what they mean
+// with global-norm clipping, logging, validation (models.Selector),
+// checkpoints and resumption. The trained weights are written back into m
+// before every validation and checkpoint, and at the end the chosen ones.
+// s.Frozen, s.Validation, s.Checkpoint and s.Resume mean what they mean
 // there.
 func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s models.TrainSettings, rng *rand.Rand, log models.StepLogger) (models.TrainStats, error) {
 	s = s.WithDefaults()
@@ -23,7 +24,7 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 		return models.TrainStats{}, err
 	}
 	start := time.Now()
-	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
+	it, err := datasets.NewIterator(split, vocab, s.Batches, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
 		return models.TrainStats{}, fmt.Errorf("gpu: train: %w", err)
 	}
@@ -47,7 +48,8 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 		return models.TrainStats{}, fmt.Errorf("gpu: every parameter is frozen: nothing to train")
 	}
 	opt := NewAdamW(net, s.WeightDecay, s.ClipNorm)
-	total := s.Epochs * it.BatchesPerEpoch()
+	perEpoch := it.BatchesPerEpoch()
+	total := s.Epochs * perEpoch
 	var last, before float64
 	first := 1
 	if r := s.Resume; r != nil {
@@ -56,7 +58,12 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 		}
 		first, last, before = r.Step+1, r.Loss, r.Seconds
 	}
-	for step := first; step <= total; step++ {
+	choice := models.NewSelector(s.Validation, m, s.Epochs, s.Resume)
+	if choice.Stopped() {
+		total = first - 1 // the interrupted training had stopped early
+	}
+	step := first
+	for ; step <= total; step++ {
 		if err := ctx.Err(); err != nil {
 			return models.TrainStats{Steps: step - 1}, fmt.Errorf("gpu: training stopped at step %d: %w", step, err)
 		}
@@ -96,16 +103,33 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 				return models.TrainStats{Steps: step}, fmt.Errorf("gpu: log step %d: %w", step, err)
 			}
 		}
-		if s.Checkpoint != nil && step%it.BatchesPerEpoch() == 0 {
-			if err := checkpoint(net, opt, m, names, it.Epoch(), last, before+time.Since(start).Seconds(), s.Checkpoint); err != nil {
+		if step%perEpoch != 0 {
+			continue
+		}
+		// Validation and checkpoints read the weights from m.
+		if err := net.Store(m); err != nil {
+			return models.TrainStats{Steps: step}, err
+		}
+		stop, err := choice.EndEpoch(it.Epoch(), step)
+		if err != nil {
+			return models.TrainStats{Steps: step}, err
+		}
+		if s.Checkpoint != nil {
+			if err := checkpoint(opt, m, names, it.Epoch(), last, before+time.Since(start).Seconds(), choice.State(), s.Checkpoint); err != nil {
 				return models.TrainStats{Steps: step}, err
 			}
 		}
+		if stop {
+			step++
+			break
+		}
 	}
 	if err := net.Store(m); err != nil {
-		return models.TrainStats{Steps: total}, err
+		return models.TrainStats{Steps: step - 1}, err
 	}
-	return models.TrainStats{Steps: total, FinalLoss: last, Seconds: before + time.Since(start).Seconds()}, nil
+	trained := (step - 1) / perEpoch
+	return models.TrainStats{Steps: step - 1, FinalLoss: last, Seconds: before + time.Since(start).Seconds(),
+		Epochs: trained, SelectedEpoch: choice.Finish(trained), SelectedScore: choice.State().Score}, nil
 }
 
 // SetBatch uploads a training batch of exactly the net's batch size.
@@ -116,16 +140,14 @@ func (n *Net) SetBatch(b datasets.Batch) error {
 	return n.SetImages(b.Image)
 }
 
-// checkpoint hands the training's state at the end of an epoch to save.
-func checkpoint(net *Net, opt *AdamW, m *models.Model, names []string, epoch int, loss, seconds float64, save func(models.TrainState) error) error {
-	if err := net.Store(m); err != nil {
-		return err
-	}
+// checkpoint hands the training's state at the end of an epoch, whose
+// weights are in m, to save.
+func checkpoint(opt *AdamW, m *models.Model, names []string, epoch int, loss, seconds float64, chosen models.Selected, save func(models.TrainState) error) error {
 	step, mo, v, err := opt.State(names)
 	if err != nil {
 		return err
 	}
-	st := models.TrainState{Epoch: epoch, Step: step, Loss: loss, Seconds: seconds, Params: map[string][]float32{}, M: mo, V: v}
+	st := models.TrainState{Epoch: epoch, Step: step, Loss: loss, Seconds: seconds, Params: map[string][]float32{}, M: mo, V: v, Selected: chosen}
 	for _, name := range m.Params.Names() {
 		st.Params[name] = m.Params.Data(name)
 	}

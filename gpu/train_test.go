@@ -42,7 +42,7 @@ func smallSplit(t *testing.T, n int) (*datasets.Split, *datasets.Vocab, int) {
 func TestTrainMatchesModels(t *testing.T) {
 	split, vocab, regionDim := smallSplit(t, 48)
 	c := models.Config{VocabSize: vocab.Size(), RegionDim: regionDim, Dim: 16, Heads: 2, FFDim: 32, MaxTextLen: 10, MaxRegions: 8, TextCodes: 2, ImageCodes: 2}
-	settings := models.TrainSettings{BatchSize: 8, Epochs: 4, DecayEpoch: 3}
+	settings := models.TrainSettings{Batches: datasets.ByImage, BatchSize: 8, Epochs: 4, DecayEpoch: 3}
 	run := func(train func(m *models.Model, rng *rand.Rand, log *lossLog) error) lossLog {
 		m, err := models.New(c, rand.New(rand.NewPCG(5, 6)))
 		if err != nil {
@@ -77,7 +77,7 @@ func TestTrainMatchesModels(t *testing.T) {
 func TestTrainResumes(t *testing.T) {
 	split, vocab, regionDim := smallSplit(t, 32)
 	c := models.Config{VocabSize: vocab.Size(), RegionDim: regionDim, Dim: 8, Heads: 2, MaxTextLen: 8, MaxRegions: 6, TextCodes: 1, ImageCodes: 1}
-	settings := models.TrainSettings{BatchSize: 8, Epochs: 3}
+	settings := models.TrainSettings{Batches: datasets.ByImage, BatchSize: 8, Epochs: 3}
 	train := func(s models.TrainSettings) (*models.Model, lossLog) {
 		m, err := models.New(c, rand.New(rand.NewPCG(1, 1)))
 		if err != nil {
@@ -116,5 +116,38 @@ func TestTrainResumes(t *testing.T) {
 		if rel, ok := closeTo(resumed.Params.Data(name), whole.Params.Data(name), 0, 1e-12); !ok {
 			t.Errorf("parameter %s differs by %.3g after resuming", name, rel)
 		}
+	}
+}
+
+// TestTrainValidates: with a Validation, Train on the Host backend
+// validates the weights as trained so far (written back into the model
+// before each validation), keeps the best epoch's and stops early as
+// models.Train does.
+func TestTrainValidates(t *testing.T) {
+	split, vocab, regionDim := smallSplit(t, 32)
+	c := models.Config{VocabSize: vocab.Size(), RegionDim: regionDim, Dim: 8, Heads: 2, MaxTextLen: 8, MaxRegions: 6}
+	m, err := models.New(c, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores := map[int]float64{1: 1, 2: 3, 3: 2, 4: 2.5, 5: 9}
+	seen := map[int][]float32{} // the token embeddings at each validation
+	v := &models.Validation{Patience: 2, Score: func(epoch, _ int) (float64, error) {
+		seen[epoch] = append([]float32(nil), m.Params.Data("text.tok")...)
+		return scores[epoch], nil
+	}}
+	s := models.TrainSettings{Batches: datasets.ByImage, BatchSize: 8, Epochs: 5, Validation: v}
+	stats, err := Train(context.Background(), Host{}, m, split, vocab, Objective{}, s, rand.New(rand.NewPCG(2, 2)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.SelectedEpoch != 2 || stats.Epochs != 4 || len(seen) != 4 {
+		t.Fatalf("chose epoch %d after %d epochs (%d validations), want 2 after 4 (early stop)", stats.SelectedEpoch, stats.Epochs, len(seen))
+	}
+	if rel, ok := closeTo(m.Params.Data("text.tok"), seen[2], 0, 1e-12); !ok {
+		t.Errorf("the model's weights are not epoch 2's (differ by %.3g)", rel)
+	}
+	if rel, _ := closeTo(seen[1], seen[2], 0, 1e-12); rel == 0 {
+		t.Error("the weights validated after epochs 1 and 2 are equal: Train did not write them back")
 	}
 }

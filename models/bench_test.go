@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
 )
 
 // BenchmarkStep times training steps of SpeedConfig (batch 64, InfoNCE)
@@ -30,7 +32,7 @@ func BenchmarkStep(b *testing.B) {
 				m.Composed = composed
 				var timer StepTimer
 				obj := &Warmup{Epochs: 1, Then: Hinge{Margin: 0.2}}
-				if _, err := Train(context.Background(), m, split, vocab, obj, TrainSettings{BatchSize: batch, Epochs: 1}, rand.New(rand.NewPCG(5, 6)), &timer); err != nil {
+				if _, err := Train(context.Background(), m, split, vocab, obj, TrainSettings{Batches: datasets.ByImage, BatchSize: batch, Epochs: 1}, rand.New(rand.NewPCG(5, 6)), &timer); err != nil {
 					b.Fatal(err)
 				}
 				secs = append(secs, timer.Seconds...)

@@ -26,8 +26,13 @@ type PadMode string
 const (
 	// PadMask hides padded slots from attention and from the score.
 	PadMask PadMode = "mask"
-	// PadInclude treats padded slots as ordinary inputs, as the authors'
-	// fixed-length BERT inputs do.
+	// PadKeep hides padded slots from attention but keeps their outputs
+	// as fragments of the score, as the authors' code does: it masks pads
+	// in BERT's attention, then scores the first 32 outputs of every
+	// caption, pads included.
+	PadKeep PadMode = "keep"
+	// PadInclude treats padded slots as ordinary inputs, in attention and
+	// in the score.
 	PadInclude PadMode = "include"
 )
 
@@ -116,9 +121,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("models: unknown Keep %q (want %q, %q, %q or %q)", c.Keep, KeepAll, KeepTokens, KeepFirst, KeepCodes)
 	}
 	switch c.Padding {
-	case PadMask, PadInclude:
+	case PadMask, PadKeep, PadInclude:
 	default:
-		return fmt.Errorf("models: unknown Padding %q (want %q or %q)", c.Padding, PadMask, PadInclude)
+		return fmt.Errorf("models: unknown Padding %q (want %q, %q or %q)", c.Padding, PadMask, PadKeep, PadInclude)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func (b *builder) crossScores(n int) (*G.Node, crossInputs, error) {
 		ids:     G.NewVector(b.g, tensor.Int, G.WithShape(n*c.MaxTextLen), G.WithName("cross.ids")),
 		regions: b.input("cross.regions", n*c.MaxRegions, c.RegionDim),
 	}
-	if c.Padding == PadMask {
+	if c.Padding != PadInclude {
 		in.attnBias = b.input("cross.attn_bias", n, slots)
 	}
 	emb, err := G.ByIndices(b.param("cross.tok"), in.ids, 0)
@@ -371,7 +371,7 @@ func TrainCross(ctx context.Context, x *Cross, split *datasets.Split, vocab *dat
 	}
 	seed := rng.Uint64()
 	m := x.model()
-	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
+	it, err := datasets.NewIterator(split, vocab, s.Batches, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
 		return TrainStats{}, fmt.Errorf("models: train cross encoder: %w", err)
 	}

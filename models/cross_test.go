@@ -179,7 +179,7 @@ func TestTrainCrossHard(t *testing.T) {
 		x := tinyCross(t, ds, v)
 		var losses lossLog
 		_, err := TrainCross(context.Background(), x, &ds.Train, v, 3, h,
-			TrainSettings{BatchSize: 16, Epochs: 1, LearningRate: 3e-3}, rand.New(rand.NewPCG(3, 4)), &losses)
+			TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: 1, LearningRate: 3e-3}, rand.New(rand.NewPCG(3, 4)), &losses)
 		return x, losses, err
 	}
 	x, losses, err := train(pools(5))
@@ -226,7 +226,7 @@ func TestCrossLearns(t *testing.T) {
 		}
 		var losses lossLog
 		_, err = TrainCross(context.Background(), x, &ds.Train, v, 3, nil,
-			TrainSettings{BatchSize: 16, Epochs: epochs, DecayEpoch: epochs, LearningRate: 3e-3}, rand.New(rand.NewPCG(3, 4)), &losses)
+			TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: epochs, DecayEpoch: epochs, LearningRate: 3e-3}, rand.New(rand.NewPCG(3, 4)), &losses)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestCrossLearns(t *testing.T) {
 	if !slices.Equal(losses, again) || !slices.Equal(x.Params.Data("cross.head.w"), y.Params.Data("cross.head.w")) {
 		t.Error("same seed, different training")
 	}
-	if _, err := TrainCross(context.Background(), x, &ds.Train, v, 16, nil, TrainSettings{BatchSize: 16}, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
+	if _, err := TrainCross(context.Background(), x, &ds.Train, v, 16, nil, TrainSettings{Batches: datasets.ByImage, BatchSize: 16}, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
 		t.Error("16 negatives in a batch of 16: no error")
 	}
 	if testing.Short() {

@@ -14,8 +14,9 @@
 // Position 0 of each side is a [CLS] slot (the caption's <cls> token, a
 // learned vector before the image regions), so the fast 1x1 model is a dual
 // encoder over the two [CLS] outputs. Padding is masked out of attention and
-// of the score by default (PadMask); PadInclude keeps padded slots as the
-// authors' fixed-length BERT inputs do.
+// of the score by default (PadMask); PadKeep masks it from attention but
+// scores its outputs, as the authors' fixed-length BERT inputs do;
+// PadInclude treats it as input everywhere.
 //
 // Training (Train) minimises an Objective of the in-batch score matrix with
 // AdamW, global-norm gradient clipping and step learning-rate decay. The

@@ -83,13 +83,16 @@ func hardestGrad[T float](b int) kernel[T] {
 
 // VSEHardest is VSE++'s bidirectional hardest-negative hinge over an
 // in-batch score matrix s (B, B) with the matching pairs on the diagonal:
-// the mean over the 2B anchors (rows and columns) of max(0, margin +
-// s_hardest_negative - s_positive). HingeL8 is the authors' smooth
-// stand-in for it.
-func VSEHardest(s *G.Node, margin float64) (*G.Node, error) {
+// the sum (ReduceSum) or mean (ReduceMean) over the 2B anchors (rows and
+// columns) of max(0, margin + s_hardest_negative - s_positive). HingeL8 is
+// the authors' smooth stand-in for it.
+func VSEHardest(s *G.Node, margin float64, r Reduction) (*G.Node, error) {
 	v, err := hardestViolations(s, margin)
 	if err != nil {
 		return nil, err
 	}
-	return G.Mean(v)
+	if r == ReduceMean {
+		return G.Mean(v)
+	}
+	return G.Sum(v)
 }

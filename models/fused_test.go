@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/internal/gradcheck"
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
@@ -222,7 +223,7 @@ func TestFusedTrainingMatchesComposed(t *testing.T) {
 				m.Composed = composed
 				var losses lossLog
 				obj := &Warmup{Epochs: 1, Then: Hinge{Margin: 0.2}}
-				if _, err := Train(context.Background(), m, &ds.Train, v, obj, TrainSettings{BatchSize: 16, Epochs: steps / 4, DecayEpoch: 2}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
+				if _, err := Train(context.Background(), m, &ds.Train, v, obj, TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: steps / 4, DecayEpoch: 2}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
 					t.Fatal(err)
 				}
 				curves[composed] = losses

@@ -69,14 +69,14 @@ func (b *builder) input(name string, shape ...int) *G.Node {
 type textInputs struct {
 	ids      *G.Node // (B*MaxTextLen) token ids
 	attnBias *G.Node // (B, text slots); nil with PadInclude
-	weight   *G.Node // (B, TextFragments); nil with PadInclude
+	weight   *G.Node // (B, TextFragments); nil with PadInclude (all ones with PadKeep)
 }
 
 // imageInputs are the per-batch inputs of the image encoder.
 type imageInputs struct {
 	regions  *G.Node // (B*MaxRegions, RegionDim)
 	attnBias *G.Node // (B, image slots); nil with PadInclude
-	fragBias *G.Node // (B, ImageFragments); nil with PadInclude
+	fragBias *G.Node // (B, ImageFragments); nil with PadInclude (all zero with PadKeep)
 }
 
 // encodeText builds the text encoder for a batch and returns its kept,
@@ -84,7 +84,7 @@ type imageInputs struct {
 func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
 	c := b.m.Config
 	in := textInputs{ids: G.NewVector(b.g, tensor.Int, G.WithShape(batch*c.MaxTextLen), G.WithName("text.ids"))}
-	if c.Padding == PadMask {
+	if c.Padding != PadInclude {
 		in.attnBias = b.input("text.attn_bias", batch, c.textSlots())
 		in.weight = b.input("text.weight", batch, c.TextFragments())
 	}
@@ -128,7 +128,7 @@ func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
 func (b *builder) encodeImage(batch int) (*G.Node, imageInputs, error) {
 	c := b.m.Config
 	in := imageInputs{regions: b.input("image.regions", batch*c.MaxRegions, c.RegionDim)}
-	if c.Padding == PadMask {
+	if c.Padding != PadInclude {
 		in.attnBias = b.input("image.attn_bias", batch, c.imageSlots())
 		in.fragBias = b.input("image.frag_bias", batch, c.ImageFragments())
 	}
@@ -308,7 +308,8 @@ func (m *Model) feedText(in textInputs, tb datasets.TextBatch) ([]float32, error
 // TextMasks returns, for captions of the given token counts, the additive
 // attention bias (len(lens) x text slots: 0 to attend, a large negative
 // number for a padded token) and the fragment weights (len(lens) x
-// TextFragments: 1 real, 0 padding). With PadInclude every slot is real.
+// TextFragments: 1 scored, 0 padding). With PadKeep padded slots are
+// masked from attention but scored; with PadInclude every slot is real.
 // Every executor of the model (this package's graphs, package gpu) feeds
 // these same inputs.
 func TextMasks(c Config, lens []int) (attnBias, weight []float32) {
@@ -322,7 +323,7 @@ func TextMasks(c Config, lens []int) (attnBias, weight []float32) {
 			if !real {
 				attnBias[i*slots+s] = maskOff
 			}
-			if s >= first && s < first+frags && real {
+			if s >= first && s < first+frags && (real || c.Padding == PadKeep) {
 				weight[i*frags+s-first] = 1
 			}
 		}
@@ -354,8 +355,9 @@ func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, er
 // ImageMasks returns, for images of the given region counts, the additive
 // attention bias (len(counts) x image slots), the additive bias of the kept
 // fragments in the score (len(counts) x ImageFragments) and the fragment
-// mask (1 real, 0 padding). Slot 0 is [CLS] and the slots after the regions
-// are codes, both always real; with PadInclude every slot is real.
+// mask (1 scored, 0 padding). Slot 0 is [CLS] and the slots after the
+// regions are codes, both always real; with PadKeep padded regions are
+// masked from attention but scored; with PadInclude every slot is real.
 func ImageMasks(c Config, counts []int) (attnBias, fragBias, mask []float32) {
 	c = c.WithDefaults()
 	slots, first, frags := c.imageSlots(), c.firstKept(1+c.MaxRegions), c.ImageFragments()
@@ -369,11 +371,10 @@ func ImageMasks(c Config, counts []int) (attnBias, fragBias, mask []float32) {
 			if !real {
 				attnBias[i*slots+s] = maskOff
 			}
-			if s >= first && s < first+frags {
-				fragBias[i*frags+s-first] = attnBias[i*slots+s]
-				if real {
-					mask[i*frags+s-first] = 1
-				}
+			if s >= first && s < first+frags && (real || c.Padding == PadKeep) {
+				mask[i*frags+s-first] = 1
+			} else if s >= first && s < first+frags {
+				fragBias[i*frags+s-first] = maskOff
 			}
 		}
 	}

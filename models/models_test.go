@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -44,7 +45,7 @@ func TestTrainingFitsASmallSet(t *testing.T) {
 			m := tinyModel(t, ds, v, 2, keep)
 			var losses lossLog
 			_, err := Train(context.Background(), m, &ds.Train, v, Hinge{Margin: 0.2},
-				TrainSettings{BatchSize: 16, Epochs: 40, DecayEpoch: 40}, rand.New(rand.NewPCG(3, 4)), &losses)
+				TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: 40, DecayEpoch: 40}, rand.New(rand.NewPCG(3, 4)), &losses)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +77,7 @@ func TestTrainStopsOnNonFiniteLoss(t *testing.T) {
 	ds, v := tinyData(t)
 	m := tinyModel(t, ds, v, 0, KeepTokens)
 	var losses lossLog
-	stats, err := Train(context.Background(), m, &ds.Train, v, nanObjective{}, TrainSettings{BatchSize: 16, Epochs: 1}, rand.New(rand.NewPCG(1, 1)), &losses)
+	stats, err := Train(context.Background(), m, &ds.Train, v, nanObjective{}, TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: 1}, rand.New(rand.NewPCG(1, 1)), &losses)
 	if err == nil || stats.Steps != 1 {
 		t.Fatalf("err %v after %d steps, want an error at step 1", err, stats.Steps)
 	}
@@ -264,5 +265,41 @@ func TestAdamWSameOnAnyCoreCount(t *testing.T) {
 		if one[i] != four[i] {
 			t.Fatalf("weight %d: %v on 1 core, %v on 4", i, one[i], four[i])
 		}
+	}
+}
+
+// TestPaddingMasks works out the masks of one caption of 2 tokens (of 4,
+// plus a code) and one image of 1 region (of 3, after [CLS]) by hand for
+// each padding mode: PadMask hides pads from attention and the score,
+// PadKeep from attention only (the authors'), PadInclude from neither.
+func TestPaddingMasks(t *testing.T) {
+	const o = maskOff
+	c := Config{VocabSize: 5, RegionDim: 2, MaxTextLen: 4, MaxRegions: 3, TextCodes: 1}
+	for _, tc := range []struct {
+		mode                                  PadMode
+		textBias, textWeight                  []float32
+		imageBias, imageFragBias, imageScored []float32
+	}{
+		{PadMask,
+			[]float32{0, 0, o, o, 0}, []float32{1, 1, 0, 0, 1},
+			[]float32{0, 0, o, o}, []float32{0, 0, o, o}, []float32{1, 1, 0, 0}},
+		{PadKeep,
+			[]float32{0, 0, o, o, 0}, []float32{1, 1, 1, 1, 1},
+			[]float32{0, 0, o, o}, []float32{0, 0, 0, 0}, []float32{1, 1, 1, 1}},
+		{PadInclude,
+			[]float32{0, 0, 0, 0, 0}, []float32{1, 1, 1, 1, 1},
+			[]float32{0, 0, 0, 0}, []float32{0, 0, 0, 0}, []float32{1, 1, 1, 1}},
+	} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			c.Padding = tc.mode
+			bias, weight := TextMasks(c, []int{2})
+			if !slices.Equal(bias, tc.textBias) || !slices.Equal(weight, tc.textWeight) {
+				t.Errorf("text: attention bias %v, fragment weight %v; want %v, %v", bias, weight, tc.textBias, tc.textWeight)
+			}
+			ib, fb, scored := ImageMasks(c, []int{1})
+			if !slices.Equal(ib, tc.imageBias) || !slices.Equal(fb, tc.imageFragBias) || !slices.Equal(scored, tc.imageScored) {
+				t.Errorf("image: attention bias %v, fragment bias %v, scored %v; want %v, %v, %v", ib, fb, scored, tc.imageBias, tc.imageFragBias, tc.imageScored)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inflateshrink/inflateshrink/datasets"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -18,7 +19,7 @@ func vseValueAndGrad(t *testing.T, s []float64, n int, margin float64) (float64,
 	g := G.NewGraph()
 	x := G.NewMatrix(g, tensor.Float64, G.WithShape(n, n), G.WithName("s"),
 		G.WithValue(tensor.New(tensor.WithShape(n, n), tensor.WithBacking(append([]float64(nil), s...)))))
-	loss, err := VSEHardest(x, margin)
+	loss, err := VSEHardest(x, margin, ReduceMean)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +83,70 @@ func TestVSEHardestByHand(t *testing.T) {
 			}
 		})
 	}
-	if _, err := VSEHardest(G.NewMatrix(G.NewGraph(), tensor.Float64, G.WithShape(1, 1)), 0.2); err == nil {
+	if _, err := VSEHardest(G.NewMatrix(G.NewGraph(), tensor.Float64, G.WithShape(1, 1)), 0.2, ReduceMean); err == nil {
 		t.Error("VSE++ of a 1 x 1 batch (no negatives) gave no error")
+	}
+}
+
+// lossValue evaluates a loss of a float64 score matrix.
+func lossValue(t *testing.T, s []float64, loss func(*G.Node) (*G.Node, error)) float64 {
+	t.Helper()
+	n := int(math.Sqrt(float64(len(s))))
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float64, G.WithShape(n, n), G.WithName("s"),
+		G.WithValue(tensor.New(tensor.WithShape(n, n), tensor.WithBacking(append([]float64(nil), s...)))))
+	out, err := loss(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Value().Data().(float64)
+}
+
+// TestLossReductionsByHand checks the authors' L8 hinge (com_cost: each
+// anchor's own pair inside its L8 sum, anchors summed), its masked and
+// averaged variant, and both reductions of InfoNCE, on a 2 x 2 batch
+// worked out by hand.
+func TestLossReductionsByHand(t *testing.T) {
+	s := []float64{1, 0.5, 0.2, 0.8} // texts x images, matches on the diagonal
+	// l8 as HingeL8 computes it, with 1e-20 under the root so that an
+	// anchor without violations keeps a finite gradient.
+	l8 := func(v ...float64) float64 {
+		sum := 1e-20
+		for _, x := range v {
+			sum += math.Pow(x, 8)
+		}
+		return math.Pow(sum, 0.125)
+	}
+	// Violations 0.6 + s_neg - s_pos, clamped at 0, with the positive's own
+	// term 0.6: row 0 {0.6, 0.1}, row 1 {0, 0.6}, column 0 {0.6, 0},
+	// column 1 {0.3, 0.6}.
+	authors := l8(0.6, 0.1) + l8(0, 0.6) + l8(0.6, 0) + l8(0.3, 0.6)
+	masked := (l8(0.1) + l8(0) + l8(0) + l8(0.3)) / 4
+	// InfoNCE at temperature 1: row r's cross-entropy -log softmax(s[r,:])[r].
+	ce := func(pos, neg float64) float64 { return -pos + math.Log(math.Exp(pos)+math.Exp(neg)) }
+	rows := ce(1, 0.5) + ce(0.8, 0.2)
+	cols := ce(1, 0.2) + ce(0.8, 0.5)
+	for _, tc := range []struct {
+		name string
+		loss func(*G.Node) (*G.Node, error)
+		want float64
+	}{
+		{"authors' hinge", func(x *G.Node) (*G.Node, error) { return HingeL8(x, 0.6, false, ReduceSum) }, authors},
+		{"masked mean hinge", func(x *G.Node) (*G.Node, error) { return HingeL8(x, 0.6, true, ReduceMean) }, masked},
+		{"infonce sum", func(x *G.Node) (*G.Node, error) { return InfoNCE(x, 1, ReduceSum) }, (rows + cols) / 2},
+		{"infonce mean", func(x *G.Node) (*G.Node, error) { return InfoNCE(x, 1, ReduceMean) }, (rows + cols) / 4},
+		{"vse++ sum", func(x *G.Node) (*G.Node, error) { return VSEHardest(x, 0.6, "") }, 0.1 + 0 + 0 + 0.3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := lossValue(t, s, tc.loss); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("loss %.12f, want %.12f", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -93,14 +156,14 @@ func TestFirstStageLosses(t *testing.T) {
 	ds, v := tinyData(t)
 	for _, loss := range LossNames() {
 		t.Run(loss, func(t *testing.T) {
-			obj, err := FirstStage(loss, 0.2, 0, 0.1)
+			obj, err := FirstStage(FirstStageSettings{Loss: loss, Margin: 0.2, Temperature: 0.1})
 			if err != nil {
 				t.Fatal(err)
 			}
 			m := tinyModel(t, ds, v, 0, KeepTokens)
 			var losses lossLog
 			if _, err := Train(context.Background(), m, &ds.Train, v, obj,
-				TrainSettings{BatchSize: 16, Epochs: 30, DecayEpoch: 30}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
+				TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: 30, DecayEpoch: 30}, rand.New(rand.NewPCG(3, 4)), &losses); err != nil {
 				t.Fatal(err)
 			}
 			first, last := mean(losses[:8]), mean(losses[len(losses)-8:])
@@ -109,7 +172,10 @@ func TestFirstStageLosses(t *testing.T) {
 			}
 		})
 	}
-	if _, err := FirstStage("triplet", 0.2, 0, 0.1); err == nil || !strings.Contains(err.Error(), `"triplet"`) || !strings.Contains(err.Error(), LossVSE) {
+	if _, err := FirstStage(FirstStageSettings{Loss: "triplet"}); err == nil || !strings.Contains(err.Error(), `"triplet"`) || !strings.Contains(err.Error(), LossVSE) {
 		t.Errorf("unknown loss: %v", err)
+	}
+	if _, err := FirstStage(FirstStageSettings{Reduction: "max"}); err == nil || !strings.Contains(err.Error(), `"max"`) {
+		t.Errorf("unknown reduction: %v", err)
 	}
 }

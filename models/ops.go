@@ -222,9 +222,12 @@ func maxSimComposed(text, image, textWeight, imageBias *G.Node) (*G.Node, error)
 // HingeL8 is the authors' bidirectional hinge triplet loss over an in-batch
 // score matrix s (B, B) whose diagonal holds the matching pairs. For each
 // anchor (row and column), the violations max(0, margin + s_neg - s_pos) of
-// its B-1 negatives are combined by an L8 norm, a smooth stand-in for the
-// hardest negative of VSE++; the loss is the mean over the 2B anchors.
-func HingeL8(s *G.Node, margin float64) (*G.Node, error) {
+// its negatives are combined by an L8 norm, a smooth stand-in for the
+// hardest negative of VSE++; r adds (ReduceSum) or averages (ReduceMean)
+// the 2B anchors' norms. As in the authors' com_cost, each anchor's sum
+// also holds its own pair's term max(0, margin + s_pos - s_pos) = margin,
+// a constant that damps small violations, unless maskPositive drops it.
+func HingeL8(s *G.Node, margin float64, maskPositive bool, r Reduction) (*G.Node, error) {
 	b := s.Shape()[0]
 	eye, offDiag := identityPair(s, b)
 	diag, err := G.Sum(G.Must(G.HadamardProd(s, eye)), 1)
@@ -243,7 +246,9 @@ func HingeL8(s *G.Node, margin float64) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		viol = G.Must(G.HadamardProd(viol, offDiag))
+		if maskPositive {
+			viol = G.Must(G.HadamardProd(viol, offDiag))
+		}
 		norm, err := l8(viol, int(axis))
 		if err != nil {
 			return nil, err
@@ -258,7 +263,7 @@ func HingeL8(s *G.Node, margin float64) (*G.Node, error) {
 			return nil, err
 		}
 	}
-	return G.Mul(total, scalar(s, 1/float64(2*b)))
+	return G.Mul(total, scalar(s, r.anchorScale(b, 1)))
 }
 
 // l8 returns (sum over axis of v^8 + eps)^(1/8) for non-negative v. The
@@ -307,21 +312,23 @@ func denseOf(dt tensor.Dtype, v []float64, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
 }
 
-// InfoNCE is the symmetric in-batch contrastive loss (CLIP's): the mean of
-// the cross-entropies of each row's and each column's softmax of s/temp
-// against the matching pair on the diagonal.
-func InfoNCE(s *G.Node, temp float64) (*G.Node, error) {
+// InfoNCE is the symmetric in-batch contrastive loss (CLIP's): the
+// cross-entropies of each row's and each column's softmax of s/temp
+// against the matching pair on the diagonal, combined as
+// SoftCrossEntropy combines them.
+func InfoNCE(s *G.Node, temp float64, r Reduction) (*G.Node, error) {
 	eye, _ := identityPair(s, s.Shape()[0])
-	return SoftCrossEntropy(s, eye, eye, 1/temp)
+	return SoftCrossEntropy(s, eye, eye, 1/temp, r)
 }
 
 // SoftCrossEntropy is the bidirectional cross-entropy of the softmaxes of
-// scale*s (B, B) against target distributions: half the mean over rows of
-// CE(rowTarget[r], softmax(scale*s[r, :])) plus half the mean over columns
-// of CE(colTargetT[c], softmax(scale*s[:, c])). colTargetT holds the column
-// targets transposed (row c is column c's distribution), so that both
-// directions are row softmaxes.
-func SoftCrossEntropy(s, rowTarget, colTargetT *G.Node, scale float64) (*G.Node, error) {
+// scale*s (B, B) against target distributions: half of CE(rowTarget[r],
+// softmax(scale*s[r, :])) for each row plus half of CE(colTargetT[c],
+// softmax(scale*s[:, c])) for each column, summed over the B rows and B
+// columns (ReduceSum, the authors' compute_distill) or averaged over them
+// (ReduceMean). colTargetT holds the column targets transposed (row c is
+// column c's distribution), so that both directions are row softmaxes.
+func SoftCrossEntropy(s, rowTarget, colTargetT *G.Node, scale float64, r Reduction) (*G.Node, error) {
 	b := s.Shape()[0]
 	rows, err := G.Mul(s, scalar(s, scale))
 	if err != nil {
@@ -347,5 +354,5 @@ func SoftCrossEntropy(s, rowTarget, colTargetT *G.Node, scale float64) (*G.Node,
 			return nil, err
 		}
 	}
-	return G.Mul(total, scalar(s, -1/float64(2*b)))
+	return G.Mul(total, scalar(s, -0.5*r.anchorScale(b, 2)))
 }

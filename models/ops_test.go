@@ -26,11 +26,17 @@ func TestOpGradients(t *testing.T) {
 		{"MaxSimUnmasked", []gradcheck.Input{{Shape: []int{3, 2, 4}}, {Shape: []int{2, 4, 4}}},
 			func(in []*G.Node) (*G.Node, error) { return MaxSim(in[0], in[1], nil, nil) }},
 		{"InfoNCE", []gradcheck.Input{{Shape: []int{4, 4}}},
-			func(in []*G.Node) (*G.Node, error) { return InfoNCE(in[0], 0.5) }},
+			func(in []*G.Node) (*G.Node, error) { return InfoNCE(in[0], 0.5, ReduceSum) }},
+		{"InfoNCEMean", []gradcheck.Input{{Shape: []int{4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return InfoNCE(in[0], 0.5, ReduceMean) }},
 		{"HingeL8", []gradcheck.Input{{Shape: []int{4, 4}}},
-			func(in []*G.Node) (*G.Node, error) { return HingeL8(in[0], 0.6) }},
+			func(in []*G.Node) (*G.Node, error) { return HingeL8(in[0], 0.6, false, ReduceSum) }},
+		{"HingeL8MaskedMean", []gradcheck.Input{{Shape: []int{4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return HingeL8(in[0], 0.6, true, ReduceMean) }},
 		{"VSEHardest", []gradcheck.Input{{Shape: []int{4, 4}}},
-			func(in []*G.Node) (*G.Node, error) { return VSEHardest(in[0], 0.6) }},
+			func(in []*G.Node) (*G.Node, error) { return VSEHardest(in[0], 0.6, ReduceSum) }},
+		{"VSEHardestMean", []gradcheck.Input{{Shape: []int{4, 4}}},
+			func(in []*G.Node) (*G.Node, error) { return VSEHardest(in[0], 0.6, ReduceMean) }},
 	}
 	checkGradients(t, tests)
 }

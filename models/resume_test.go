@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
 )
 
 // cloneState deep-copies a state, as a checkpoint written to disk would.
@@ -18,7 +20,7 @@ func cloneState(s TrainState) TrainState {
 		}
 		return out
 	}
-	s.Params, s.M, s.V = deep(s.Params), deep(s.M), deep(s.V)
+	s.Params, s.M, s.V, s.Selected.Params = deep(s.Params), deep(s.M), deep(s.V), deep(s.Selected.Params)
 	return s
 }
 
@@ -30,7 +32,7 @@ func cloneState(s TrainState) TrainState {
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	ds, v := tinyData(t)
 	const epochs = 3
-	settings := TrainSettings{BatchSize: 16, Epochs: epochs, DecayEpoch: 2}
+	settings := TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: epochs, DecayEpoch: 2}
 	objective := func() Objective { return &Warmup{Epochs: 1, Then: Hinge{Margin: 0.2}} }
 	batchRNG := func() *rand.Rand { return rand.New(rand.NewPCG(5, 6)) }
 
@@ -84,7 +86,7 @@ func TestResumeRejectsForeignState(t *testing.T) {
 	ds, v := tinyData(t)
 	m := tinyModel(t, ds, v, 0, KeepTokens)
 	var saved TrainState
-	settings := TrainSettings{BatchSize: 16, Epochs: 1, Checkpoint: func(s TrainState) error { saved = cloneState(s); return nil }}
+	settings := TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: 1, Checkpoint: func(s TrainState) error { saved = cloneState(s); return nil }}
 	if _, err := Train(context.Background(), m, &ds.Train, v, Hinge{}, settings, rand.New(rand.NewPCG(1, 1)), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func TestResumeRejectsForeignState(t *testing.T) {
 			st := cloneState(saved)
 			st.Params = maps.Clone(st.Params)
 			tc.spoil(&st)
-			s := TrainSettings{BatchSize: 16, Epochs: 1, Resume: &st}
+			s := TrainSettings{Batches: datasets.ByImage, BatchSize: 16, Epochs: 1, Resume: &st}
 			if _, err := Train(context.Background(), m, &ds.Train, v, Hinge{}, s, rand.New(rand.NewPCG(1, 1)), nil); err == nil {
 				t.Error("Train resumed from a state that does not fit")
 			}

@@ -6,13 +6,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 	"unsafe"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // StepLogger receives the values of every training step (loss, learning
@@ -20,126 +18,6 @@ import (
 // training code never writes to a database itself.
 type StepLogger interface {
 	LogStep(step int, values map[string]float64) error
-}
-
-// Objective turns a batch's score matrix into the loss to minimise.
-type Objective interface {
-	// Loss builds the scalar loss from the in-batch score matrix
-	// (texts x images, matching pairs on the diagonal), adding any inputs
-	// of its own to scores' graph.
-	Loss(scores *G.Node) (*G.Node, error)
-	// Prepare is called with each batch and its epoch (from 0) before the
-	// forward pass, to feed the objective's own inputs.
-	Prepare(b datasets.Batch, epoch int) error
-}
-
-// Hinge is the authors' training objective for base, inflated and fast
-// models: HingeL8 with the given margin (0.6 for late interaction, 0.2 for
-// the dual encoder in the authors' code).
-type Hinge struct{ Margin float64 }
-
-// Loss implements Objective.
-func (h Hinge) Loss(scores *G.Node) (*G.Node, error) { return HingeL8(scores, h.Margin) }
-
-// Prepare implements Objective; the hinge needs nothing beyond the scores.
-func (Hinge) Prepare(datasets.Batch, int) error { return nil }
-
-// VSE is VSE++'s objective (Faghri et al., 2018): the bidirectional
-// hinge against each anchor's hardest in-batch negative (VSEHardest).
-type VSE struct{ Margin float64 }
-
-// Loss implements Objective.
-func (v VSE) Loss(scores *G.Node) (*G.Node, error) { return VSEHardest(scores, v.Margin) }
-
-// Prepare implements Objective; VSE++ needs nothing beyond the scores.
-func (VSE) Prepare(datasets.Batch, int) error { return nil }
-
-// Contrastive minimises the symmetric InfoNCE (InfoNCE) at Temperature
-// for the whole training.
-type Contrastive struct{ Temperature float64 }
-
-// Loss implements Objective.
-func (c Contrastive) Loss(scores *G.Node) (*G.Node, error) { return InfoNCE(scores, c.Temperature) }
-
-// Prepare implements Objective.
-func (Contrastive) Prepare(datasets.Batch, int) error { return nil }
-
-// The first-stage losses FirstStage knows by name.
-const (
-	LossHingeL8 = "hinge-l8" // the authors' L8 hinge (Hinge); the default
-	LossVSE     = "vse++"    // VSE++'s hardest-negative hinge (VSE)
-	LossInfoNCE = "infonce"  // CLIP's symmetric InfoNCE (Contrastive)
-)
-
-// LossNames lists the losses FirstStage accepts.
-func LossNames() []string { return []string{LossHingeL8, LossVSE, LossInfoNCE} }
-
-// FirstStage is the objective of a model trained on the data rather than
-// distilled: the named loss ("" is LossHingeL8) with the given margin
-// (hinges) or temperature (InfoNCE), after warmupEpochs of InfoNCE at
-// temperature (see Warmup for why the hinges need them). InfoNCE needs no
-// warm-up: it is the warm-up's own loss, so it runs at temperature
-// throughout.
-func FirstStage(loss string, margin float64, warmupEpochs int, temperature float64) (Objective, error) {
-	var then Objective
-	switch loss {
-	case "", LossHingeL8:
-		then = Hinge{Margin: margin}
-	case LossVSE:
-		then = VSE{Margin: margin}
-	case LossInfoNCE:
-		return Contrastive{Temperature: temperature}, nil
-	default:
-		return nil, fmt.Errorf("models: unknown loss %q (want %s)", loss, strings.Join(LossNames(), ", "))
-	}
-	return &Warmup{Epochs: warmupEpochs, Temperature: temperature, Then: then}, nil
-}
-
-// Warmup minimises InfoNCE (temperature Temperature, default 0.1) for the
-// first Epochs epochs, then Then. From random weights the L8 hinge alone
-// settles where every score is equal (each violation equals the margin,
-// loss margin*(B-1)^(1/8)); the authors avoid that by starting from BERT,
-// and a short contrastive warm-up does the same job here. Both losses are
-// in the graph; an input weight switches between them.
-type Warmup struct {
-	Epochs      int
-	Temperature float64
-	Then        Objective
-	weight      *G.Node
-}
-
-// Loss implements Objective.
-func (w *Warmup) Loss(scores *G.Node) (*G.Node, error) {
-	temp := w.Temperature
-	if temp == 0 {
-		temp = 0.1
-	}
-	nce, err := InfoNCE(scores, temp)
-	if err != nil {
-		return nil, err
-	}
-	then, err := w.Then.Loss(scores)
-	if err != nil {
-		return nil, err
-	}
-	w.weight = G.NewScalar(scores.Graph(), tensor.Float32, G.WithName("warmup.weight"))
-	mixed, err := G.Mul(w.weight, G.Must(G.Sub(nce, then)))
-	if err != nil {
-		return nil, err
-	}
-	return G.Add(then, mixed)
-}
-
-// Prepare implements Objective.
-func (w *Warmup) Prepare(b datasets.Batch, epoch int) error {
-	on := float32(0)
-	if epoch < w.Epochs {
-		on = 1
-	}
-	if err := G.Let(w.weight, on); err != nil {
-		return err
-	}
-	return w.Then.Prepare(b, epoch)
 }
 
 // TrainSettings controls Train. The zero value of each field means its
@@ -152,8 +30,14 @@ type TrainSettings struct {
 	DecayFactor  float64 // default 0.1
 	WeightDecay  float64 // AdamW decoupled decay; default 1e-4, negative for none
 	ClipNorm     float64 // global gradient-norm clip; default 2.0, negative for none
+	// Batches says what an epoch visits: datasets.ByCaption (the
+	// default, the authors') or datasets.ByImage.
+	Batches datasets.Batching
 	// Frozen, if not nil, names the parameters that stay as they are.
 	Frozen func(name string) bool
+	// Validation, if not nil, chooses the weights Train leaves in the
+	// model (and may stop it early); without it they are the last epoch's.
+	Validation *Validation
 	// Checkpoint, if not nil, is called at the end of every epoch with the
 	// state Resume needs to continue from there; an error stops training.
 	// The state's slices are Train's own: copy or write them out before
@@ -166,7 +50,8 @@ type TrainSettings struct {
 	Resume *TrainState
 }
 
-// TrainState is a training at the end of an epoch: enough to continue it.
+// TrainState is a training at the end of an epoch (after its validation):
+// enough to continue it.
 // The batch order is not in it: Train replays the iterator from the rng's
 // initial state instead, because the iterator shuffles its order in place
 // and keeps it private, so the rng state alone could not restore it.
@@ -177,6 +62,8 @@ type TrainState struct {
 	Seconds float64              // training time so far
 	Params  map[string][]float32 // every parameter of the model
 	M, V    map[string][]float32 // AdamW moments of the trained parameters
+	// Selected is the validation's choice so far (see Validation).
+	Selected Selected
 }
 
 // WithDefaults returns s with every zero field replaced by its documented
@@ -213,15 +100,24 @@ type TrainStats struct {
 	Steps     int
 	FinalLoss float64
 	Seconds   float64
+	// Epochs is how many epochs were trained: fewer than the settings'
+	// when validation stopped training early.
+	Epochs int
+	// SelectedEpoch is the epoch whose weights the model holds: the best
+	// validated one, or Epochs without validation.
+	SelectedEpoch int
+	// SelectedScore is its validation score (0 without validation).
+	SelectedScore float64
 }
 
 // Train fits m to split with obj: epochs of in-batch steps, AdamW with
-// global-norm clipping and a step learning-rate decay. Every step's values
-// go to log (which may be nil). A non-finite loss stops training with an
-// error naming the step; so does a cancelled ctx.
+// global-norm clipping and a step learning-rate decay, validated as
+// s.Validation says. Every step's values go to log (which may be nil). A
+// non-finite loss stops training with an error naming the step; so does a
+// cancelled ctx.
 func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s TrainSettings, rng *rand.Rand, log StepLogger) (TrainStats, error) {
 	s = s.WithDefaults()
-	it, err := datasets.NewIterator(split, vocab, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
+	it, err := datasets.NewIterator(split, vocab, s.Batches, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
 		return TrainStats{}, fmt.Errorf("models: train: %w", err)
 	}
@@ -300,7 +196,8 @@ func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets
 		return nil
 	}
 	opt := &AdamW{WeightDecay: s.WeightDecay, ClipNorm: s.ClipNorm}
-	total := s.Epochs * it.BatchesPerEpoch()
+	perEpoch := it.BatchesPerEpoch()
+	total := s.Epochs * perEpoch
 	var last, before float64
 	first := 1
 	if r := s.Resume; r != nil {
@@ -309,7 +206,12 @@ func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets
 		}
 		first, last, before = r.Step+1, r.Loss, r.Seconds
 	}
-	for step := first; step <= total; step++ {
+	choice := NewSelector(s.Validation, m, s.Epochs, s.Resume)
+	if choice.Stopped() {
+		total = first - 1 // the interrupted training had stopped early
+	}
+	step := first
+	for ; step <= total; step++ {
 		if err := ctx.Err(); err != nil {
 			return TrainStats{Steps: step - 1}, fmt.Errorf("models: training stopped at step %d: %w", step, err)
 		}
@@ -343,9 +245,16 @@ func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets
 				return TrainStats{Steps: step}, fmt.Errorf("models: log step %d: %w", step, err)
 			}
 		}
-		if s.Checkpoint != nil && step%it.BatchesPerEpoch() == 0 {
+		if step%perEpoch != 0 {
+			continue
+		}
+		stop, err := choice.EndEpoch(it.Epoch(), step)
+		if err != nil {
+			return TrainStats{Steps: step}, err
+		}
+		if s.Checkpoint != nil {
 			st := TrainState{Epoch: it.Epoch(), Step: opt.step, Loss: last, Seconds: before + time.Since(start).Seconds(),
-				Params: map[string][]float32{}, M: opt.m, V: opt.v}
+				Params: map[string][]float32{}, M: opt.m, V: opt.v, Selected: choice.State()}
 			for _, name := range m.Params.Names() {
 				st.Params[name] = m.Params.Data(name)
 			}
@@ -353,8 +262,14 @@ func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets
 				return TrainStats{Steps: step}, fmt.Errorf("models: checkpoint after epoch %d: %w", st.Epoch, err)
 			}
 		}
+		if stop {
+			step++
+			break
+		}
 	}
-	return TrainStats{Steps: total, FinalLoss: last, Seconds: before + time.Since(start).Seconds()}, nil
+	trained := (step - 1) / perEpoch
+	return TrainStats{Steps: step - 1, FinalLoss: last, Seconds: before + time.Since(start).Seconds(),
+		Epochs: trained, SelectedEpoch: choice.Finish(trained), SelectedScore: choice.State().Score}, nil
 }
 
 // resume loads r into the model and optimiser and advances the iterator

@@ -90,7 +90,7 @@ func stepCheck(be gpu.Backend, c models.Config, split *datasets.Split, vocab *da
 	if err != nil {
 		return err
 	}
-	it, err := datasets.NewIterator(split, vocab, batch, c.MaxTextLen, c.MaxRegions, rand.New(rand.NewPCG(5, 6)))
+	it, err := datasets.NewIterator(split, vocab, datasets.ByImage, batch, c.MaxTextLen, c.MaxRegions, rand.New(rand.NewPCG(5, 6)))
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func gpuSpeed(be gpu.Backend, c models.Config, split *datasets.Split, vocab *dat
 	}
 	opt := gpu.NewAdamW(net, 1e-4, 2)
 	names := m.Params.Names()
-	it, err := datasets.NewIterator(split, vocab, batch, c.MaxTextLen, c.MaxRegions, rand.New(rand.NewPCG(5, 6)))
+	it, err := datasets.NewIterator(split, vocab, datasets.ByImage, batch, c.MaxTextLen, c.MaxRegions, rand.New(rand.NewPCG(5, 6)))
 	if err != nil {
 		return err
 	}
