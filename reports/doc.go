@@ -5,15 +5,28 @@
 //   - Markdown (GitHub renders it) and the same report as one self-contained
 //     HTML page (figures inline as base64 PNG): setup (commit, data set,
 //     protocol, Go, CPU, BLAS, seeds), one table row per configuration with
-//     mean ± sd over seeds, the best of each column in bold and † on an rSum
-//     the paired bootstrap over test queries cannot tell from the best's,
-//     the bootstrap intervals, the chance level, findings computed from the
-//     numbers (the paper's claims, and whatever the sweep varies: codes,
-//     1x1 schedules, cost), figures, missing and failed runs, every run;
+//     the validation rSum and selected epochs, each test metric as mean ±
+//     sd over seeds and the test rSum of every seed, the best configuration
+//     in bold and † on an rSum the seed-aware bootstrap (HierarchicalBootstrap)
+//     cannot tell from the best's, the bootstrap intervals and per-seed
+//     differences, the runs that did not converge, the chance level,
+//     findings computed from the numbers (the paper's claims, and whatever
+//     the sweep varies: codes, 1x1 schedules, cost), figures, missing and
+//     failed runs, every run;
 //   - a booktabs LaTeX table with the same marks;
 //   - figures (gonum/plot, PNG and SVG): rSum against interactions, against
 //     codes k (error bars), against query latency (Pareto front), training
-//     and distillation curves, recall@K from the stored per-query ranks.
+//     and distillation curves, validation rSum against the epoch, recall@K
+//     from the stored per-query ranks.
+//
+// Every "best" (the bold configuration, the reference of the significance
+// tests, the best k, 1x1 schedule or cost trade-off of the findings) is the
+// configuration with the highest mean validation rSum over its seeds, never
+// the best on test: test numbers are reported, not selected on. A database
+// without validation results (recorded before runs evaluated the validation
+// split) renders with no best at all, and says so. A run whose validation
+// rSum is below 90% of its configuration's best seed's is flagged as not
+// converged (‡), and stays in the means.
 //
 // A configuration is a run's params without the seed (Row.identity); the
 // params that differ between configurations become table columns and label
@@ -21,8 +34,9 @@
 //
 // Reports never retrain and never re-score: they read the view run_summary
 // and the tables params, ranks, steps, environment and results that package
-// framework/store maintains (params, ranks and steps are optional, so older
-// databases still render). Rendering is deterministic: the same database
+// framework/store maintains (params, ranks and steps are optional, and the
+// validation results are read from the results table, not from the view's
+// columns of schema version 4, so older databases still render). Rendering is deterministic: the same database
 // gives the same bytes (fixed bootstrap seed, sorted keys, no clock).
 //
 // Missing numbers (SQL NULL, e.g. the metrics of a failed run) are NaN in Row

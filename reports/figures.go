@@ -375,6 +375,70 @@ func lossChart(s summary, steps map[int64][]float64, distill bool, title string)
 		caption: strings.ToUpper(kind[:1]) + kind[1:] + " against the step, mean over seeds"}, true
 }
 
+// validationChart plots each run's validation rSum against the epoch, one
+// thin line per run in its configuration's colour, with a marker on the
+// checkpoint the run selected (its best validation rSum, the one test was
+// evaluated on), so that a seed that never took off stands out from its
+// configuration's others. It returns false when no run logged validation.
+func validationChart(s summary, curves map[int64][]valPoint, title string) (chart, bool) {
+	type line struct {
+		group    int
+		xy       plotter.XYs
+		selected plotter.XYs // the selected checkpoint, when the run recorded it
+	}
+	var lines []line
+	for i, g := range s.groups {
+		for _, r := range g.bySeed() {
+			c := curves[r.RunID]
+			if len(c) == 0 {
+				continue
+			}
+			ln := line{group: i}
+			for _, p := range c {
+				ln.xy = append(ln.xy, plotter.XY{X: p.epoch, Y: p.rsum})
+			}
+			if r.HasValidation() && !math.IsNaN(r.SelectedEpoch) {
+				ln.selected = plotter.XYs{{X: r.SelectedEpoch, Y: r.ValRSum}}
+			}
+			lines = append(lines, ln)
+		}
+	}
+	if len(lines) == 0 {
+		return chart{}, false
+	}
+	render := func(c draw.Canvas) {
+		p := newPlot(title+"\nvalidation rSum during training, one line per run; marker: the selected checkpoint",
+			"epochs trained", "validation rSum (sum of six recalls, %)")
+		// Curves rise from low values to a plateau: the top left corner is
+		// the emptiest, and a seed that stays low (bottom) stays visible.
+		p.Legend.Top, p.Legend.Left = true, true
+		legend := map[int]bool{}
+		for _, ln := range lines {
+			l, err := plotter.NewLine(ln.xy)
+			if err != nil {
+				continue
+			}
+			ls, gs := groupStyle(ln.group)
+			ls.Width = vg.Points(1)
+			l.LineStyle = ls
+			p.Add(l)
+			if len(ln.selected) > 0 {
+				if sc, err := plotter.NewScatter(ln.selected); err == nil {
+					sc.GlyphStyle = gs
+					p.Add(sc)
+				}
+			}
+			if !legend[ln.group] {
+				legend[ln.group] = true
+				p.Legend.Add(s.groups[ln.group].label, l)
+			}
+		}
+		p.Draw(c)
+	}
+	return chart{stem: "validation-curves", height: figHeight, draw: render,
+		caption: "Validation rSum against the epochs trained, one line per run (colour: configuration); the marker is the checkpoint each run selected and evaluated on test"}, true
+}
+
 // recallChart plots recall@K for K = 1..maxK in both directions, from the
 // stored per-query ranks, the mean over a configuration's seeds. It returns
 // false when no run stored ranks.

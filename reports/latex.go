@@ -6,53 +6,65 @@ import (
 )
 
 // LatexTable renders the finished runs as a booktabs table to paste into a
-// paper: one row per configuration (runs of several seeds as mean $\pm$
-// sd, with the number of seeds), the best mean of each column in bold
-// (highest for recalls and rSum, lowest for cost), and $^\dagger$ on an rSum
-// whose difference from the best the paired bootstrap over test queries
-// does not find significant (see ConfigTable).
+// paper, with the columns and marks of ConfigTable: one row per
+// configuration (the number of seeds, each value as mean $\pm$ sd over
+// seeds, the selected epochs and the test rSum of each seed), the
+// configuration with the highest mean validation rSum in bold,
+// $^\dagger$ on an rSum the seed-aware bootstrap does not find
+// significantly different from the best's, and $^\ddagger$ on a seed that
+// did not converge.
 func LatexTable(rows []Row) string { return latexTable(summarize(rows)) }
 
 func latexTable(s summary) string {
 	var b strings.Builder
-	n := 2 + len(metricColumns)
+	n := 2 + len(columns)
 	b.WriteString("% Rendered from results.db by package reports; requires \\usepackage{booktabs}.\n")
-	b.WriteString("\\begin{tabular}{l r " + strings.Repeat("r", len(metricColumns)) + "}\n\\toprule\n")
-	b.WriteString(" & & \\multicolumn{3}{c}{Image $\\to$ text} & \\multicolumn{3}{c}{Text $\\to$ image}" + strings.Repeat(" &", len(metricColumns)-6) + " \\\\\n")
-	b.WriteString("\\cmidrule(lr){3-5}\\cmidrule(lr){6-8}\nModel & Seeds")
-	for _, c := range metricColumns {
+	b.WriteString("\\begin{tabular}{l r " + strings.Repeat("r", len(columns)) + "}\n\\toprule\n")
+	first := 3 + firstRecallColumn // LaTeX columns are 1-based, after Model and Seeds
+	b.WriteString(strings.Repeat(" &", first-1) + " \\multicolumn{3}{c}{Image $\\to$ text} & \\multicolumn{3}{c}{Text $\\to$ image}" +
+		strings.Repeat(" &", n-first-5) + " \\\\\n")
+	fmt.Fprintf(&b, "\\cmidrule(lr){%d-%d}\\cmidrule(lr){%d-%d}\nModel & Seeds", first, first+2, first+3, first+5)
+	for _, c := range columns {
 		b.WriteString(" & " + c.latex)
 	}
 	b.WriteString(" \\\\\n\\midrule\n")
 	if len(s.groups) == 0 {
 		fmt.Fprintf(&b, "\\multicolumn{%d}{c}{No finished runs.} \\\\\n", n)
 	}
-	best := s.bestMeans()
-	dagger := false
+	bold := func(s string) string { return "\\textbf{" + s + "}" }
 	for i, g := range s.groups {
-		b.WriteString(latexEscape(g.label))
+		label := latexEscape(g.label)
+		if i == s.best {
+			label = bold(label)
+		}
+		b.WriteString(label)
 		fmt.Fprintf(&b, " & %d", len(g.seeds()))
-		for j, c := range metricColumns {
-			text, isBest := s.cellText(g, c, best[j])
-			switch {
-			case text == "":
+		for _, c := range columns {
+			text := s.tableCell(c, i, bold, "$^\\dagger$")
+			if text == "" {
 				text = "--"
-			case isBest:
-				text = "\\textbf{" + text + "}"
 			}
-			text = strings.Replace(text, " ± ", " $\\pm$ ", 1)
-			if j == rsumColumn && s.notSignificant(i) {
-				text += "$^\\dagger$"
-				dagger = true
-			}
+			text = strings.NewReplacer(" ± ", " $\\pm$ ", notConvergedMark, "$^\\ddagger$").Replace(text)
 			b.WriteString(" & " + text)
 		}
 		b.WriteString(" \\\\\n")
 	}
-	if dagger {
+	var notes []string
+	if s.best >= 0 {
+		notes = append(notes, "bold: the highest mean validation rSum")
+	}
+	if s.anyNotSignificant() {
+		notes = append(notes, fmt.Sprintf("$^\\dagger$ not shown to differ from the best rSum (seed-aware bootstrap, %d resamples: "+
+			"the 95\\%% interval contains 0, the seeds disagree in sign, or it cannot be tested)", BootstrapResamples))
+	}
+	if s.anyNotConverged() {
+		notes = append(notes, fmt.Sprintf("$^\\ddagger$ did not converge: validation rSum below %.0f\\%% of its configuration's best seed's", 100*convergedShare))
+	}
+	if len(notes) > 0 {
 		b.WriteString("\\midrule\n")
-		fmt.Fprintf(&b, "\\multicolumn{%d}{l}{\\footnotesize $^\\dagger$ not significantly different from the best rSum (paired bootstrap over test queries, %d resamples, 95\\%%).} \\\\\n",
-			n, BootstrapResamples)
+		for _, note := range notes {
+			fmt.Fprintf(&b, "\\multicolumn{%d}{l}{\\footnotesize %s.} \\\\\n", n, note)
+		}
 	}
 	b.WriteString("\\bottomrule\n\\end{tabular}\n")
 	return b.String()

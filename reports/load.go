@@ -60,11 +60,18 @@ type Row struct {
 	StartedAt    string
 	FinishedAt   string
 
+	// ValRSum is the validation rSum of the checkpoint the run selected
+	// (the one with the best validation rSum, which test was evaluated
+	// on), SelectedEpoch that checkpoint's epoch (1-based) and
+	// EpochsTrained the epochs the run trained; NaN for a run recorded
+	// before validation was evaluated (results split "val").
+	ValRSum, SelectedEpoch, EpochsTrained float64
+
 	// Params is the run's flattened config from the params table (nil in a
 	// database without one); see Row.identity for how runs are grouped.
 	Params map[string]string
 	// Ranks are the per-query ranks on the test split (nil slices for a run
-	// recorded before results.db kept them): what the paired bootstrap and
+	// recorded before results.db kept them): what the seed-aware bootstrap and
 	// the recall@K curves are computed from.
 	Ranks metrics.QueryRanks
 }
@@ -108,6 +115,9 @@ func Load(db *sql.DB, experiment string) ([]Row, error) {
 		return nil, err
 	}
 	if err := loadRanks(db, experiment, out); err != nil {
+		return nil, err
+	}
+	if err := loadValidation(db, experiment, out); err != nil {
 		return nil, err
 	}
 	slices.SortStableFunc(out, compareRows)
@@ -154,8 +164,21 @@ func loadParams(db *sql.DB, experiment string, rows []Row) error {
 		return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
 	}
 	for _, r := range rows {
+		if r.Params == nil {
+			continue
+		}
+		if _, ok := r.Params["train.reduction"]; !ok {
+			// Recorded before the authors' recipe became the default: the
+			// earlier recipe is what the run used.
+			if l := r.Params["train.loss"]; l == "" || l == "hinge-l8" {
+				r.Params["train.loss"] = "hinge-l8-masked"
+			}
+			for k, v := range earlierRecipe {
+				r.Params[k] = v
+			}
+		}
 		for k, v := range omittedDefaults {
-			if _, ok := r.Params[k]; !ok && r.Params != nil {
+			if _, ok := r.Params[k]; !ok {
 				r.Params[k] = v
 			}
 		}
@@ -168,6 +191,13 @@ func loadParams(db *sql.DB, experiment string, rows []Row) error {
 // recorded before the key existed keep their identity: a run without the
 // key used this value.
 var omittedDefaults = map[string]string{"code_sides": "both", "train.loss": "hinge-l8"}
+
+// earlierRecipe is what a run recorded before the keys train.reduction,
+// train.batches, train.validate_every and train.patience existed used:
+// losses averaged over the batch, batches of distinct images, no
+// validation (and its hinge, "hinge-l8" then, masked each anchor's own
+// pair: "hinge-l8-masked" now).
+var earlierRecipe = map[string]string{"train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"}
 
 // loadRanks fills Row.Ranks of rows from the test split's stored ranks.
 func loadRanks(db *sql.DB, experiment string, rows []Row) error {
@@ -204,6 +234,46 @@ func loadRanks(db *sql.DB, experiment string, rows []Row) error {
 	}
 	return nil
 }
+
+// loadValidation fills the validation fields of rows from the results
+// table's split "val" (read there rather than from run_summary, whose
+// columns for it a database of schema version 3 or older lacks; reports
+// open databases read-only, without migrating them).
+func loadValidation(db *sql.DB, experiment string, rows []Row) error {
+	byID := indexRows(rows)
+	for _, r := range byID {
+		r.ValRSum, r.SelectedEpoch, r.EpochsTrained = math.NaN(), math.NaN(), math.NaN()
+	}
+	rs, err := db.Query(`SELECT run_id, name, value FROM results WHERE split = 'val' AND name IN ('rsum', 'epoch', 'epochs')
+		AND value IS NOT NULL AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
+	if err != nil {
+		return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		var name string
+		var v float64
+		if err := rs.Scan(&id, &name, &v); err != nil {
+			return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
+		}
+		switch r := byID[id]; name {
+		case "rsum":
+			r.ValRSum = v
+		case "epoch":
+			r.SelectedEpoch = v
+		case "epochs":
+			r.EpochsTrained = v
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
+	}
+	return nil
+}
+
+// HasValidation reports whether the run recorded a validation rSum.
+func (r Row) HasValidation() bool { return !math.IsNaN(r.ValRSum) }
 
 // indexRows maps run ids to the rows, for filling them in place.
 func indexRows(rows []Row) map[int64]*Row {

@@ -10,36 +10,42 @@ import (
 const citation = `H. Liu, T. Yu, P. Li, "Inflate and Shrink: Enriching and Reducing Interactions ` +
 	`for Fast Text-Image Retrieval", EMNLP 2021`
 
-// MarkdownTable renders the five-model table for rows: one line per finished
-// run (other runs are left out: their metrics are missing), in the order of
-// rows, with the best rSum in bold (every run that ties for it). Recalls and
-// rSum have one decimal, query ms three significant digits; missing values
-// read "n/a". A model whose runs differ in codes or schedule gets them
-// appended to its name. Without finished runs it returns a one-line note.
+// MarkdownTable renders every finished run (other runs are left out:
+// their metrics are missing) as one line, in the order of rows: its
+// validation rSum (‡ when it stayed below 90% of its configuration's best
+// seed's), the selected epoch of the epochs trained, the test recalls and
+// rSum, cost and training time. Recalls and rSum have one decimal, query
+// ms three significant digits; missing values read "n/a". A model whose
+// runs differ in codes or schedule gets them appended to its name.
+// Nothing is in bold: a best is chosen per configuration (ConfigTable),
+// never per run. Without finished runs it returns a one-line note.
 func MarkdownTable(rows []Row) string {
 	done := finished(rows)
 	if len(done) == 0 {
 		return "_No finished runs._\n"
 	}
-	best := math.Inf(-1)
-	for _, r := range done {
-		if r.RSum > best {
-			best = r.RSum
-		}
-	}
 	l := newLabeller(done)
+	groups := map[string]group{}
+	for _, g := range groupRuns(done, l) {
+		groups[g.label] = g
+	}
 	var b strings.Builder
-	b.WriteString("| Model | Seed | i2t R@1 | R@5 | R@10 | t2i R@1 | R@5 | R@10 | rSum | interactions | query ms | index floats/image | train s |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| Model | Seed | val rSum | epoch | i2t R@1 | R@5 | R@10 | t2i R@1 | R@5 | R@10 | rSum | interactions | query ms | index floats/image | train s |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range done {
-		rs := fixed(r.RSum, 1)
-		if r.RSum == best {
-			rs = "**" + rs + "**"
+		label := l.label(r)
+		val := fixed(r.ValRSum, 1)
+		if groups[label].notConverged(r) {
+			val += notConvergedMark
 		}
-		cells := []string{cell(l.label(r)), fmt.Sprint(r.Seed),
+		epoch := epochText(r.SelectedEpoch)
+		if !math.IsNaN(r.EpochsTrained) {
+			epoch += " of " + epochText(r.EpochsTrained)
+		}
+		cells := []string{cell(label), fmt.Sprint(r.Seed), val, epoch,
 			fixed(r.I2T[0], 1), fixed(r.I2T[1], 1), fixed(r.I2T[2], 1),
 			fixed(r.T2I[0], 1), fixed(r.T2I[1], 1), fixed(r.T2I[2], 1),
-			rs, count(r.Interactions), sig3(r.QueryMs), count(r.IndexFloats), fixed(r.TrainSeconds, 1)}
+			fixed(r.RSum, 1), count(r.Interactions), sig3(r.QueryMs), count(r.IndexFloats), fixed(r.TrainSeconds, 1)}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	return b.String()
@@ -166,7 +172,10 @@ func findings(rows []Row, l labeller) string {
 	return b.String()
 }
 
-// compare states by how much a's rSum beats b's, or that it does not.
+// compare states by how much a's test rSum beats b's, or that it does
+// not, and whether the seed-aware test establishes the gap. It calls a
+// gap significant only when the test does (interval and per-seed signs),
+// and keeps the spread heuristic ("weak evidence") for gaps it cannot test.
 func compare(a, b group) string {
 	ma, sa, na := a.stat(rsum)
 	mb, sb, nb := b.stat(rsum)
@@ -178,17 +187,20 @@ func compare(a, b group) string {
 	} else {
 		s = fmt.Sprintf("%s rSum %s vs %s %s, difference %+.1f: ", a.label, fixed(ma, 1), b.label, fixed(mb, 1), diff)
 	}
-	if diff > 0 {
-		s += fmt.Sprintf("%s beats %s by %.1f rSum, as the paper claims.", a.label, b.label, diff)
-	} else {
-		s += fmt.Sprintf("%s does not beat %s: not reproduced here.", a.label, b.label)
+	d, why := compareGroups(a, b)
+	test := differenceText(d, why)
+	switch sig := d != nil && d.Significant(); {
+	case sig && d.Mean > 0:
+		s += fmt.Sprintf("%s beats %s by %.1f rSum, as the paper claims (%s).", a.label, b.label, diff, test)
+	case sig:
+		s += fmt.Sprintf("%s does not beat %s: it is %.1f rSum lower (%s): not reproduced here.", a.label, b.label, -diff, test)
+	case diff > 0:
+		s += fmt.Sprintf("%s's mean rSum is %.1f higher, as the paper claims, but the gap is not established (%s).", a.label, diff, test)
+	default:
+		s += fmt.Sprintf("%s does not beat %s (%s): not reproduced here.", a.label, b.label, test)
 	}
-	if len(a.ranksBySeed()) > 0 && len(b.ranksBySeed()) > 0 {
-		t, sig := bootstrapText(a, b)
-		s += " (" + t + ")"
-		if diff > 0 && !sig {
-			s += " The paired bootstrap cannot tell this gap from zero: the claim is not established by this data."
-		}
+	if d != nil {
+		return s
 	}
 	switch spread := math.Max(nanToZero(sa), nanToZero(sb)); {
 	case na < 2 && nb < 2:
@@ -197,6 +209,23 @@ func compare(a, b group) string {
 		s += fmt.Sprintf(" (The gap is within the seed-to-seed spread, sd up to %.1f: weak evidence.)", spread)
 	}
 	return s
+}
+
+// differenceText states a seed-aware comparison: the difference, its 95%
+// interval, the per-seed differences of paired seeds and the verdict; or,
+// when d is nil, why there is no test.
+func differenceText(d *Difference, why string) string {
+	if d == nil {
+		return "no significance test: " + why
+	}
+	s := fmt.Sprintf("seed-aware bootstrap: %+.1f, 95%% interval [%+.1f, %+.1f]", d.Mean, d.Lo, d.Hi)
+	if d.Paired {
+		s += ", per seed " + perSeedText(*d)
+	}
+	if d.Significant() {
+		return s + ": significant"
+	}
+	return s + ": not significant, " + d.Why()
 }
 
 // speed compares what the accurate model and the cheap model cost per query.

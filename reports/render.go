@@ -22,7 +22,8 @@ type Settings struct {
 // table), then each figure as PNG and SVG: rSum against interactions, rSum
 // against codes (when the experiment varies them), rSum against query
 // latency with its Pareto front, training and distillation curves (when
-// steps were logged), recall@K (when ranks were stored). It reads only the
+// steps were logged), validation rSum against the epoch (when it was
+// logged), recall@K (when ranks were stored). It reads only the
 // database (run_summary, params, ranks, steps, environment, results); the
 // same database gives the same bytes.
 func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
@@ -38,6 +39,10 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 		return nil, err
 	}
 	steps, err := loadLoss(db, experiment)
+	if err != nil {
+		return nil, err
+	}
+	valCurves, err := loadValidationCurves(db, experiment)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +77,7 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 		func() (chart, bool) { return latencyChart(sum, title) },
 		func() (chart, bool) { return lossChart(sum, steps, false, title) },
 		func() (chart, bool) { return lossChart(sum, steps, true, title) },
+		func() (chart, bool) { return validationChart(sum, valCurves, title) },
 		func() (chart, bool) { return recallChart(sum, title) },
 	} {
 		ch, ok := mk()
@@ -139,6 +145,47 @@ func loadLoss(db *sql.DB, experiment string) (map[int64][]float64, error) {
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
+	}
+	return out, nil
+}
+
+// valPoint is one evaluation of a run on the validation split during
+// training: after how many epochs, and the validation rSum.
+type valPoint struct{ epoch, rsum float64 }
+
+// loadValidationCurves returns, for each run of the experiment that logged
+// its validation rSum during training (steps named val_rsum), the curve in
+// step order. The epoch of a point is one more than the 0-based epoch
+// logged at the same step (the epochs trained when validation ran), or
+// the point's position in the curve where no epoch was logged.
+func loadValidationCurves(db *sql.DB, experiment string) (map[int64][]valPoint, error) {
+	out := map[int64][]valPoint{}
+	if ok, err := hasTable(db, "steps"); !ok || err != nil {
+		return out, err
+	}
+	rs, err := db.Query(`SELECT v.run_id, v.value, e.value FROM steps v
+		LEFT JOIN steps e ON e.run_id = v.run_id AND e.step = v.step AND e.name = 'epoch'
+		WHERE v.name = 'val_rsum' AND v.value IS NOT NULL
+		AND v.run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?) ORDER BY v.run_id, v.step`, experiment)
+	if err != nil {
+		return nil, fmt.Errorf("reports: reading validation curves of experiment %q: %w", experiment, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		var v float64
+		var epoch sql.NullFloat64
+		if err := rs.Scan(&id, &v, &epoch); err != nil {
+			return nil, fmt.Errorf("reports: reading validation curves of experiment %q: %w", experiment, err)
+		}
+		x := float64(len(out[id]) + 1)
+		if epoch.Valid {
+			x = epoch.Float64 + 1
+		}
+		out[id] = append(out[id], valPoint{x, v})
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("reports: reading validation curves of experiment %q: %w", experiment, err)
 	}
 	return out, nil
 }
@@ -273,14 +320,24 @@ func report(rows []Row, sum summary, env map[int64]map[string]string, l labeller
 
 	b.WriteString("## Results\n\n")
 	b.WriteString("One row per configuration (every setting but the seed); each value is the mean ± sd over its seeds " +
-		"(the mean alone for one seed). Recalls in percent on the test set; rSum is the sum of the six; " +
+		"(the mean alone for one seed). Each run keeps the checkpoint with the best validation rSum and evaluates the test set once, on it: " +
+		"val rSum is that checkpoint's validation rSum, epoch the epoch it was taken at (one per seed). " +
+		"Recalls in percent on the test set; rSum is the sum of the six, and rSum per seed its value for each seed in seed order; " +
 		"interactions are fragment similarities per text-image pair; query ms is the time to score and rank " +
-		"the whole test gallery for one text query; index floats/image is what the index stores per image. " +
-		"Bold: the best of each column (highest recall, lowest cost). " +
-		"†: the paired bootstrap over test queries does not find this rSum's difference from the best significant.\n\n")
+		"the whole test gallery for one text query; index floats/image is what the index stores per image. ")
+	if sum.best >= 0 {
+		b.WriteString("Bold: the best configuration, the one with the highest mean validation rSum (chosen on validation, never on test). " +
+			"†: the seed-aware test does not find this rSum significantly different from the best's (or cannot test it). ")
+	} else {
+		b.WriteString("No run has validation results, so no configuration is chosen as the best: nothing is in bold and nothing is compared with a best. ")
+	}
+	fmt.Fprintf(&b, "%s: a seed that did not converge (validation rSum below %.0f%% of its configuration's best seed's; see below).\n\n",
+		notConvergedMark, 100*convergedShare)
 	b.WriteString(configTable(sum))
 	b.WriteString("\n### Significance against the best\n\n")
 	b.WriteString(significanceSection(sum))
+	b.WriteString("\n### Runs that did not converge\n\n")
+	b.WriteString(convergenceSection(sum))
 
 	b.WriteString("\n## Chance level\n\n")
 	b.WriteString(chanceSection(rows, l))

@@ -8,11 +8,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/inflateshrink/inflateshrink/metrics"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/vgimg"
 )
@@ -66,6 +68,7 @@ func TestLoadOrder(t *testing.T) {
 
 func TestLoadValues(t *testing.T) {
 	runs := paperRuns()
+	runs[2] = validated(runs[2], 395.5, 14, 20) // base seed 1; the others have no validation results
 	db := openFixture(t, runs, nil)
 	rows, err := Load(db, "paper")
 	if err != nil {
@@ -85,7 +88,8 @@ func TestLoadValues(t *testing.T) {
 		}
 		if !same(got.RSum, want.RSum) || !same(got.QueryMs, want.QueryMs) || !same(got.Interactions, want.Interactions) ||
 			!same(got.TrainSeconds, want.TrainSeconds) || got.Status != want.Status || got.Error != want.Error ||
-			got.Codes != want.Codes || got.Schedule != want.Schedule || got.FinishedAt != want.FinishedAt {
+			got.Codes != want.Codes || got.Schedule != want.Schedule || got.FinishedAt != want.FinishedAt ||
+			!same(got.ValRSum, want.ValRSum) || !same(got.SelectedEpoch, want.SelectedEpoch) || !same(got.EpochsTrained, want.EpochsTrained) {
 			t.Errorf("run %d:\n got %+v\nwant %+v", got.RunID, got, want)
 		}
 	}
@@ -121,10 +125,12 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestMarkdownTableGolden(t *testing.T) {
+	// Base converged on seed 1 only (validation 330 < 90% of 410); inflated
+	// k=8 was recorded before validation was evaluated.
 	variants := []Row{
-		run(1, "base", 1, 400, 1024, 3.4567),
-		run(2, "base", 2, 402.5, 1024, 999.96),
-		run(3, "inflated", 1, 402.5, 4096, math.NaN()),
+		validated(run(1, "base", 1, 400, 1024, 3.4567), 410, 12, 20),
+		validated(run(2, "base", 2, 402.5, 1024, 999.96), 330, 8, 17),
+		validated(run(3, "inflated", 1, 402.5, 4096, math.NaN()), 405, 20, 20),
 		run(4, "inflated", 1, 380, 256, 0.5),
 		unfinished(run(5, "fast", 1, 0, 1, 0), StatusFailed, "boom"),
 	}
@@ -207,7 +213,9 @@ func TestRender(t *testing.T) {
 		"- Data set: synthetic\n", "- Protocol: 1k\n", "- Commit: abc123 (dirty)\n", "- Go: go1.26.8 linux/amd64\n",
 		"- CPU: Test CPU, 2 CPUs\n", "- BLAS: runs disagree: gonum; openblas\n",
 		"chance rSum for this test set: 9.60 (10x: 96.0)",
-		"inflated beats base by 20.4 rSum",
+		"inflated's mean rSum is 20.4 higher, as the paper claims, but the gap is not established (no significance test: inflated stored no per-query ranks)",
+		"No run has validation results, so no configuration is chosen as the best",
+		"No run has validation results: convergence cannot be judged.",
 		"](paper-rsum-vs-interactions.png)",
 		"## Failed or unfinished runs",
 		"- run 6: inflated (codes 32, schedule \"n+k\"), seed 2: **failed**",
@@ -243,8 +251,8 @@ func checkTableAgainstDB(t *testing.T, md string, runs []Row) {
 			continue
 		}
 		cells := strings.Split(strings.Trim(line, "| "), " | ")
-		if len(cells) != 13 {
-			t.Fatalf("table row %q has %d cells, want 13", line, len(cells))
+		if len(cells) != 15 {
+			t.Fatalf("table row %q has %d cells, want 15", line, len(cells))
 		}
 		key := cells[0] + "/" + cells[1]
 		seen[key] = true
@@ -269,18 +277,20 @@ func checkTableAgainstDB(t *testing.T, md string, runs []Row) {
 			cell      int
 			want, tol float64
 		}{
-			{2, want.I2T[0], 0.05}, {3, want.I2T[1], 0.05}, {4, want.I2T[2], 0.05},
-			{5, want.T2I[0], 0.05}, {6, want.T2I[1], 0.05}, {7, want.T2I[2], 0.05},
-			{8, want.RSum, 0.05}, {9, want.Interactions, 0}, {10, want.QueryMs, 0.005 * want.QueryMs},
-			{11, want.IndexFloats, 0}, {12, want.TrainSeconds, 0.05},
+			{4, want.I2T[0], 0.05}, {5, want.I2T[1], 0.05}, {6, want.I2T[2], 0.05},
+			{7, want.T2I[0], 0.05}, {8, want.T2I[1], 0.05}, {9, want.T2I[2], 0.05},
+			{10, want.RSum, 0.05}, {11, want.Interactions, 0}, {12, want.QueryMs, 0.005 * want.QueryMs},
+			{13, want.IndexFloats, 0}, {14, want.TrainSeconds, 0.05},
 		}
 		for _, v := range vals {
 			if got := num(v.cell); math.Abs(got-v.want) > v.tol {
 				t.Errorf("row %s cell %d = %v, database has %v", key, v.cell, got, v.want)
 			}
 		}
-		if bold := strings.HasPrefix(cells[8], "**"); bold != (want.Model == "inflated") {
-			t.Errorf("row %s: rSum bold = %v, want bold only for the best (inflated)", key, bold)
+		// The fixture's runs have no validation results, and no run is bold:
+		// a best is chosen per configuration, on validation.
+		if cells[2] != na || cells[3] != na || strings.Contains(line, "**") {
+			t.Errorf("row %s: validation cells %q, %q, want n/a, and no bold in %q", key, cells[2], cells[3], line)
 		}
 	}
 	for _, r := range runs {
@@ -358,6 +368,24 @@ func TestRenderSettingsAndEdgeCases(t *testing.T) {
 	}
 }
 
+// ranked gives a run per-query ranks and the recalls and rSum they make,
+// as evaluation records them.
+func ranked(r Row, q metrics.QueryRanks) Row {
+	res := q.Retrieval()
+	r.Ranks, r.I2T, r.T2I, r.RSum = q, res.I2T, res.T2I, res.RSum
+	return r
+}
+
+// seeded is one run of model per seed, seed i+1 with recall share ps[i]
+// (hitRanks on 200 images, 1000 captions), run ids from first.
+func seeded(first int64, model string, ps ...float64) []Row {
+	var rows []Row
+	for i, p := range ps {
+		rows = append(rows, ranked(run(first+int64(i), model, int64(i+1), 0, 1024, 3), hitRanks(200, 1000, p)))
+	}
+	return rows
+}
+
 func TestFindings(t *testing.T) {
 	five := func(base, inflated, fast, ib, ibf float64) []Row {
 		return []Row{run(1, "base", 1, base, 1024, 3), run(2, "inflated", 1, inflated, 4096, 12),
@@ -369,18 +397,18 @@ func TestFindings(t *testing.T) {
 		want, not []string
 	}{
 		{
-			name: "every claim holds",
+			name: "every claim holds on one seed: higher, not established",
 			rows: five(400, 420, 300, 410, 320),
-			want: []string{"inflated beats base by 20.0 rSum", "inflated>base beats base by 10.0 rSum",
-				"inflated>base>fast beats fast by 20.0 rSum", "base beats fast by 100.0 rSum",
+			want: []string{"inflated's mean rSum is 20.0 higher, as the paper claims, but the gap is not established",
+				"inflated>base's mean rSum is 10.0 higher", "inflated>base>fast's mean rSum is 20.0 higher", "base's mean rSum is 100.0 higher",
 				"Cost: interactions per pair: 1 for fast against 1024 for base; a text query takes 0.0100 ms against 3.00 ms (300x faster).", "One seed each"},
-			not: []string{"not reproduced here"},
+			not: []string{"not reproduced here", "beats base by", "beats fast by"},
 		},
 		{
 			name: "inflating and shrinking fail",
 			rows: five(400, 390, 300, 400, 299.5),
-			want: []string{"inflated does not beat base: not reproduced here", "inflated>base does not beat base: not reproduced here",
-				"inflated>base>fast does not beat fast: not reproduced here", "base beats fast by 100.0 rSum"},
+			want: []string{"inflated does not beat base (no significance test: inflated stored no per-query ranks): not reproduced here",
+				"inflated>base does not beat base", "inflated>base>fast does not beat fast", "base's mean rSum is 100.0 higher"},
 		},
 		{
 			name: "missing models",
@@ -388,12 +416,35 @@ func TestFindings(t *testing.T) {
 			want: []string{"cannot be checked: no finished inflated run", "cannot be checked: no finished inflated>base>fast or fast run"},
 		},
 		{
-			name: "several seeds compare means and spread",
+			name: "several seeds without ranks: spread heuristic",
 			rows: []Row{run(1, "base", 1, 400, 1024, 3), run(2, "base", 2, 410, 1024, 3),
 				run(3, "inflated", 1, 404, 4096, 12), run(4, "inflated", 2, 416, 4096, 12)},
-			want: []string{"inflated rSum 410.0 ± 8.5 (2 seeds) vs base 405.0 ± 7.1 (2 seeds)", "inflated beats base by 5.0 rSum",
+			want: []string{"inflated rSum 410.0 ± 8.5 (2 seeds) vs base 405.0 ± 7.1 (2 seeds)", "inflated's mean rSum is 5.0 higher",
 				"within the seed-to-seed spread"},
 			not: []string{"One seed each"},
+		},
+		{
+			name: "a consistent gap over three seeds: significant",
+			rows: append(seeded(1, "base", 0.50, 0.51, 0.49), seeded(4, "inflated", 0.60, 0.62, 0.58)...),
+			want: []string{"inflated beats base by 60.0 rSum, as the paper claims (seed-aware bootstrap: +60.0, 95% interval [",
+				"per seed +60.0 / +66.0 / +54.0: significant)"},
+			not: []string{"not established", "weak evidence"},
+		},
+		{
+			// The interval excludes 0, one seed reverses the gap: the
+			// findings must not call it significant.
+			name: "a gap one seed reverses: not significant",
+			rows: append(seeded(1, "base", 0.50, 0.52, 0.48, 0.51, 0.51), seeded(6, "inflated", 0.60, 0.62, 0.58, 0.61, 0.50)...),
+			want: []string{"inflated's mean rSum is 46.8 higher, as the paper claims, but the gap is not established",
+				"per seed +60.0 / +60.0 / +60.0 / +60.0 / -6.0: not significant, the per-seed differences disagree in sign"},
+			not: []string{": significant", "beats base by"},
+		},
+		{
+			// The seed lottery: base converged on seed 1 only.
+			name: "a worse mean from one lucky seed: not reproduced, not significant",
+			rows: append(seeded(1, "base", 0.86, 0.22, 0.23), seeded(4, "inflated", 0.30, 0.26, 0.29)...),
+			want: []string{"inflated does not beat base (seed-aware bootstrap: ", "not significant", "not reproduced here"},
+			not:  []string{": significant"},
 		},
 	}
 	for _, tt := range tests {
@@ -409,7 +460,19 @@ func TestFindings(t *testing.T) {
 					t.Errorf("findings contain %q:\n%s", s, got)
 				}
 			}
+			checkSentences(t, got)
 		})
+	}
+}
+
+// checkSentences fails when a sentence of text both calls something
+// significant and calls the evidence weak.
+func checkSentences(t *testing.T, text string) {
+	t.Helper()
+	for _, sentence := range regexp.MustCompile(`[.:]\s+[A-Z(]|\n`).Split(text, -1) {
+		if strings.Contains(sentence, "significant") && strings.Contains(sentence, "weak evidence") {
+			t.Errorf("one sentence says both significant and weak evidence: %q", sentence)
+		}
 	}
 }
 

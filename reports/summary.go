@@ -1,22 +1,28 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/inflateshrink/inflateshrink/metrics"
 )
 
 // summary is an experiment's finished runs grouped by configuration (every
-// identity value but the seed), with each configuration's rSum compared to
-// the best one's by the paired bootstrap.
+// identity value but the seed), the best configuration chosen on
+// validation, and each other configuration's test rSum compared with the
+// best's by the seed-aware bootstrap.
 type summary struct {
 	groups []group
 	l      labeller
 	keys   []string // identity keys (model aside) that differ between groups: the table's columns
-	best   int      // index of the group with the highest mean rSum, -1 if none
+	// best is the index of the group with the highest mean validation rSum
+	// over its seeds, -1 when no group has validation results: the best is
+	// never chosen on test numbers.
+	best int
 	// vsBest[i] is group i's difference from the best group (best minus
 	// group i); nil for the best group itself and where it cannot be
 	// computed, with the reason in untested[i].
@@ -28,7 +34,7 @@ func summarize(rows []Row) summary {
 	// Labels from every run, failed ones too, so that they match the
 	// missing-runs list.
 	l := newLabeller(rows)
-	s := summary{groups: groupRuns(rows, l), l: l, best: -1}
+	s := summary{groups: groupRuns(rows, l), l: l}
 	var firsts []Row
 	for _, g := range s.groups {
 		firsts = append(firsts, g.runs[0])
@@ -38,30 +44,59 @@ func summarize(rows []Row) summary {
 			s.keys = append(s.keys, k)
 		}
 	}
-	bestMean := math.Inf(-1)
-	for i, g := range s.groups {
-		if m, _, n := g.stat(rsum); n > 0 && m > bestMean {
-			s.best, bestMean = i, m
-		}
-	}
+	s.best = bestByValidation(s.groups, nil)
 	s.vsBest = make([]*Difference, len(s.groups))
 	s.untested = make([]string, len(s.groups))
 	if s.best < 0 {
 		return s
 	}
-	best := s.groups[s.best].ranksBySeed()
 	for i, g := range s.groups {
-		if i == s.best {
-			continue
+		if i != s.best {
+			s.vsBest[i], s.untested[i] = compareGroups(s.groups[s.best], g)
 		}
-		d, err := PairedBootstrap(best, g.ranksBySeed(), BootstrapResamples, BootstrapSeed)
-		if err != nil {
-			s.untested[i] = strings.TrimPrefix(err.Error(), "reports: bootstrap: ")
-			continue
-		}
-		s.vsBest[i] = &d
 	}
 	return s
+}
+
+// bestByValidation returns the index of the group with the highest mean
+// validation rSum over its seeds among groups[idx] (every group when idx
+// is nil), or -1 when none of them has a validation result. A tie goes
+// to the first.
+func bestByValidation(groups []group, idx []int) int {
+	if idx == nil {
+		for i := range groups {
+			idx = append(idx, i)
+		}
+	}
+	best, bestMean := -1, math.Inf(-1)
+	for _, i := range idx {
+		if m, _, n := groups[i].stat(valRSum); n > 0 && m > bestMean {
+			best, bestMean = i, m
+		}
+	}
+	return best
+}
+
+// compareGroups compares a's test rSum with b's by the seed-aware
+// bootstrap, or says why it cannot.
+func compareGroups(a, b group) (*Difference, string) {
+	ra, rb := a.ranksBySeed(), b.ranksBySeed()
+	for _, g := range []struct {
+		label string
+		n     int
+	}{{a.label, len(ra)}, {b.label, len(rb)}} {
+		switch g.n {
+		case 0:
+			return nil, g.label + " stored no per-query ranks"
+		case 1:
+			return nil, g.label + " has one seed with ranks: its seed-to-seed spread is unknown"
+		}
+	}
+	d, err := HierarchicalBootstrap(ra, rb, BootstrapResamples, BootstrapSeed)
+	if err != nil {
+		return nil, strings.TrimPrefix(err.Error(), "reports: bootstrap: ")
+	}
+	return &d, ""
 }
 
 // ranksBySeed maps each seed of the group to its newest run's ranks, for
@@ -89,70 +124,169 @@ func (g group) seeds() []int64 {
 	return s
 }
 
-// notSignificant reports whether group i's rSum differs from the best by
-// less than the bootstrap can tell from zero.
-func (s summary) notSignificant(i int) bool {
-	return s.vsBest[i] != nil && !s.vsBest[i].Significant()
+// bySeed returns the group's runs ordered by seed, then run id.
+func (g group) bySeed() []Row {
+	runs := slices.Clone(g.runs)
+	slices.SortStableFunc(runs, func(a, b Row) int {
+		if c := cmp.Compare(a.Seed, b.Seed); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.RunID, b.RunID)
+	})
+	return runs
 }
 
-// metricColumn is one numeric column of the configuration tables.
-type metricColumn struct {
-	head   string // Markdown
-	latex  string
-	value  func(Row) float64
-	format func(float64) string
-	higher bool // higher is better (recalls, rSum); else lower (cost)
+// notSignificant reports whether group i is marked † in the tables: a
+// best was chosen, and the seed-aware test does not find group i's rSum
+// significantly different from the best's (or cannot test it).
+func (s summary) notSignificant(i int) bool {
+	return s.best >= 0 && i != s.best && (s.vsBest[i] == nil || !s.vsBest[i].Significant())
+}
+
+// anyNotSignificant reports whether some group is marked †.
+func (s summary) anyNotSignificant() bool {
+	for i := range s.groups {
+		if s.notSignificant(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// convergedShare is how much of its configuration's best seed's
+// validation rSum a run must reach to count as converged.
+const convergedShare = 0.9
+
+// bestSeed returns the group's run with the highest validation rSum;
+// ok is false when no run of the group has one.
+func (g group) bestSeed() (best Row, ok bool) {
+	for _, r := range g.runs {
+		if r.HasValidation() && (!ok || r.ValRSum > best.ValRSum) {
+			best, ok = r, true
+		}
+	}
+	return best, ok
+}
+
+// notConverged reports whether run r of the group stayed below
+// convergedShare of the group's best seed's validation rSum (false when
+// either has no validation result: unknown is not flagged).
+func (g group) notConverged(r Row) bool {
+	best, ok := g.bestSeed()
+	return ok && r.HasValidation() && r.ValRSum < convergedShare*best.ValRSum
+}
+
+// notConvergedMark follows a value of a run that did not converge.
+const notConvergedMark = "‡"
+
+// column is one column of the configuration tables, Markdown and LaTeX.
+type column struct {
+	head, latex string
+	// cell is a group's text ("" when unknown).
+	cell func(g group) string
+	// bold: the best configuration's cell is bold; dagger: the column
+	// carries the † of a configuration not significantly different from
+	// the best.
+	bold, dagger bool
 }
 
 func oneDecimal(x float64) string { return fixed(x, 1) }
 
-var metricColumns = []metricColumn{
-	{"i2t R@1", `R@1`, func(r Row) float64 { return r.I2T[0] }, oneDecimal, true},
-	{"R@5", `R@5`, func(r Row) float64 { return r.I2T[1] }, oneDecimal, true},
-	{"R@10", `R@10`, func(r Row) float64 { return r.I2T[2] }, oneDecimal, true},
-	{"t2i R@1", `R@1`, func(r Row) float64 { return r.T2I[0] }, oneDecimal, true},
-	{"R@5", `R@5`, func(r Row) float64 { return r.T2I[1] }, oneDecimal, true},
-	{"R@10", `R@10`, func(r Row) float64 { return r.T2I[2] }, oneDecimal, true},
-	{"rSum", `rSum`, rsum, oneDecimal, true},
-	{"interactions", `Inter.`, func(r Row) float64 { return r.Interactions }, count, false},
-	{"query ms", `Query ms`, func(r Row) float64 { return r.QueryMs }, sig3, false},
-	{"index floats/image", `Floats/img`, func(r Row) float64 { return r.IndexFloats }, count, false},
+// meanSDColumn is a column of a value's mean ± sd over the group's runs (the
+// mean alone for one run). A cost fixed by the configuration
+// (interactions, index size) has a deviation of exactly 0 that says
+// nothing and is left out (cost: true); a recall's 0 says the seeds
+// agreed, and is shown.
+func meanSDColumn(value func(Row) float64, format func(float64) string, cost bool) func(group) string {
+	return func(g group) string {
+		m, sd, n := g.stat(value)
+		if n == 0 {
+			return ""
+		}
+		text := format(m)
+		if !math.IsNaN(sd) && (sd != 0 || !cost) {
+			text += " ± " + format(sd)
+		}
+		return text
+	}
 }
 
-// rsumColumn is the index of rSum in metricColumns, the column that
-// carries the significance marker.
-var rsumColumn = slices.IndexFunc(metricColumns, func(c metricColumn) bool { return c.head == "rSum" })
-
-// bestMeans returns each column's best mean over the groups (NaN where no
-// group has the value).
-func (s summary) bestMeans() []float64 {
-	best := make([]float64, len(metricColumns))
-	for i, c := range metricColumns {
-		best[i] = math.NaN()
-		for _, g := range s.groups {
-			if m, _, n := g.stat(c.value); n > 0 && (math.IsNaN(best[i]) || (c.higher && m > best[i]) || (!c.higher && m < best[i])) {
-				best[i] = m
+// perSeedColumn is a column of a value of each run, by seed, separated by
+// " / ", each run that did not converge marked when mark is set.
+func perSeedColumn(value func(Row) float64, format func(float64) string, mark bool) func(group) string {
+	return func(g group) string {
+		var parts []string
+		known := false
+		for _, r := range g.bySeed() {
+			v := value(r)
+			known = known || !math.IsNaN(v)
+			text := format(v)
+			if mark && g.notConverged(r) {
+				text += notConvergedMark
 			}
+			parts = append(parts, text)
+		}
+		if !known {
+			return ""
+		}
+		return strings.Join(parts, " / ")
+	}
+}
+
+func epochText(x float64) string {
+	if math.IsNaN(x) {
+		return na
+	}
+	return strconv.FormatFloat(x, 'f', -1, 64)
+}
+
+func valRSum(r Row) float64 { return r.ValRSum }
+
+var columns = []column{
+	{head: "val rSum", latex: `Val rSum`, cell: meanSDColumn(valRSum, oneDecimal, false), bold: true},
+	{head: "epoch", latex: `Epoch`, cell: perSeedColumn(func(r Row) float64 { return r.SelectedEpoch }, epochText, false)},
+	{head: "i2t R@1", latex: `R@1`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[0] }, oneDecimal, false)},
+	{head: "R@5", latex: `R@5`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[1] }, oneDecimal, false)},
+	{head: "R@10", latex: `R@10`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[2] }, oneDecimal, false)},
+	{head: "t2i R@1", latex: `R@1`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[0] }, oneDecimal, false)},
+	{head: "R@5", latex: `R@5`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[1] }, oneDecimal, false)},
+	{head: "R@10", latex: `R@10`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[2] }, oneDecimal, false)},
+	{head: "rSum", latex: `rSum`, cell: meanSDColumn(rsum, oneDecimal, false), bold: true, dagger: true},
+	{head: "rSum per seed", latex: `rSum per seed`, cell: perSeedColumn(rsum, oneDecimal, true)},
+	{head: "interactions", latex: `Inter.`, cell: meanSDColumn(func(r Row) float64 { return r.Interactions }, count, true)},
+	{head: "query ms", latex: `Query ms`, cell: meanSDColumn(func(r Row) float64 { return r.QueryMs }, sig3, true)},
+	{head: "index floats/image", latex: `Floats/img`, cell: meanSDColumn(func(r Row) float64 { return r.IndexFloats }, count, true)},
+}
+
+// firstRecallColumn is the index in columns of i2t R@1, where the two
+// recall groups of the LaTeX header start.
+var firstRecallColumn = slices.IndexFunc(columns, func(c column) bool { return c.head == "i2t R@1" })
+
+// tableCell is group i's text in column c for a table: "" when unknown,
+// else the text with the best configuration in bold (through bold) and
+// the marks (through dagger) a table format writes its own way.
+func (s summary) tableCell(c column, i int, bold func(string) string, dagger string) string {
+	text := c.cell(s.groups[i])
+	if text == "" {
+		return ""
+	}
+	if c.bold && i == s.best {
+		text = bold(text)
+	}
+	if c.dagger && s.notSignificant(i) {
+		text += dagger
+	}
+	return text
+}
+
+// anyNotConverged reports whether some run of the summary did not converge.
+func (s summary) anyNotConverged() bool {
+	for _, g := range s.groups {
+		if slices.ContainsFunc(g.runs, g.notConverged) {
+			return true
 		}
 	}
-	return best
-}
-
-// cellText formats a column of a group as "mean ± sd" (the mean alone for
-// one run, "" when unknown) and says whether it is the column's best.
-func (s summary) cellText(g group, c metricColumn, best float64) (text string, isBest bool) {
-	m, sd, n := g.stat(c.value)
-	if n == 0 {
-		return "", false
-	}
-	text = c.format(m)
-	// A cost fixed by the configuration (interactions, index size) has a
-	// deviation of exactly 0 that says nothing; a recall's 0 says the seeds
-	// agreed, and is shown.
-	if !math.IsNaN(sd) && (sd != 0 || c.higher) {
-		text += " ± " + c.format(sd)
-	}
-	return text, m == best
+	return false
 }
 
 // identityValue is a group's value of an identity key.
@@ -165,17 +299,19 @@ func (g group) identityValue(key string) string {
 
 // ConfigTable renders the finished runs as one Markdown table row per
 // configuration: the model, one column per identity key that differs
-// between configurations, the seeds, and each metric as mean ± sd over
-// seeds, the best of each column in bold. A † marks an rSum whose
-// difference from the best the paired bootstrap over test queries does not
-// find significant.
+// between configurations, the seeds, the validation rSum (mean ± sd over
+// seeds) and selected epoch of each seed, each test metric as mean ± sd
+// over seeds, and the test rSum of each seed. The configuration with the
+// highest mean validation rSum is in bold (none without validation
+// results); a † marks an rSum that the seed-aware bootstrap does not find
+// significantly different from the best's, a ‡ a seed that did not
+// converge (validation rSum below 90% of its configuration's best seed's).
 func ConfigTable(rows []Row) string { return configTable(summarize(rows)) }
 
 func configTable(s summary) string {
 	if len(s.groups) == 0 {
 		return "_No finished runs._\n"
 	}
-	best := s.bestMeans()
 	var b strings.Builder
 	head := []string{"Model"}
 	align := []string{"---"}
@@ -183,26 +319,25 @@ func configTable(s summary) string {
 		head, align = append(head, k), append(align, "---")
 	}
 	head, align = append(head, "seeds"), append(align, "---:")
-	for _, c := range metricColumns {
+	for _, c := range columns {
 		head, align = append(head, c.head), append(align, "---:")
 	}
 	b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Join(align, "|") + "|\n")
+	bold := func(s string) string { return "**" + s + "**" }
 	for i, g := range s.groups {
-		cells := []string{cell(g.model)}
+		label := cell(g.model)
+		if i == s.best {
+			label = bold(label)
+		}
+		cells := []string{label}
 		for _, k := range s.keys {
 			cells = append(cells, cell(g.identityValue(k)))
 		}
 		cells = append(cells, fmt.Sprint(len(g.seeds())))
-		for j, c := range metricColumns {
-			text, isBest := s.cellText(g, c, best[j])
-			switch {
-			case text == "":
+		for _, c := range columns {
+			text := s.tableCell(c, i, bold, " †")
+			if text == "" {
 				text = na
-			case isBest:
-				text = "**" + text + "**"
-			}
-			if j == rsumColumn && s.notSignificant(i) {
-				text += " †"
 			}
 			cells = append(cells, text)
 		}
@@ -212,35 +347,58 @@ func configTable(s summary) string {
 }
 
 // significanceSection lists each configuration's rSum difference from the
-// best with its 95% interval, and says which the bootstrap cannot tell
-// from the best.
+// best with its 95% interval and per-seed differences, and says which the
+// seed-aware test cannot tell from the best.
 func significanceSection(s summary) string {
-	if s.best < 0 {
-		return "No finished run with an rSum: nothing to compare.\n"
+	switch {
+	case len(s.groups) == 0:
+		return "No finished run: nothing to compare.\n"
+	case s.best < 0:
+		return "No run has validation results, so no configuration is chosen as the best and none is compared with one: " +
+			"the best is chosen on validation only, since choosing it on these test numbers would select on the test set.\n"
 	}
 	var b strings.Builder
-	bestLabel := s.groups[s.best].label
-	fmt.Fprintf(&b, "Paired bootstrap over test queries (%d resamples, seed %d; image and caption queries resampled, the same draw for every seed and both configurations; seeds paired): "+
-		"rSum of the best configuration, **%s**, minus each other's, with its 95%% interval. "+
-		"† in the tables: the interval contains 0, so the difference is not significant.\n\n",
-		BootstrapResamples, BootstrapSeed, cell(bestLabel))
-	b.WriteString("| Configuration | rSum difference from the best | 95% interval | paired seeds | significant |\n|---|---:|---:|---|---|\n")
+	fmt.Fprintf(&b, "Seed-aware bootstrap (%d resamples, seed %d): the test rSum of the best configuration, **%s** (the highest mean validation rSum), "+
+		"minus each other's, with its 95%% interval and, for configurations with the same seeds, each seed's difference. %s "+
+		"† in the tables: not significant by this rule, or not testable.\n\n",
+		BootstrapResamples, BootstrapSeed, cell(s.groups[s.best].label), SignificanceRule)
+	b.WriteString("| Configuration | rSum difference from the best | 95% interval | seeds | per-seed differences | significant |\n|---|---:|---:|---|---:|---|\n")
 	for i, g := range s.groups {
 		if i == s.best {
 			continue
 		}
 		d := s.vsBest[i]
 		if d == nil {
-			fmt.Fprintf(&b, "| %s | n/a | n/a | none | not tested: %s |\n", cell(g.label), cell(s.untested[i]))
+			fmt.Fprintf(&b, "| %s | n/a | n/a | n/a | n/a | not tested: %s † |\n", cell(g.label), cell(s.untested[i]))
 			continue
 		}
 		sig := "yes"
 		if !d.Significant() {
-			sig = "**no** †"
+			sig = "**no**: " + d.Why() + " †"
 		}
-		fmt.Fprintf(&b, "| %s | %+.1f | [%+.1f, %+.1f] | %s | %s |\n", cell(g.label), d.Mean, d.Lo, d.Hi, seedList(d.Seeds), sig)
+		fmt.Fprintf(&b, "| %s | %+.1f | [%+.1f, %+.1f] | %s | %s | %s |\n", cell(g.label), d.Mean, d.Lo, d.Hi, seedsText(*d), perSeedText(*d), sig)
 	}
 	return b.String()
+}
+
+// seedsText names the seeds a difference compared.
+func seedsText(d Difference) string {
+	if d.Paired {
+		return seedList(d.SeedsA) + " (paired)"
+	}
+	return "best: " + seedList(d.SeedsA) + "; this: " + seedList(d.SeedsB)
+}
+
+// perSeedText lists a paired difference's per-seed differences.
+func perSeedText(d Difference) string {
+	if !d.Paired {
+		return "n/a (unpaired)"
+	}
+	var parts []string
+	for _, x := range d.PerSeed {
+		parts = append(parts, fmt.Sprintf("%+.1f", x))
+	}
+	return strings.Join(parts, " / ")
 }
 
 func seedList(seeds []int64) string {
@@ -249,6 +407,45 @@ func seedList(seeds []int64) string {
 		s = append(s, fmt.Sprint(x))
 	}
 	return strings.Join(s, ", ")
+}
+
+// convergenceSection names the runs whose validation rSum stayed below
+// convergedShare of their configuration's best seed's. They stay in
+// every mean and test: leaving them out would choose seeds after the
+// fact; the tables mark them instead.
+func convergenceSection(s summary) string {
+	var flagged, unknown []string
+	judged := false
+	for _, g := range s.groups {
+		best, ok := g.bestSeed()
+		judged = judged || ok
+		for _, r := range g.bySeed() {
+			switch {
+			case g.notConverged(r):
+				flagged = append(flagged, fmt.Sprintf("- run %d (%s, seed %d): validation rSum %s, %.0f%% of its configuration's best seed (seed %d, run %d: %s); test rSum %s\n",
+					r.RunID, g.label, r.Seed, fixed(r.ValRSum, 1), 100*r.ValRSum/best.ValRSum, best.Seed, best.RunID, fixed(best.ValRSum, 1), fixed(r.RSum, 1)))
+			case ok && !r.HasValidation():
+				unknown = append(unknown, fmt.Sprintf("run %d (%s, seed %d)", r.RunID, g.label, r.Seed))
+			}
+		}
+	}
+	if !judged {
+		return "No run has validation results: convergence cannot be judged.\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "A run is flagged (%s in the tables) when its validation rSum is below %.0f%% of the best seed's of its configuration. "+
+		"Flagged runs stay in the means and the significance tests: leaving them out would choose seeds after seeing them.\n\n",
+		notConvergedMark, 100*convergedShare)
+	if len(flagged) == 0 {
+		b.WriteString("None: every run with validation results reached it.\n")
+	}
+	for _, f := range flagged {
+		b.WriteString(f)
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(&b, "\nNot judged (no validation results): %s.\n", strings.Join(unknown, ", "))
+	}
+	return b.String()
 }
 
 // missingSection lists configurations with fewer finished seeds than the

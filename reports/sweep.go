@@ -7,20 +7,6 @@ import (
 	"strings"
 )
 
-// bootstrapText compares two groups' rSum with the paired bootstrap and
-// states the difference a - b with its 95% interval, or why it cannot.
-func bootstrapText(a, b group) (text string, significant bool) {
-	d, err := PairedBootstrap(a.ranksBySeed(), b.ranksBySeed(), BootstrapResamples, BootstrapSeed)
-	if err != nil {
-		return "no significance test: " + strings.TrimPrefix(err.Error(), "reports: bootstrap: "), false
-	}
-	verdict := "significant"
-	if !d.Significant() {
-		verdict = "not significant"
-	}
-	return fmt.Sprintf("paired bootstrap: %+.1f, 95%% interval [%+.1f, %+.1f], %s", d.Mean, d.Lo, d.Hi, verdict), d.Significant()
-}
-
 // slope is the least-squares slope of y against x (NaN for fewer than two
 // distinct x).
 func slope(xs, ys []float64) float64 {
@@ -65,27 +51,21 @@ func codesFindings(s summary) string {
 	var b strings.Builder
 	for _, sr := range seriesByCodes(s) {
 		var ks, ys []float64
-		var gs []group
-		for _, gi := range sr.groups {
-			g := s.groups[gi]
+		var gi []int
+		for _, i := range sr.groups {
+			g := s.groups[i]
 			if m, _, n := g.stat(rsum); n > 0 {
-				ks, ys, gs = append(ks, float64(g.runs[0].Codes)), append(ys, m), append(gs, g)
+				ks, ys, gi = append(ks, float64(g.runs[0].Codes)), append(ys, m), append(gi, i)
 			}
 		}
-		if len(gs) < 2 {
+		if len(gi) < 2 {
 			continue
-		}
-		best := 0
-		for i := range ys {
-			if ys[i] > ys[best] {
-				best = i
-			}
 		}
 		var pts []string
 		for i := range ks {
 			pts = append(pts, fmt.Sprintf("k=%g: %s", ks[i], fixed(ys[i], 1)))
 		}
-		fmt.Fprintf(&b, "- **Codes, %s**: rSum %s. Per code added: %+.2f rSum (least-squares slope over k)",
+		fmt.Fprintf(&b, "- **Codes, %s**: test rSum %s. Per code added: %+.2f rSum (least-squares slope over k)",
 			sr.label, strings.Join(pts, ", "), slope(ks, ys))
 		var lk, ly []float64
 		for i := range ks {
@@ -97,22 +77,30 @@ func codesFindings(s summary) string {
 			fmt.Fprintf(&b, "; per doubling of k: %+.1f", sl)
 		}
 		b.WriteString(".")
-		// Inflating against the fewest codes (no codes when the sweep has k = 0).
-		if best != 0 {
-			t, sig := bootstrapText(gs[best], gs[0])
-			fmt.Fprintf(&b, " The best, k=%g, against k=%g: %s.", ks[best], ks[0], t)
-			switch {
-			case ks[0] == 0 && sig:
-				b.WriteString(" Inflating helps here, as the paper claims.")
-			case ks[0] == 0:
-				b.WriteString(" The gain is not significant: the paper's claim that inflating helps is not reproduced here.")
-			}
-		} else {
-			fmt.Fprintf(&b, " More codes do not beat k=%g", ks[0])
+		// The k chosen on validation against the fewest codes (no codes
+		// when the sweep has k = 0).
+		best := slices.Index(gi, bestByValidation(s.groups, gi))
+		switch {
+		case best < 0:
+			b.WriteString(" No validation results: no k is chosen as the best.")
+		case best == 0:
+			fmt.Fprintf(&b, " On validation, more codes do not beat k=%g", ks[0])
 			if ks[0] == 0 {
 				b.WriteString(": the paper's claim that inflating helps is not reproduced here")
 			}
 			b.WriteString(".")
+		default:
+			d, why := compareGroups(s.groups[gi[best]], s.groups[gi[0]])
+			fmt.Fprintf(&b, " The best on validation, k=%g, against k=%g on test: %s.", ks[best], ks[0], differenceText(d, why))
+			sig := d != nil && d.Significant()
+			switch {
+			case ks[0] == 0 && sig && d.Mean > 0:
+				b.WriteString(" Inflating helps here, as the paper claims.")
+			case ks[0] == 0 && sig:
+				b.WriteString(" Inflating hurts here: the paper's claim that inflating helps is not reproduced.")
+			case ks[0] == 0:
+				b.WriteString(" The gap is not established: the paper's claim that inflating helps is not reproduced here.")
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -136,70 +124,76 @@ func oneByOneFindings(s summary) string {
 		return ""
 	}
 	mean := func(i int) float64 { m, _, _ := s.groups[i].stat(rsum); return m }
-	slices.SortStableFunc(ones, func(a, b int) int {
-		if mean(a) > mean(b) {
-			return -1
-		}
-		if mean(a) < mean(b) {
-			return 1
-		}
-		return 0
-	})
-	top := s.groups[ones[0]]
+	top := bestByValidation(s.groups, ones)
 	var b strings.Builder
-	fmt.Fprintf(&b, "- **At 1x1** (one fragment per side, as cheap as a dual encoder), the most accurate is %s (schedule %s), rSum %s",
-		top.label, top.runs[0].Schedule, fixed(mean(ones[0]), 1))
-	if len(late) > 0 {
-		bl := late[0]
-		for _, i := range late {
-			if mean(i) > mean(bl) {
-				bl = i
-			}
+	if top < 0 {
+		var names []string
+		for _, i := range ones {
+			names = append(names, fmt.Sprintf("%s (schedule %s, test rSum %s)", s.groups[i].label, s.groups[i].runs[0].Schedule, fixed(mean(i), 1)))
 		}
-		fmt.Fprintf(&b, ", %.0f%% of the best late-interaction configuration's (%s, %s)",
-			100*mean(ones[0])/mean(bl), s.groups[bl].label, fixed(mean(bl), 1))
+		fmt.Fprintf(&b, "- **At 1x1** (one fragment per side, as cheap as a dual encoder): %s. No validation results: none is chosen as the best.\n",
+			strings.Join(names, ", "))
+		return b.String()
 	}
-	b.WriteString(". Against it:\n")
-	for _, i := range ones[1:] {
-		t, _ := bootstrapText(top, s.groups[i])
-		fmt.Fprintf(&b, "  - %s (schedule %s): rSum %s; %s\n", s.groups[i].label, s.groups[i].runs[0].Schedule, fixed(mean(i), 1), t)
+	g := s.groups[top]
+	fmt.Fprintf(&b, "- **At 1x1** (one fragment per side, as cheap as a dual encoder), the best on validation is %s (schedule %s), test rSum %s",
+		g.label, g.runs[0].Schedule, fixed(mean(top), 1))
+	if bl := bestByValidation(s.groups, late); bl >= 0 {
+		fmt.Fprintf(&b, ", %.0f%% of the test rSum of the best late-interaction configuration on validation, %s (%s)",
+			100*mean(top)/mean(bl), s.groups[bl].label, fixed(mean(bl), 1))
+	}
+	b.WriteString(". Against it, on test:\n")
+	for _, i := range ones {
+		if i == top {
+			continue
+		}
+		d, why := compareGroups(g, s.groups[i])
+		fmt.Fprintf(&b, "  - %s (schedule %s): rSum %s; %s\n", s.groups[i].label, s.groups[i].runs[0].Schedule, fixed(mean(i), 1), differenceText(d, why))
 	}
 	return b.String()
 }
 
 func costFindings(s summary) string {
-	type pt struct {
-		g             group
-		r, ms, floats float64
-	}
-	var pts []pt
-	for _, g := range s.groups {
-		r, _, n := g.stat(rsum)
+	var idx []int
+	for i, g := range s.groups {
+		_, _, n := g.stat(rsum)
 		ms, _, nm := g.stat(func(r Row) float64 { return r.QueryMs })
-		fl, _, _ := g.stat(func(r Row) float64 { return r.IndexFloats })
 		if n > 0 && nm > 0 && ms > 0 {
-			pts = append(pts, pt{g, r, ms, fl})
+			idx = append(idx, i)
 		}
 	}
-	if len(pts) < 2 {
+	if len(idx) < 2 {
 		return ""
 	}
-	acc, fast := 0, 0
-	for i, p := range pts {
-		if p.r > pts[acc].r {
-			acc = i
-		}
-		if p.ms < pts[fast].ms {
-			fast = i
+	type pt struct {
+		label         string
+		r, ms, floats float64
+	}
+	at := func(i int) pt {
+		g := s.groups[i]
+		r, _, _ := g.stat(rsum)
+		ms, _, _ := g.stat(func(r Row) float64 { return r.QueryMs })
+		fl, _, _ := g.stat(func(r Row) float64 { return r.IndexFloats })
+		return pt{g.label, r, ms, fl}
+	}
+	fast := at(idx[0])
+	for _, i := range idx[1:] {
+		if p := at(i); p.ms < fast.ms {
+			fast = p
 		}
 	}
-	if acc == fast {
-		return fmt.Sprintf("- **Cost**: %s is both the most accurate (rSum %s) and the fastest (%s ms per query, %s floats per image).\n",
-			pts[acc].g.label, fixed(pts[acc].r, 1), sig3(pts[acc].ms), count(pts[acc].floats))
+	acc := bestByValidation(s.groups, idx)
+	if acc < 0 {
+		return fmt.Sprintf("- **Cost**: the fastest is %s (test rSum %s, %s ms per text query, %s floats per image); "+
+			"no validation results, so none is chosen as the most accurate.\n", fast.label, fixed(fast.r, 1), sig3(fast.ms), count(fast.floats))
 	}
-	a, f := pts[acc], pts[fast]
-	return fmt.Sprintf("- **Cost**: the most accurate, %s (rSum %s), takes %s ms per text query and stores %s floats per image; "+
-		"the fastest, %s (rSum %s), %s ms and %s floats: %sx the latency and %sx the index for %+.1f rSum.\n",
-		a.g.label, fixed(a.r, 1), sig3(a.ms), count(a.floats), f.g.label, fixed(f.r, 1), sig3(f.ms), count(f.floats),
-		sig3(a.ms/f.ms), sig3(a.floats/f.floats), a.r-f.r)
+	a := at(acc)
+	if a.label == fast.label {
+		return fmt.Sprintf("- **Cost**: %s is both the best on validation (test rSum %s) and the fastest (%s ms per query, %s floats per image).\n",
+			a.label, fixed(a.r, 1), sig3(a.ms), count(a.floats))
+	}
+	return fmt.Sprintf("- **Cost**: the best on validation, %s (test rSum %s), takes %s ms per text query and stores %s floats per image; "+
+		"the fastest, %s (test rSum %s), %s ms and %s floats: %sx the latency and %sx the index for %+.1f rSum.\n",
+		a.label, fixed(a.r, 1), sig3(a.ms), count(a.floats), fast.label, fixed(fast.r, 1), sig3(fast.ms), count(fast.floats),
+		sig3(a.ms/fast.ms), sig3(a.floats/fast.floats), a.r-fast.r)
 }

@@ -7,12 +7,13 @@
 // its methods (LogStep, RecordResults, RecordLatency, SetCheckpoint, Finish,
 // Fail, Interrupt) through small interfaces.
 //
-// # Tables (schema version 2)
+// # Tables (schema version 4)
 //
 //   - meta(key, value): schema_version, checked by Open. Open migrates an
 //     older database in place, in one transaction, keeping every row (the
-//     migration from 1 to 2 is schema_v2.sql), and refuses a newer one,
-//     naming both versions.
+//     migration from version v-1 to v is schema_v<v>.sql: 2 rebuilds runs,
+//     3 adds ranks, 4 recreates the run_summary view), and refuses a newer
+//     one, naming both versions.
 //   - experiments(id, name, definition, created_at): one row per named
 //     experiment, its current definition as JSON text.
 //   - experiment_definitions(experiment_id, definition, defined_at): every
@@ -27,8 +28,16 @@
 //     across databases (Merge); owner ("host pid start") and heartbeat_at
 //     tell a live run from a dead one.
 //   - params(run_id, key, value): the flattened resolved config.
-//   - steps(run_id, step, name, value): per-step training values.
+//   - steps(run_id, step, name, value): per-step training values (loss,
+//     lr, grad_norm, epoch: the step's 0-based epoch), and at the step that
+//     ends each validated epoch val_rsum, val_i2t_r1 .. val_t2i_r10.
 //   - results(run_id, split, name, value): evaluation metrics per split.
+//     Split "test" is evaluated once, on the selected checkpoint; split
+//     "val" holds the same metrics of that checkpoint on the validation
+//     split, plus "epoch" (the selected checkpoint: epochs trained when it
+//     was taken, 1-based) and "epochs" (epochs actually trained).
+//   - ranks(run_id, split, direction, ranks): the rank of each query's
+//     first correct item, little-endian uint32 (see EncodeRanks).
 //   - latency(run_id, name, value): cost and latency measures.
 //   - environment(run_id, key, value): see package environ.
 //
@@ -53,8 +62,12 @@
 //	train_seconds, teacher_run_id,
 //	config_hash, started_at,
 //	finished_at                       from runs
+//	val_rsum, selected_epoch,
+//	epochs_trained                    results of split "val" named rsum,
+//	                                  epoch and epochs (version 4)
 //
-// A metric is NULL when its row is absent (failed runs) or not finite.
+// A metric is NULL when its row is absent (failed runs; runs recorded
+// before validation was evaluated have no val_* values) or not finite.
 //
 // # Identity, staleness, merging
 //

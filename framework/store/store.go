@@ -19,11 +19,11 @@ import (
 
 // SchemaVersion is the version of the schema this package writes. Open
 // refuses a database with a newer one.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[v] upgrades a database from schema version v to v+1; version 0
 // is a database without a meta table (a new file).
-var migrations = []string{schemaV1, schemaV2, schemaV3}
+var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4}
 
 var (
 	//go:embed schema_v1.sql
@@ -32,6 +32,8 @@ var (
 	schemaV2 string
 	//go:embed schema_v3.sql
 	schemaV3 string
+	//go:embed schema_v4.sql
+	schemaV4 string
 )
 
 // timeFormat is RFC 3339 with a fixed nine-digit fraction: time.RFC3339Nano

@@ -213,7 +213,7 @@ var summaryColumns = []string{"experiment", "run_id", "model", "codes", "schedul
 	"protocol", "status", "error", "i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "rsum",
 	"i2t_medr", "t2i_medr", "chance_rsum", "test_images", "test_captions", "interactions", "query_ms",
 	"index_floats", "encode_text_ms", "encode_image_ms", "train_seconds", "teacher_run_id",
-	"config_hash", "started_at", "finished_at"}
+	"config_hash", "started_at", "finished_at", "val_rsum", "selected_epoch", "epochs_trained"}
 
 // summary returns run id's run_summary row by column name.
 func summary(t *testing.T, db *DB, id int64) map[string]any {
@@ -286,7 +286,7 @@ func TestRunLifecycle(t *testing.T) {
 	if err := r.RecordResults("test", test); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.RecordResults("val", map[string]float64{"i2t_r1": 99, "rsum": 999}); err != nil {
+	if err := r.RecordResults("val", map[string]float64{"i2t_r1": 99, "rsum": 999, "epoch": 12, "epochs": 20}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.RecordLatency(map[string]float64{"interactions": 1024, "query_ms": 0.5, "index_floats": 3e6,
@@ -323,6 +323,7 @@ func TestRunLifecycle(t *testing.T) {
 		"test_images": 1000.0, "test_captions": 5000.0,
 		"interactions": 1024.0, "query_ms": 0.5, "index_floats": 3e6, "encode_text_ms": 0.25,
 		"encode_image_ms": 0.75, "train_seconds": 12.5, "teacher_run_id": teacher.ID(), "config_hash": "h1",
+		"val_rsum": 999.0, "selected_epoch": 12.0, "epochs_trained": 20.0,
 	}
 	for k, w := range want {
 		if !reflect.DeepEqual(got[k], w) {

@@ -17,15 +17,39 @@ import (
 	"time"
 )
 
-// TestMigrateFromV1 opens a database written by schema version 1 and finds
-// every row kept, every run given a uid, and the new status usable.
-func TestMigrateFromV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v1.db")
+// migrated writes a database with the statements (an old schema and its
+// rows, meta's schema_version included), then opens it with Open, which
+// migrates it, and checks that it reached SchemaVersion. The statements
+// run with the pragmas migrate sets, which rebuilding runs (version 2)
+// needs.
+func migrated(t *testing.T, statements ...string) *DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
 	raw, err := sql.Open("sqlite3", dsn(path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{schemaV1,
+	for _, q := range append([]string{`PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON`}, statements...) {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if n := count(t, db, `SELECT count(*) FROM meta WHERE key = 'schema_version' AND value = ?`, fmt.Sprint(SchemaVersion)); n != 1 {
+		t.Errorf("schema_version not %d after migration", SchemaVersion)
+	}
+	return db
+}
+
+// TestMigrateFromV1 opens a database written by schema version 1 and finds
+// every row kept, every run given a uid, and the new status usable.
+func TestMigrateFromV1(t *testing.T) {
+	db := migrated(t, schemaV1,
 		`INSERT INTO meta VALUES('schema_version', '1')`,
 		`INSERT INTO experiments VALUES(1, 'e', '{"a":1}', '2026-01-01T00:00:00.000000000Z')`,
 		`INSERT INTO runs(id, experiment_id, config_hash, model, codes, schedule, seed, dataset, protocol, status, started_at, finished_at, config)
@@ -36,22 +60,7 @@ func TestMigrateFromV1(t *testing.T) {
 		`INSERT INTO steps VALUES(1, 1, 'loss', 0.5)`,
 		`INSERT INTO results VALUES(1, 'test', 'rsum', 123.5)`,
 		`INSERT INTO latency VALUES(1, 'query_ms', 0.25)`,
-		`INSERT INTO environment VALUES(1, 'hostname', 'h')`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
-
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if n := count(t, db, `SELECT count(*) FROM meta WHERE key = 'schema_version' AND value = ?`, fmt.Sprint(SchemaVersion)); n != 1 {
-		t.Errorf("schema_version not %d after migration", SchemaVersion)
-	}
+		`INSERT INTO environment VALUES(1, 'hostname', 'h')`)
 	for _, c := range []struct {
 		query string
 		want  int
@@ -280,33 +289,12 @@ func stressWriter(t *testing.T, path string) {
 // schema before per-query ranks): its runs stay readable, have no ranks,
 // and new runs can record some.
 func TestMigrateFromV2(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v2.db")
-	raw, err := sql.Open("sqlite3", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The v2 migration rebuilds runs: it needs the pragmas migrate sets.
-	for _, q := range []string{`PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON`, schemaV1, schemaV2,
+	db := migrated(t, schemaV1, schemaV2,
 		`INSERT INTO meta VALUES('schema_version', '2')`,
 		`INSERT INTO experiments VALUES(1, 'e', '{}', '2026-01-01T00:00:00.000000000Z')`,
 		`INSERT INTO runs(id, uid, experiment_id, config_hash, model, codes, schedule, seed, dataset, protocol, status, started_at, finished_at, config)
 			VALUES(1, 'u1', 1, 'h1', 'base', 0, 'n', 1, 'd', 'p', 'finished', '2026-01-01T00:00:00.000000000Z', '2026-01-01T00:01:00.000000000Z', '{}')`,
-		`INSERT INTO results VALUES(1, 'test', 'rsum', 123.5)`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
-
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if n := count(t, db, `SELECT count(*) FROM meta WHERE key = 'schema_version' AND value = ?`, fmt.Sprint(SchemaVersion)); n != 1 {
-		t.Errorf("schema_version not %d after migration", SchemaVersion)
-	}
+		`INSERT INTO results VALUES(1, 'test', 'rsum', 123.5)`)
 	if n := count(t, db, `SELECT count(*) FROM run_summary WHERE run_id = 1 AND rsum = 123.5`); n != 1 {
 		t.Errorf("the version 2 run is not readable after migration")
 	}
@@ -321,6 +309,49 @@ func TestMigrateFromV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, ok, err := db.Ranks(run.ID(), "test", T2I); !ok || err != nil || !reflect.DeepEqual(got, []int{3, 1, 1, 2}) {
+		t.Errorf("Ranks after migration = %v, %v, %v", got, ok, err)
+	}
+}
+
+// TestMigrateFromV3 opens a database written by schema version 3 (the
+// view before validation columns): run_summary is recreated with every
+// column of version 3 in its place and val_rsum, selected_epoch and
+// epochs_trained appended, read from split 'val' where a run has it and
+// NULL where it has none; rows and ranks are kept.
+func TestMigrateFromV3(t *testing.T) {
+	db := migrated(t, schemaV1, schemaV2, schemaV3,
+		`INSERT INTO meta VALUES('schema_version', '3')`,
+		`INSERT INTO experiments VALUES(1, 'e', '{}', '2026-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO runs(id, uid, experiment_id, config_hash, model, codes, schedule, seed, dataset, protocol, status, started_at, finished_at, config)
+			VALUES(1, 'u1', 1, 'h1', 'base', 0, 'n', 1, 'd', 'p', 'finished', '2026-01-01T00:00:00.000000000Z', '2026-01-01T00:01:00.000000000Z', '{}')`,
+		`INSERT INTO runs(id, uid, experiment_id, config_hash, model, codes, schedule, seed, dataset, protocol, status, started_at, finished_at, config)
+			VALUES(2, 'u2', 1, 'h2', 'base', 0, 'n', 2, 'd', 'p', 'finished', '2026-01-01T00:00:00.000000000Z', '2026-01-01T00:01:00.000000000Z', '{}')`,
+		`INSERT INTO results VALUES(1, 'test', 'rsum', 123.5)`,
+		`INSERT INTO results VALUES(2, 'test', 'rsum', 200)`,
+		`INSERT INTO results VALUES(2, 'val', 'rsum', 210.5)`,
+		`INSERT INTO results VALUES(2, 'val', 'epoch', 7)`,
+		`INSERT INTO results VALUES(2, 'val', 'epochs', 9)`,
+		`INSERT INTO latency VALUES(1, 'query_ms', 0.25)`,
+		`INSERT INTO ranks VALUES(1, 'test', 'i2t', X'0100000004000000')`) // ranks 1 and 4, little-endian uint32
+	tests := []struct {
+		name string
+		id   int64
+		want map[string]any
+	}{
+		{"no validation results", 1, map[string]any{"rsum": 123.5, "query_ms": 0.25, "val_rsum": nil, "selected_epoch": nil, "epochs_trained": nil}},
+		{"validation results", 2, map[string]any{"rsum": 200.0, "query_ms": nil, "val_rsum": 210.5, "selected_epoch": 7.0, "epochs_trained": 9.0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := summary(t, db, tt.id) // also checks the column order
+			for k, w := range tt.want {
+				if !reflect.DeepEqual(got[k], w) {
+					t.Errorf("run_summary %s = %#v, want %#v", k, got[k], w)
+				}
+			}
+		})
+	}
+	if got, ok, err := db.Ranks(1, "test", I2T); !ok || err != nil || !reflect.DeepEqual(got, []int{1, 4}) {
 		t.Errorf("Ranks after migration = %v, %v, %v", got, ok, err)
 	}
 }

@@ -8,7 +8,12 @@
 //	runs    [filters]           list runs
 //	show    ID                  everything recorded about one run
 //	compare [-all] ID ID...     runs side by side, only the rows that differ
-//	best    -metric M [filters] the finished run with the highest M (-lowest: lowest)
+//	best    [-metric M] [-split S] [-lowest] [filters]
+//	                            configurations (an experiment's runs with
+//	                            the same params but the seed) ranked by
+//	                            their mean over seeds of S.M (default: the
+//	                            validation rSum, val.rsum; -lowest: lowest
+//	                            first), with seeds, sd and per-seed values
 //	export  -format csv|json [filters]
 //	                            run_summary rows and every param, to stdout
 //	merge   SHARD...            fold shard databases into -db (idempotent)
@@ -26,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -57,8 +63,11 @@ commands:
   runs    [filters]            list runs
   show    ID                   everything recorded about one run
   compare [-all] ID ID...      runs side by side, only the rows that differ
-  best    -metric M [-split test] [-lowest] [filters]
-                               the finished run with the highest (lowest) M
+  best    [-metric rsum] [-split val] [-lowest] [filters]
+                               configurations (an experiment's runs with the same
+                               params but the seed) ranked by their mean over seeds
+                               of the metric (default: validation rSum; -split test
+                               for the test split), highest first (-lowest: lowest)
   export  -format csv|json [filters]
                                run_summary rows with every param, to stdout
   merge   SHARD...             fold shard databases into -db (idempotent)
@@ -107,8 +116,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		nargs = -1
 	case "best":
 		metric = fs.String("metric", "rsum", "results `name` to rank by")
-		split = fs.String("split", "test", "results `split` of the metric")
-		lowest = fs.Bool("lowest", false, "the lowest value is best (ranks, latency)")
+		split = fs.String("split", "val", "results `split` of the metric: val (choose on validation) or test")
+		lowest = fs.Bool("lowest", false, "the lowest mean is best (ranks, latency)")
 		addFilters()
 	case "export":
 		format = fs.String("format", "csv", "`format` csv or json")
@@ -440,21 +449,171 @@ func (q query) compare(ids []int64, all bool) error {
 	return nil
 }
 
+// config is one configuration that best ranks: an experiment's finished
+// runs whose params agree but for the seed, with the metric of each seed's
+// newest run.
+type config struct {
+	experiment, model string
+	params            map[string]string // without the seed
+	seeds             []int64           // sorted
+	values            map[int64]float64 // by seed
+	runs              map[int64]int64   // by seed: the run the value is from
+	mean, sd          float64           // sd NaN for one seed
+}
+
+// best ranks configurations by the mean over seeds of split.metric, best
+// first: choosing a configuration should rest on every seed, not on its
+// luckiest run, and on validation, not on test.
 func (q query) best(f filter, split, metric string, lowest bool) error {
 	where, args := f.where()
-	order := "DESC"
-	if lowest {
-		order = "ASC"
-	}
 	args = append([]any{split, metric}, args...)
-	n, err := q.table(`SELECT `+runColumns+`, printf('%!.17g', x.value) AS `+quoteIdent(split+"."+metric)+`
+	rows, err := q.db.Query(`SELECT s.run_id, s.experiment, s.model, s.codes, s.schedule, s.dataset, s.protocol, s.seed, x.value
 		FROM run_summary s JOIN results x ON x.run_id = s.run_id AND x.split = ? AND x.name = ?
 		WHERE s.status = 'finished' AND x.value IS NOT NULL AND `+where+`
-		ORDER BY x.value `+order+`, s.run_id LIMIT 1`, args...)
-	if err == nil && n == 0 {
-		return fmt.Errorf("best: no finished run matching the filters has a result %q in split %q", metric, split)
+		ORDER BY s.run_id`, args...)
+	if err != nil {
+		return err
 	}
-	return err
+	type found struct {
+		id, seed                                 int64
+		exp, model, codes, sched, data, protocol string
+		value                                    float64
+	}
+	var runs []found
+	for rows.Next() {
+		var r found
+		if err := rows.Scan(&r.id, &r.exp, &r.model, &r.codes, &r.sched, &r.data, &r.protocol, &r.seed, &r.value); err != nil {
+			rows.Close()
+			return err
+		}
+		runs = append(runs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		hint := ""
+		if split == "val" {
+			hint = " (runs recorded before validation was evaluated have none; -split test ranks by the test split)"
+		}
+		return fmt.Errorf("best: no finished run matching the filters has a result %q in split %q%s", metric, split, hint)
+	}
+	var configs []*config
+	byKey := map[string]*config{}
+	for _, r := range runs {
+		// As in the reports, the chain's model, codes and schedule are the
+		// run's own (a chain without an inflated stage ignores the codes
+		// param); data set and protocol count where params lack them.
+		params := map[string]string{"dataset": r.data, "protocol": r.protocol}
+		if err := q.params(r.id, params); err != nil {
+			return err
+		}
+		params["model"], params["codes"], params["schedule"] = r.model, r.codes, r.sched
+		delete(params, "seed")
+		key := r.exp
+		for _, k := range sortedKeys(params) {
+			key += "\x00" + k + "=" + params[k]
+		}
+		c := byKey[key]
+		if c == nil {
+			c = &config{experiment: r.exp, model: r.model, params: params, values: map[int64]float64{}, runs: map[int64]int64{}}
+			byKey[key] = c
+			configs = append(configs, c)
+		}
+		if _, ok := c.values[r.seed]; !ok {
+			c.seeds = append(c.seeds, r.seed)
+		}
+		c.values[r.seed], c.runs[r.seed] = r.value, r.id // runs come in id order: a seed's newest run wins
+	}
+	for _, c := range configs {
+		sort.Slice(c.seeds, func(i, j int) bool { return c.seeds[i] < c.seeds[j] })
+		var xs []float64
+		for _, s := range c.seeds {
+			xs = append(xs, c.values[s])
+		}
+		c.mean, c.sd = meanSD(xs)
+	}
+	sort.SliceStable(configs, func(i, j int) bool {
+		if lowest {
+			return configs[i].mean < configs[j].mean
+		}
+		return configs[i].mean > configs[j].mean
+	})
+	// The params that differ between the configurations shown tell them
+	// apart; the experiment and model have columns of their own.
+	varying := map[string]bool{}
+	for _, c := range configs {
+		for _, o := range configs {
+			for k, v := range c.params {
+				if w, ok := o.params[k]; !ok || w != v {
+					varying[k] = true
+				}
+			}
+		}
+	}
+	delete(varying, "model")
+	tw := tabwriter.NewWriter(q.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "rank\texperiment\tmodel\tconfig\tseeds\tmean %s.%s\tsd\tper seed\truns\n", split, metric)
+	for i, c := range configs {
+		var cfg, per, ids []string
+		for _, k := range sortedKeys(c.params) {
+			if varying[k] {
+				cfg = append(cfg, k+"="+c.params[k])
+			}
+		}
+		if len(cfg) == 0 {
+			cfg = []string{"-"}
+		}
+		for _, s := range c.seeds {
+			per = append(per, fmt.Sprintf("%d: %s", s, sig4(c.values[s])))
+			ids = append(ids, strconv.FormatInt(c.runs[s], 10))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", i+1, c.experiment, c.model, strings.Join(cfg, " "),
+			len(c.seeds), sig4(c.mean), sig4(c.sd), strings.Join(per, ", "), strings.Join(ids, ","))
+	}
+	return tw.Flush()
+}
+
+// params adds the params of run id (an int64 or its decimal text) to m.
+func (q query) params(id any, m map[string]string) error {
+	rows, err := q.db.Query(`SELECT key, value FROM params WHERE run_id = ?`, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		m[k] = v
+	}
+	return rows.Err()
+}
+
+// meanSD is the mean and sample standard deviation of xs (the deviation
+// NaN for fewer than two).
+func meanSD(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x / float64(len(xs))
+	}
+	if len(xs) < 2 {
+		return mean, math.NaN()
+	}
+	for _, x := range xs {
+		sd += (x - mean) * (x - mean) / float64(len(xs)-1)
+	}
+	return mean, math.Sqrt(sd)
+}
+
+// sig4 formats x with four significant digits and no exponent; "-" for NaN.
+func sig4(x float64) string {
+	if math.IsNaN(x) {
+		return "-"
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -482,21 +641,13 @@ func (q query) export(f filter, format string) error {
 	params := map[string]map[string]string{}
 	keySet := map[string]string{}
 	for _, id := range ids {
-		prow, err := q.db.Query(`SELECT key, value FROM params WHERE run_id = ?`, id)
-		if err != nil {
+		params[id] = map[string]string{}
+		if err := q.params(id, params[id]); err != nil {
 			return err
 		}
-		params[id] = map[string]string{}
-		for prow.Next() {
-			var k, v string
-			if err := prow.Scan(&k, &v); err != nil {
-				prow.Close()
-				return err
-			}
-			params[id][k] = v
+		for k := range params[id] {
 			keySet[k] = ""
 		}
-		prow.Close()
 	}
 	keys := sortedKeys(keySet)
 	header := append([]string(nil), cols...)

@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,9 +19,14 @@ type failure struct{ msg, stack string }
 func (f failure) Error() string { return f.msg }
 func (f failure) Stack() string { return f.stack }
 
-// fixture writes three runs of experiment "e" and one of "f": run 1
-// finished (lr 0.1, rsum 100), run 2 finished (lr 0.01, rsum 150), run 3
-// failed with a stack, run 4 finished in f (rsum 300).
+// fixture writes five runs of experiment "e" and one of "f", each
+// finished one with a test and a validation rSum: run 1 (e, lr 0.1,
+// seed 1, test 100, val 105), run 2 (e, lr 0.01, seed 1, test 150, val
+// 155), run 3 failed with a stack, run 4 (f, lr 0.1, seed 1, test 300,
+// val 305), run 5 (e, lr 0.1, seed 2, test 140, val 135), run 6 (e, lr
+// 0.01, seed 2, test 80, val 95). In e, lr 0.01 has the higher mean
+// validation rSum (125 against 120) and the lower mean test rSum (115
+// against 120), and its best run (2) is the best of e on either split.
 func fixture(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "results.db")
@@ -34,12 +41,15 @@ func fixture(t *testing.T) string {
 		}
 	}
 	for _, r := range []struct {
-		exp, lr string
-		rsum    float64
-		fail    bool
-	}{{"e", "0.1", 100, false}, {"e", "0.01", 150, false}, {"e", "1", 0, true}, {"f", "0.1", 300, false}} {
-		run, err := db.StartRun(store.RunInfo{Experiment: r.exp, ConfigHash: r.exp + r.lr, Model: "base", Seed: 1, Dataset: "d", Protocol: "p",
-			Config: `{}`, Params: map[string]string{"lr": r.lr, "dim": "16"}, Env: map[string]string{"host": "h"}})
+		exp, lr   string
+		seed      int64
+		rsum, val float64
+		fail      bool
+	}{{"e", "0.1", 1, 100, 105, false}, {"e", "0.01", 1, 150, 155, false}, {"e", "1", 1, 0, 0, true}, {"f", "0.1", 1, 300, 305, false},
+		{"e", "0.1", 2, 140, 135, false}, {"e", "0.01", 2, 80, 95, false}} {
+		run, err := db.StartRun(store.RunInfo{Experiment: r.exp, ConfigHash: fmt.Sprint(r.exp, r.lr, r.seed), Model: "base", Seed: r.seed,
+			Dataset: "d", Protocol: "p", Config: `{}`, Params: map[string]string{"lr": r.lr, "dim": "16", "seed": fmt.Sprint(r.seed)},
+			Env: map[string]string{"host": "h"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,6 +62,9 @@ func fixture(t *testing.T) string {
 		run.LogStep(1, map[string]float64{"loss": 2})
 		run.LogStep(2, map[string]float64{"loss": 1})
 		if err := run.RecordResults("test", map[string]float64{"rsum": r.rsum, "t2i_medr": 1000 / r.rsum}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.RecordResults("val", map[string]float64{"rsum": r.val, "epoch": 3, "epochs": 4}); err != nil {
 			t.Fatal(err)
 		}
 		if err := run.RecordRanks("test", []int{1, 2, 3}, []int{1, 1, 4, 2, 9, 1}); err != nil {
@@ -88,9 +101,7 @@ func TestQueries(t *testing.T) {
 		{"show steps", []string{"show", "1"}, []string{"steps\t2 (loss 2 -> 1)", "test.rsum", "100.0", "ranks.test.i2t      3 queries", "ranks.test.t2i      6 queries"}, nil},
 		{"compare", []string{"compare", "1", "2"}, []string{"param.lr", "0.1", "0.01", "test.rsum", "equal rows not shown"}, []string{"param.dim", "env.host"}},
 		{"compare all", []string{"compare", "-all", "1", "2"}, []string{"param.dim"}, nil},
-		{"best", []string{"best", "-metric", "rsum", "-experiment", "e"}, []string{"\n2 ", "150.0"}, []string{"\n1 ", "\n4 "}},
-		{"best lowest", []string{"best", "-metric", "t2i_medr", "-lowest"}, []string{"\n4 "}, nil},
-		{"best by param", []string{"best", "-param", "lr=0.1"}, []string{"\n4 "}, nil},
+		{"show validation", []string{"show", "2"}, []string{"val.epoch", "val.rsum", "155.0"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,6 +123,50 @@ func TestQueries(t *testing.T) {
 	}
 }
 
+// TestBest: best ranks configurations by their mean over seeds, on
+// validation unless told otherwise, and shows every seed.
+func TestBest(t *testing.T) {
+	db := fixture(t)
+	tests := []struct {
+		name string
+		args []string
+		want []string // the output's lines after the header, whitespace collapsed
+	}{
+		{"validation by default", []string{"best", "-experiment", "e"}, []string{
+			"1 e base lr=0.01 2 125 42.43 1: 155, 2: 95 2,6",
+			"2 e base lr=0.1 2 120 21.21 1: 105, 2: 135 1,5"}},
+		{"test on request", []string{"best", "-experiment", "e", "-split", "test"}, []string{
+			"1 e base lr=0.1 2 120 28.28 1: 100, 2: 140 1,5",
+			"2 e base lr=0.01 2 115 49.5 1: 150, 2: 80 2,6"}},
+		{"every experiment, one seed", []string{"best"}, []string{
+			"1 f base lr=0.1 1 305 - 1: 305 4",
+			"2 e base lr=0.01 2 125 42.43 1: 155, 2: 95 2,6",
+			"3 e base lr=0.1 2 120 21.21 1: 105, 2: 135 1,5"}},
+		{"lowest", []string{"best", "-split", "test", "-metric", "t2i_medr", "-lowest", "-param", "lr=0.1"}, []string{
+			"1 f base - 1 3.333 - 1: 3.333 4",
+			"2 e base - 2 8.571 2.02 1: 10, 2: 7.143 1,5"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := results(t, append([]string{"-db", db}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if !strings.HasPrefix(lines[0], "rank ") || !strings.Contains(lines[0], "per seed") {
+				t.Errorf("header %q", lines[0])
+			}
+			var got []string
+			for _, l := range lines[1:] {
+				got = append(got, strings.Join(strings.Fields(l), " "))
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("best:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
 func TestExport(t *testing.T) {
 	db := fixture(t)
 	out, err := results(t, "-db", db, "export", "-format", "csv", "-experiment", "e")
@@ -122,11 +177,14 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || recs[0][0] != "experiment" || recs[0][len(recs[0])-1] != "param.lr" {
-		t.Fatalf("csv: %d records, header %q; want a header and 3 runs ending in param.lr", len(recs), recs[0])
+	if len(recs) != 6 || recs[0][0] != "experiment" || recs[0][len(recs[0])-2] != "param.lr" || recs[0][len(recs[0])-1] != "param.seed" {
+		t.Fatalf("csv: %d records, header %q; want a header and 5 runs ending in param.lr, param.seed", len(recs), recs[0])
 	}
-	if recs[2][len(recs[2])-1] != "0.01" {
-		t.Errorf("run 2 param.lr = %q", recs[2][len(recs[2])-1])
+	if i := slices.Index(recs[0], "val_rsum"); i < 0 || recs[2][i] != "155" {
+		t.Errorf("csv: val_rsum column %d, run 2's %q; want 155", i, recs[2][max(i, 0)])
+	}
+	if recs[2][len(recs[2])-2] != "0.01" {
+		t.Errorf("run 2 param.lr = %q", recs[2][len(recs[2])-2])
 	}
 	out, err = results(t, "-db", db, "export", "-format", "json", "-status", "finished")
 	if err != nil {
@@ -136,7 +194,7 @@ func TestExport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rows) != 3 || rows[1]["rsum"] != 150.0 || rows[1]["param.lr"] != "0.01" || rows[0]["error"] != nil {
+	if len(rows) != 5 || rows[1]["rsum"] != 150.0 || rows[1]["val_rsum"] != 155.0 || rows[1]["param.lr"] != "0.01" || rows[0]["error"] != nil {
 		t.Errorf("json rows %v", rows)
 	}
 }
@@ -156,7 +214,8 @@ func TestBadInput(t *testing.T) {
 		{"one id to compare", []string{"-db", db, "compare", "1"}, "at least two"},
 		{"bad param", []string{"-db", db, "runs", "-param", "lr"}, `"lr": want key=value`},
 		{"bad format", []string{"-db", db, "export", "-format", "xml"}, `-format "xml"`},
-		{"unknown metric", []string{"-db", db, "best", "-metric", "nope"}, `result "nope"`},
+		{"unknown metric", []string{"-db", db, "best", "-metric", "nope"}, `result "nope" in split "val" (runs recorded before validation`},
+		{"unknown split", []string{"-db", db, "best", "-split", "train"}, `result "rsum" in split "train"`},
 		{"merge nothing", []string{"-db", db, "merge"}, "no shard"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -188,11 +247,11 @@ func TestMergeCommand(t *testing.T) {
 	shard := fixture(t)
 	db := filepath.Join(t.TempDir(), "results.db")
 	out, err := results(t, "-db", db, "merge", shard)
-	if err != nil || !strings.Contains(out, "4 runs added") {
+	if err != nil || !strings.Contains(out, "6 runs added") {
 		t.Fatalf("merge: %v\n%s", err, out)
 	}
 	out, err = results(t, "merge", "-db", db, shard) // -db after the command too
-	if err != nil || !strings.Contains(out, "0 runs added, 4 already merged") {
+	if err != nil || !strings.Contains(out, "0 runs added, 6 already merged") {
 		t.Errorf("merge again: %v\n%s", err, out)
 	}
 	// A shard whose experiment e was defined otherwise conflicts.
