@@ -22,9 +22,14 @@ const gitTimeout = 10 * time.Second
 
 // Capture returns the environment of the running process under these keys:
 //
-//	git_commit       HEAD of the git repository containing dir, or "unknown"
-//	git_dirty        "true" when `git status --porcelain` lists anything,
-//	                 "false" when not, "unknown" when git cannot tell
+//	git_commit       the commit the program was built from (the build's
+//	                 vcs.revision), else HEAD of the git repository
+//	                 containing dir, else "unknown"
+//	git_dirty        "true" when the build's tree, or else dir's `git status
+//	                 --porcelain`, had changes; "false" when not; "unknown"
+//	                 when neither can tell
+//	commit_source    "build" when both came from the build information,
+//	                 "checkout" when from git in dir, "unknown" otherwise
 //	go_version       runtime.Version()
 //	os_arch          GOOS/GOARCH
 //	cpu_model        "model name" of /proc/cpuinfo, or "unknown"
@@ -45,16 +50,22 @@ const gitTimeout = 10 * time.Second
 // Start and end times and the seed belong to a run and are recorded with it
 // (runs.started_at, runs.finished_at, the seed column and param).
 //
-// Git runs in dir ("" for the current directory) when Capture is called, so
-// the commit is that of the code being run from a checkout, not of the build.
+// The build's own record comes first, so that a binary run outside its
+// checkout still knows its commit: Go stamps it with -buildvcs=true (the
+// default of `go build` in a checkout unless GOFLAGS says
+// -buildvcs=false; `go run` needs the flag). Without it git runs in dir
+// ("" for the current directory), which names the checkout's commit, the
+// code run only when the program was built from that checkout.
 func Capture(dir, blas string) map[string]string {
-	commit := unknown
-	if out, err := git(dir, "rev-parse", "HEAD"); err == nil {
-		commit = strings.TrimSpace(out)
-	}
-	dirty := unknown
-	if out, err := git(dir, "status", "--porcelain"); err == nil {
-		dirty = strconv.FormatBool(strings.TrimSpace(out) != "")
+	info, _ := debug.ReadBuildInfo()
+	commit, dirty, source := buildCommit(info)
+	if source == unknown {
+		if out, err := git(dir, "rev-parse", "HEAD"); err == nil {
+			commit, source = strings.TrimSpace(out), "checkout"
+		}
+		if out, err := git(dir, "status", "--porcelain"); err == nil {
+			dirty = strconv.FormatBool(strings.TrimSpace(out) != "")
+		}
 	}
 	host, err := os.Hostname()
 	if err != nil || host == "" {
@@ -63,6 +74,7 @@ func Capture(dir, blas string) map[string]string {
 	return map[string]string{
 		"git_commit":      commit,
 		"git_dirty":       dirty,
+		"commit_source":   source,
 		"go_version":      runtime.Version(),
 		"os_arch":         runtime.GOOS + "/" + runtime.GOARCH,
 		"cpu_model":       cpuModel("/proc/cpuinfo"),
@@ -71,10 +83,32 @@ func Capture(dir, blas string) map[string]string {
 		"blas":            blas,
 		"hostname":        host,
 		"command":         command(os.Args),
-		"module_versions": moduleVersions(debug.ReadBuildInfo()),
+		"module_versions": moduleVersions(info, info != nil),
 		"gpu":             gpus(),
 		"pid":             strconv.Itoa(os.Getpid()),
 	}
+}
+
+// buildCommit reads the commit and dirty flag that Go stamped into the
+// build (vcs.revision, vcs.modified); source is "build" when it did,
+// unknown (with commit and dirty unknown) when not.
+func buildCommit(info *debug.BuildInfo) (commit, dirty, source string) {
+	commit, dirty, source = unknown, unknown, unknown
+	if info == nil {
+		return
+	}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit, source = s.Value, "build"
+		case "vcs.modified":
+			dirty = s.Value
+		}
+	}
+	if source == unknown {
+		dirty = unknown
+	}
+	return
 }
 
 // gpus queries nvidia-smi once per process: the hardware does not change,

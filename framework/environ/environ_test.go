@@ -14,7 +14,7 @@ import (
 	"testing"
 )
 
-var keys = []string{"blas", "command", "cpu_model", "git_commit", "git_dirty", "go_version", "gomaxprocs", "gpu",
+var keys = []string{"blas", "command", "commit_source", "cpu_model", "git_commit", "git_dirty", "go_version", "gomaxprocs", "gpu",
 	"hostname", "module_versions", "num_cpu", "os_arch", "pid"}
 
 func TestCaptureKeys(t *testing.T) {
@@ -46,7 +46,8 @@ func TestCaptureKeys(t *testing.T) {
 			t.Errorf("%s is empty", k)
 		}
 	}
-	if want := moduleVersions(debug.ReadBuildInfo()); env["module_versions"] != want {
+	info, ok := debug.ReadBuildInfo()
+	if want := moduleVersions(info, ok); env["module_versions"] != want {
 		t.Errorf("module_versions = %q, want %q", env["module_versions"], want)
 	}
 }
@@ -134,8 +135,9 @@ func TestCaptureGit(t *testing.T) {
 				}
 			}
 			env := Capture(tt.dir, "")
-			if env["git_commit"] != head || env["git_dirty"] != tt.wantDirty {
-				t.Errorf("git_commit %q, git_dirty %q; want %q, %q", env["git_commit"], env["git_dirty"], head, tt.wantDirty)
+			if env["git_commit"] != head || env["git_dirty"] != tt.wantDirty || env["commit_source"] != "checkout" {
+				t.Errorf("git_commit %q, git_dirty %q, commit_source %q; want %q, %q, checkout (a test binary has no vcs stamp)",
+					env["git_commit"], env["git_dirty"], env["commit_source"], head, tt.wantDirty)
 			}
 		})
 	}
@@ -147,6 +149,30 @@ func TestCaptureGit(t *testing.T) {
 			t.Errorf("without git: git_commit %q, git_dirty %q, want unknown", env["git_commit"], env["git_dirty"])
 		}
 	})
+}
+
+// TestBuildCommit: the commit Go stamps into a build (-buildvcs=true)
+// names the code run wherever the binary runs; without a stamp the
+// source is unknown, so that Capture asks git instead.
+func TestBuildCommit(t *testing.T) {
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	for _, tc := range []struct {
+		name                  string
+		info                  *debug.BuildInfo
+		commit, dirty, source string
+	}{
+		{"clean build", &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: "false"}}}, rev, "false", "build"},
+		{"dirty build", &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: "true"}}}, rev, "true", "build"},
+		{"no stamp", &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "-buildvcs", Value: "false"}}}, "unknown", "unknown", "unknown"},
+		{"no build information", nil, "unknown", "unknown", "unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			commit, dirty, source := buildCommit(tc.info)
+			if commit != tc.commit || dirty != tc.dirty || source != tc.source {
+				t.Errorf("buildCommit = %q, %q, %q; want %q, %q, %q", commit, dirty, source, tc.commit, tc.dirty, tc.source)
+			}
+		})
+	}
 }
 
 func TestCPUModel(t *testing.T) {

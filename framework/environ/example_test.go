@@ -20,6 +20,7 @@ func ExampleCapture() {
 	// Output:
 	// blas
 	// command
+	// commit_source
 	// cpu_model
 	// git_commit
 	// git_dirty
