@@ -78,9 +78,14 @@ func gemm32(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 		if lo == hi {
 			return
 		}
-		sub := a[lo*lda:] // rows lo.. of A, or with tA its columns lo..
+		// Rows lo.. of A, or with tA its columns lo..: only the one that
+		// applies is sliced, since the other can lie past A's end (m
+		// columns of a k x m A start at lo, not at lo*lda).
+		var sub []float32
 		if tA {
 			sub = a[lo:]
+		} else {
+			sub = a[lo*lda:]
 		}
 		netlib.Implementation{}.Sgemm(trans(tA), trans(tB), hi-lo, n, k, alpha, sub, lda, b, ldb, beta, c[lo*ldc:], ldc)
 	})
