@@ -26,8 +26,8 @@ func Example() {
 	fmt.Println()
 	// Output:
 	// synthetic 1000img-5cap regions of 32 values
-	// 3000 training images with 5 regions in the first
-	// "a black ball next to a golden box and a little black cone"
-	// [2 3 10 50 68 19 3 28]
-	// <cls> a black ball next to a golden
+	// 3000 training images with 10 regions in the first
+	// "a photo with a tiny gray tube, a black star and a black cone"
+	// [2 3 13 14 3 38 27 51]
+	// <cls> a photo with a tiny gray tube
 }

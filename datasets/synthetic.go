@@ -15,7 +15,9 @@ type SyntheticSettings struct {
 	Seed int64
 
 	// TrainImages, ValImages and TestImages are the image counts of the
-	// splits, default 3000, 200 and 1000.
+	// splits, default 3000, 1000 and 1000: validation mirrors the test
+	// protocol, so that its rSum, which chooses checkpoints and configs, is
+	// on the scale of test's.
 	TrainImages, ValImages, TestImages int
 
 	// CaptionsPerImage is the caption count of every image, default 5. The
@@ -23,8 +25,7 @@ type SyntheticSettings struct {
 	CaptionsPerImage int
 
 	// MinObjects and MaxObjects bound the object count of an image, which is
-	// also its region count; default 4 and 8 (see the package doc for why
-	// not DESIGN.md's 8 to 16). MinObjects must be >= 2.
+	// also its region count; default 8 and 16. MinObjects must be >= 2.
 	MinObjects, MaxObjects int
 
 	// RegionDim is the length of a region vector, default 32.
@@ -32,11 +33,12 @@ type SyntheticSettings struct {
 
 	// Noise is the standard deviation of the Gaussian noise added to every
 	// coordinate of a region vector, whose noise-free coordinates have a
-	// standard deviation of about 1. Default 0.1; negative means no noise.
+	// standard deviation of about 1. Default 0.5; negative means no noise.
 	Noise float64
 
 	// HardNegativeFraction is the fraction of the images of each split that
-	// belong to a binding-swapped twin pair. Default 0.5; negative means none.
+	// belong to a binding-swapped twin pair. Default 1 (every image has
+	// one); negative means none.
 	HardNegativeFraction float64
 }
 
@@ -112,17 +114,17 @@ func (s SyntheticSettings) withDefaults() (SyntheticSettings, error) {
 		s.Seed = 1
 	}
 	def(&s.TrainImages, 3000)
-	def(&s.ValImages, 200)
+	def(&s.ValImages, 1000)
 	def(&s.TestImages, 1000)
 	def(&s.CaptionsPerImage, 5)
-	def(&s.MinObjects, 4)
-	def(&s.MaxObjects, 8)
+	def(&s.MinObjects, 8)
+	def(&s.MaxObjects, 16)
 	def(&s.RegionDim, 32)
 	if s.Noise == 0 {
-		s.Noise = 0.1
+		s.Noise = 0.5
 	}
 	if s.HardNegativeFraction == 0 {
-		s.HardNegativeFraction = 0.5
+		s.HardNegativeFraction = 1
 	}
 	for _, f := range []struct {
 		name string

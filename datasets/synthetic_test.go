@@ -74,7 +74,7 @@ func TestSyntheticShapes(t *testing.T) {
 		minObj, maxObj, dim    int
 		protocol               string
 	}{
-		{"defaults", SyntheticSettings{}, 3000, 200, 1000, 5, 4, 8, 32, "1000img-5cap"},
+		{"defaults", SyntheticSettings{}, 3000, 1000, 1000, 5, 8, 16, 32, "1000img-5cap"},
 		{"custom", SyntheticSettings{TrainImages: 7, ValImages: 3, TestImages: 4, CaptionsPerImage: 2,
 			MinObjects: 2, MaxObjects: 3, RegionDim: 5}, 7, 3, 4, 2, 2, 3, 5, "4img-2cap"},
 	} {
@@ -337,7 +337,8 @@ func TestSyntheticTwins(t *testing.T) {
 		fraction float64
 		want     float64 // twin images / images
 	}{
-		{"default", 0, 0.5},
+		{"default", 0, 1},
+		{"half", 0.5, 0.5},
 		{"all", 1, 1},
 		{"none", -1, 0},
 	} {
