@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +14,13 @@ import (
 
 // TestStyle is the style the style hold-out tests on.
 const TestStyle = "openmoji"
+
+// ValStyles are the styles the style hold-out validates on; like
+// TestStyle, they are left out of training. They are the two training
+// styles that form a family of their own (noto, emojione and fluent-emoji
+// come in two versions each) besides twemoji, the only complete one, which
+// stays in training; they are also the two smallest (306 and 404 images).
+var ValStyles = []string{"fxemoji", "streamline-emojis"}
 
 // Settings choose a protocol; the zero value is the style hold-out with
 // CLDR labels as captions on the whole set.
@@ -25,6 +33,10 @@ type Settings struct {
 	// Small keeps only the first SmallCaptions base emoji (no skin tone),
 	// for smoke tests.
 	Small bool
+	// Tokens is the tokenisation; the zero value is imagetok's default
+	// (16 tokens of 29 values). Its Size must be one of the cache's
+	// thumbnail sides (imagetok.ThumbSizes).
+	Tokens imagetok.Settings
 	// Dir is the cache folder; empty means imagetok.Dir().
 	Dir string
 }
@@ -33,20 +45,49 @@ type Settings struct {
 const SmallCaptions = 200
 
 // Split sizes: the fraction of base emoji the concept hold-out tests on,
-// the fraction it validates on, and the captions validated on in the style
-// hold-out (SmallCaptions/10 when Small).
+// the fraction it validates on, and the most captions validated on in the
+// style hold-out (smallVal when Small).
 const (
 	conceptTest = 0.20
 	conceptVal  = 0.05
-	styleVal    = 300
+	styleVal    = 1000
+	smallVal    = 100
 )
 
 // splitSeed seeds the draws of the splits: they are part of the data set's
 // definition, the same for every experiment seed.
 const splitSeed = 20211107
 
+// Protocols are the registered data sets with the default tokenisation,
+// by name. Each is also registered once per variant of imagetok.Variants
+// as "<name>@<variant>" (Names lists them all).
+var Protocols = []struct {
+	Name     string
+	Settings Settings
+}{
+	{"emoji-style", Settings{}},
+	{"emoji-style-small", Settings{Small: true}},
+	{"emoji-concept", Settings{Concept: true}},
+	{"emoji-style-keywords", Settings{Keywords: true}},
+}
+
+// Names lists every name this package registers with datasets.Load: each
+// protocol with the default tokenisation, then with each variant.
+func Names() map[string]Settings {
+	out := map[string]Settings{}
+	for _, p := range Protocols {
+		out[p.Name] = p.Settings
+		for _, t := range imagetok.Variants {
+			s := p.Settings
+			s.Tokens = t
+			out[p.Name+"@"+t.Name()] = s
+		}
+	}
+	return out
+}
+
 func init() {
-	reg := func(name string, s Settings) {
+	for name, s := range Names() {
 		datasets.Register(name, func() (*datasets.Dataset, error) {
 			d, err := Load(s)
 			if d != nil {
@@ -55,10 +96,6 @@ func init() {
 			return d, err
 		})
 	}
-	reg("emoji-style", Settings{})
-	reg("emoji-style-small", Settings{Small: true})
-	reg("emoji-concept", Settings{Concept: true})
-	reg("emoji-style-keywords", Settings{Keywords: true})
 }
 
 // Load reads the cache that Setup built and splits it by s.
@@ -144,58 +181,58 @@ func split(c *cache, s Settings) (*datasets.Dataset, error) {
 		desc = fmt.Sprintf("concept hold-out: %d of %d base emoji (with their skin tones) held out for test, %d for val; ",
 			nTest, len(bases), nVal)
 	} else {
-		// Validate on a few captions, each with one image of a training
-		// style; train on every other image not in TestStyle.
+		// Validate on ValStyles, which no training image is drawn in: a
+		// caption with an image in one of them and one in a training
+		// style gets one of the former (drawn at random) into val, up to
+		// nVal captions drawn at random; train on every image of the
+		// other styles.
 		nVal := styleVal
 		if s.Small {
-			nVal = SmallCaptions / 10
+			nVal = smallVal
 		}
-		valCap := map[int]bool{}
-		for _, k := range rng.Perm(len(capIdx))[:min(nVal, len(capIdx))] {
-			valCap[capIdx[k]] = true
-		}
+		var valCands []pair
 		for _, ci := range capIdx {
-			var others []int
+			var inVal []int
+			trained := false
 			for _, im := range byCaption[ci] {
-				if c.Images[im].Style == TestStyle {
+				switch st := c.Images[im].Style; {
+				case st == TestStyle:
 					test = append(test, pair{ci, im})
-				} else {
-					others = append(others, im)
-				}
-			}
-			if len(others) == 0 {
-				continue
-			}
-			v := -1
-			if valCap[ci] {
-				v = others[rng.IntN(len(others))]
-				val = append(val, pair{ci, v})
-			}
-			for _, im := range others {
-				if im != v {
+				case slices.Contains(ValStyles, st):
+					inVal = append(inVal, im)
+				default:
 					train = append(train, pair{ci, im})
+					trained = true
 				}
+			}
+			if len(inVal) > 0 && trained {
+				valCands = append(valCands, pair{ci, inVal[rng.IntN(len(inVal))]})
 			}
 		}
-		desc = fmt.Sprintf("style hold-out: test on %s, train and val on the other styles; ", TestStyle)
+		keep := rng.Perm(len(valCands))[:min(nVal, len(valCands))]
+		sort.Ints(keep)
+		for _, k := range keep {
+			val = append(val, valCands[k])
+		}
+		desc = fmt.Sprintf("style hold-out: test on %s, val on %s, train on the other styles; ", TestStyle, strings.Join(ValStyles, " and "))
 	}
-	d := &datasets.Dataset{RegionDim: c.Thumb.RegionDim()}
+	d := &datasets.Dataset{RegionDim: s.Tokens.RegionDim()}
 	var err error
-	if d.Train, err = c.makeSplit(train, s.Keywords); err != nil {
+	if d.Train, err = c.makeSplit(train, s); err != nil {
 		return nil, err
 	}
-	if d.Val, err = c.makeSplit(val, s.Keywords); err != nil {
+	if d.Val, err = c.makeSplit(val, s); err != nil {
 		return nil, err
 	}
-	if d.Test, err = c.makeSplit(test, s.Keywords); err != nil {
+	if d.Test, err = c.makeSplit(test, s); err != nil {
 		return nil, err
 	}
 	caption := "CLDR label"
 	if s.Keywords {
 		caption += " + keywords"
 	}
-	d.Protocol = fmt.Sprintf("%strain %d img/%d captions (%s), val %d img, test %d img/%d captions, 1 caption per image; caption = %s; rendered by %s",
-		desc, len(d.Train.Images), distinct(train), stylesOf(c, train), len(d.Val.Images), len(d.Test.Images), distinct(test), caption, c.Rasteriser)
+	d.Protocol = fmt.Sprintf("%strain %d img/%d captions (%s), val %d img, test %d img/%d captions, 1 caption per image; caption = %s; image = %s; rendered by %s",
+		desc, len(d.Train.Images), distinct(train), stylesOf(c, train), len(d.Val.Images), len(d.Test.Images), distinct(test), caption, imagetok.Describe(s.Tokens), c.Rasteriser)
 	return d, nil
 }
 
@@ -218,11 +255,13 @@ func stylesOf(c *cache, ps []pair) string {
 	return fmt.Sprintf("%d styles", len(m))
 }
 
-// makeSplit turns pairs into a Split: image k with caption k.
-func (c *cache) makeSplit(ps []pair, keywords bool) (datasets.Split, error) {
+// makeSplit turns pairs into a Split (image k with caption k), tokenised
+// and captioned as set says.
+func (c *cache) makeSplit(ps []pair, set Settings) (datasets.Split, error) {
+	keywords := set.Keywords
 	var s datasets.Split
 	for k, p := range ps {
-		tok, err := c.Thumb.Tokens(c.Images[p.image].Thumb)
+		tok, err := set.Tokens.TokensOf(c.Sizes, c.Images[p.image].Thumbs)
 		if err != nil {
 			return s, fmt.Errorf("emoji: image %d (%s:%s): %w", p.image, c.Images[p.image].Style, c.Images[p.image].Icon, err)
 		}

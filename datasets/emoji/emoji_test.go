@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,11 +138,14 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// tiny tokenises fakeCache's 4-pixel thumbnails.
+var tiny = imagetok.Settings{Size: 4, Grid: 2, Cell: 1}
+
 // fakeCache is a cache of nBase base emoji, each with two skin tones, in
-// every style of styles (a thumbnail whose first byte says which image it
-// is, so leaks are traceable).
+// every style of styles (a 4 x 4 thumbnail whose first two bytes say which
+// image it is, so leaks are traceable; splits read it with tiny).
 func fakeCache(nBase int, styles []string) *cache {
-	c := &cache{Thumb: imagetok.Settings{Size: 4, Grid: 2, Cell: 1}}
+	c := &cache{Sizes: []int{4}}
 	for b := range nBase {
 		base := fmt.Sprintf("B%03d", b)
 		c.Captions = append(c.Captions, Caption{Hex: base, Base: base, Label: fmt.Sprintf("emoji %d", b)})
@@ -154,50 +158,53 @@ func fakeCache(nBase int, styles []string) *cache {
 		for _, s := range styles {
 			th := make([]uint8, 3*4*4)
 			th[0], th[1] = uint8(len(c.Images)%256), uint8(len(c.Images)/256)
-			c.Images = append(c.Images, Image{Caption: ci, Style: s, Icon: fmt.Sprint(ci), Thumb: th})
+			c.Images = append(c.Images, Image{Caption: ci, Style: s, Icon: fmt.Sprint(ci), Thumbs: [][]uint8{th}})
 		}
 	}
 	return c
 }
 
 func TestSplitStyleHoldOut(t *testing.T) {
-	c := fakeCache(50, []string{"noto", TestStyle, "twemoji"})
-	d, err := split(c, Settings{})
+	c := fakeCache(50, []string{"noto", TestStyle, "twemoji", ValStyles[0], ValStyles[1]})
+	d, err := split(c, Settings{Tokens: tiny})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	// Test: one openmoji image per caption, every caption.
-	if len(d.Test.Images) != len(c.Captions) || len(d.Test.Captions) != len(c.Captions) {
-		t.Errorf("test has %d images, %d captions; want %d each", len(d.Test.Images), len(d.Test.Captions), len(c.Captions))
+	// Test: one openmoji image per caption, every caption; val: one image
+	// of a validation style per caption (150 < styleVal).
+	if len(d.Test.Images) != len(c.Captions) || len(d.Test.Captions) != len(c.Captions) || len(d.Val.Captions) != len(c.Captions) {
+		t.Errorf("test has %d images, %d captions, val %d captions; want %d each", len(d.Test.Images), len(d.Test.Captions), len(d.Val.Captions), len(c.Captions))
 	}
-	// No held-out-style image in Train or Val: every training image is
-	// one of the other styles' images (compared by content).
+	// Every split holds its own styles' images (compared by content).
 	styleOf := map[string]string{}
 	for _, im := range c.Images {
-		tok, _ := c.Thumb.Tokens(im.Thumb)
+		tok, _ := tiny.Tokens(im.Thumbs[0])
 		styleOf[fmt.Sprint(tok)] = im.Style
 	}
-	for _, sp := range []*datasets.Split{&d.Train, &d.Val} {
-		for i, im := range sp.Images {
-			if s := styleOf[fmt.Sprint(im)]; s == TestStyle || s == "" {
-				t.Fatalf("image %d of a training split is %q", i, s)
+	for _, tc := range []struct {
+		name   string
+		split  *datasets.Split
+		styles []string
+	}{
+		{"train", &d.Train, []string{"noto", "twemoji"}},
+		{"val", &d.Val, ValStyles},
+		{"test", &d.Test, []string{TestStyle}},
+	} {
+		for i, im := range tc.split.Images {
+			if s := styleOf[fmt.Sprint(im)]; !slices.Contains(tc.styles, s) {
+				t.Fatalf("%s image %d is of style %q, want one of %v", tc.name, i, s, tc.styles)
 			}
 		}
 	}
-	for i, im := range d.Test.Images {
-		if s := styleOf[fmt.Sprint(im)]; s != TestStyle {
-			t.Fatalf("test image %d is of style %q", i, s)
-		}
-	}
-	// Val and Train share no image; together they hold every other-style image.
-	if got, want := len(d.Train.Images)+len(d.Val.Images), 2*len(c.Captions); got != want {
-		t.Errorf("train + val = %d images, want %d", got, want)
+	// Train holds every image of the training styles.
+	if got, want := len(d.Train.Images), 2*len(c.Captions); got != want {
+		t.Errorf("train has %d images, want %d", got, want)
 	}
 	// Deterministic.
-	d2, _ := split(c, Settings{})
+	d2, _ := split(c, Settings{Tokens: tiny})
 	if !reflect.DeepEqual(d, d2) {
 		t.Error("two splits of the same cache differ")
 	}
@@ -205,7 +212,7 @@ func TestSplitStyleHoldOut(t *testing.T) {
 
 func TestSplitConceptHoldOut(t *testing.T) {
 	c := fakeCache(100, []string{"noto", TestStyle, "twemoji"})
-	d, err := split(c, Settings{Concept: true, Keywords: true})
+	d, err := split(c, Settings{Concept: true, Keywords: true, Tokens: tiny})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,15 +240,15 @@ func TestSplitConceptHoldOut(t *testing.T) {
 	if len(d.Train.Images) != 3*3*75 {
 		t.Errorf("train %d images, want every style of 75 bases' 3 captions = 675", len(d.Train.Images))
 	}
-	d2, _ := split(c, Settings{Concept: true, Keywords: true})
+	d2, _ := split(c, Settings{Concept: true, Keywords: true, Tokens: tiny})
 	if !reflect.DeepEqual(d, d2) {
 		t.Error("two splits of the same cache differ")
 	}
 }
 
 func TestSplitSmall(t *testing.T) {
-	c := fakeCache(SmallCaptions+10, []string{"noto", TestStyle})
-	d, err := split(c, Settings{Small: true})
+	c := fakeCache(SmallCaptions+10, []string{"noto", TestStyle, ValStyles[0]})
+	d, err := split(c, Settings{Small: true, Tokens: tiny})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,15 +270,22 @@ func TestLoadNotSetUp(t *testing.T) {
 	}
 }
 
-// TestRealCache checks the set-up cache when there is one.
-func TestRealCache(t *testing.T) {
+// needCache skips t unless the cache file that path names in the data
+// folder exists (setup is the command that builds it).
+func needCache(t *testing.T, path func(dir string) string, setup string) {
+	t.Helper()
 	dir, err := imagetok.Dir()
 	if err != nil {
 		t.Skip(err)
 	}
-	if _, err := os.Stat(CachePath(dir)); err != nil {
-		t.Skipf("no emoji cache at %s (%s)", CachePath(dir), SetupCommand)
+	if _, err := os.Stat(path(dir)); err != nil {
+		t.Skipf("no cache at %s (%s)", path(dir), setup)
 	}
+}
+
+// TestRealCache checks the set-up cache when there is one.
+func TestRealCache(t *testing.T) {
+	needCache(t, CachePath, SetupCommand)
 	for _, s := range []Settings{{}, {Concept: true}} {
 		d, err := Load(s)
 		if err != nil {
@@ -284,5 +298,171 @@ func TestRealCache(t *testing.T) {
 			t.Errorf("%s: %d train, %d test images", d.Protocol, len(d.Train.Images), len(d.Test.Images))
 		}
 		t.Log(d.Protocol)
+	}
+}
+
+// dropStyle removes the images of style from the captions for which keep
+// is false.
+func dropStyle(c *cache, style string, keep func(caption int) bool) {
+	kept := c.Images[:0]
+	for _, im := range c.Images {
+		if im.Style != style || keep(im.Caption) {
+			kept = append(kept, im)
+		}
+	}
+	c.Images = kept
+}
+
+func TestValSplits(t *testing.T) {
+	// With drop, the base emoji b with b%3 == 0 (and their skin tones)
+	// have no training image, so they cannot be validated on, and those
+	// with b%4 == 1 have no image in a validation style: of n base emoji,
+	// about half remain (1,197 captions of 800 bases, 297 of 200, 99 of
+	// the 200 base captions of the small set).
+	for _, tc := range []struct {
+		name    string
+		nBase   int
+		s       Settings
+		drop    bool
+		wantVal int
+	}{
+		{"style", 800, Settings{}, true, styleVal},
+		{"style, keywords", 800, Settings{Keywords: true}, true, styleVal},
+		{"style, fewer captions than asked", 200, Settings{}, true, 297},
+		{"small", SmallCaptions, Settings{Small: true}, false, smallVal},
+		{"small, fewer captions than asked", SmallCaptions, Settings{Small: true}, true, 99},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeCache(tc.nBase, []string{"noto", TestStyle, ValStyles[0], ValStyles[1]})
+			if tc.drop {
+				dropStyle(c, "noto", func(ci int) bool { return ci/3%3 != 0 })
+				for _, st := range ValStyles {
+					dropStyle(c, st, func(ci int) bool { return ci/3%4 != 1 })
+				}
+			}
+			tc.s.Tokens = tiny
+			d, err := split(c, tc.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Val.Captions) != tc.wantVal {
+				t.Errorf("%d val captions, want %d", len(d.Val.Captions), tc.wantVal)
+			}
+			train := map[string]int{}
+			for _, cp := range d.Train.Captions {
+				train[cp]++
+			}
+			imagesOf := func(sp *datasets.Split) map[string]bool {
+				m := map[string]bool{}
+				for _, im := range sp.Images {
+					m[fmt.Sprint(im)] = true
+				}
+				return m
+			}
+			trainImages, testImages := imagesOf(&d.Train), imagesOf(&d.Test)
+			seen := map[string]bool{}
+			for k, cp := range d.Val.Captions {
+				if train[cp] == 0 {
+					t.Errorf("val caption %q has no training image", cp)
+				}
+				if seen[cp] {
+					t.Errorf("val caption %q twice", cp)
+				}
+				seen[cp] = true
+				if im := fmt.Sprint(d.Val.Images[k]); trainImages[im] || testImages[im] {
+					t.Errorf("val image %d (%q) is also a training or test image", k, cp)
+				}
+			}
+			for im := range testImages {
+				if trainImages[im] {
+					t.Fatalf("a test image is also a training image")
+				}
+			}
+			// Test keeps every caption's test-style image.
+			if want := min(len(c.Captions), tc.nBase); tc.s.Small && len(d.Test.Captions) != want || !tc.s.Small && len(d.Test.Captions) != len(c.Captions) {
+				t.Errorf("%d test captions", len(d.Test.Captions))
+			}
+		})
+	}
+}
+
+func TestSplitTokens(t *testing.T) {
+	// One pixel a token: 16 tokens of 5 values from the 4-pixel thumbnails.
+	c := fakeCache(5, []string{"noto", TestStyle})
+	d, err := split(c, Settings{Tokens: imagetok.Settings{Size: 4, Grid: 4, Cell: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if d.RegionDim != 5 || d.Test.MaxRegions() != 16 || !strings.Contains(d.Protocol, "16 tokens of 5 values (s4g4c1") {
+		t.Errorf("RegionDim %d, %d regions, protocol %q; want 5, 16, naming s4g4c1", d.RegionDim, d.Test.MaxRegions(), d.Protocol)
+	}
+	if _, err := split(c, Settings{}); err == nil || !strings.Contains(err.Error(), "needs 24-pixel thumbnails") {
+		t.Errorf("error %v for a tokenisation the cache cannot make", err)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	names := datasets.Names()
+	want := map[string]imagetok.Settings{}
+	for _, p := range Protocols {
+		want[p.Name] = imagetok.Settings{}
+		for _, v := range imagetok.Variants {
+			want[p.Name+"@"+v.Name()] = v
+		}
+	}
+	got := Names()
+	if len(got) != len(want) {
+		t.Errorf("Names has %d entries, want %d", len(got), len(want))
+	}
+	for name, tokens := range want {
+		if !slices.Contains(names, name) {
+			t.Errorf("%s is not registered", name)
+		}
+		if got[name].Tokens != tokens {
+			t.Errorf("%s tokenises with %+v, want %+v", name, got[name].Tokens, tokens)
+		}
+	}
+	for _, name := range []string{"emoji-style-small@s24g8c3", "emoji-concept@s48g8c6"} {
+		if s := got[name]; s.Small != (name == "emoji-style-small@s24g8c3") || s.Concept != (name == "emoji-concept@s48g8c6") {
+			t.Errorf("%s has protocol settings %+v", name, s)
+		}
+	}
+	// A registered variant loads from the cache its protocol names.
+	t.Setenv(imagetok.EnvDir, t.TempDir())
+	if _, err := datasets.Load("emoji-style-small@s24g8c3"); err == nil || !strings.Contains(err.Error(), SmallSetupCommand) {
+		t.Errorf("loading a variant from an empty folder: error %v, want one saying %q", err, SmallSetupCommand)
+	}
+}
+
+// TestRealCacheVariants loads the small set, when it is set up, with every
+// tokenisation: the same splits, each with its own tokens.
+func TestRealCacheVariants(t *testing.T) {
+	needCache(t, SmallCachePath, SmallSetupCommand)
+	def, err := Load(Settings{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 97 of the 200 emoji are drawn in a validation style.
+	if len(def.Val.Captions) != 97 || len(def.Test.Captions) != SmallCaptions {
+		t.Errorf("val %d, test %d captions; want 97, %d", len(def.Val.Captions), len(def.Test.Captions), SmallCaptions)
+	}
+	for _, v := range imagetok.Variants {
+		d, err := Load(Settings{Small: true, Tokens: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if d.RegionDim != v.RegionDim() || d.Train.MaxRegions() != v.NumTokens() ||
+			!slices.Equal(d.Train.Captions, def.Train.Captions) || !slices.Equal(d.Val.Captions, def.Val.Captions) || !slices.Equal(d.Test.Captions, def.Test.Captions) {
+			t.Errorf("%s: RegionDim %d, %d regions, or other splits than the default's", v.Name(), d.RegionDim, d.Train.MaxRegions())
+		}
 	}
 }

@@ -127,9 +127,11 @@ func readTgz(path string, want func(string) bool) (map[string][]byte, error) {
 
 // cacheKind and cacheVersion identify the cache file format; bump the
 // version whenever the join, the rasterising or the thumbnails change.
+// Version 2 stores a 48-pixel thumbnail beside the 24-pixel one (version
+// 1's, byte for byte: both are made from the same 48-pixel rendering).
 const (
 	cacheKind    = "emoji"
-	cacheVersion = 1
+	cacheVersion = 2
 	// renderPx is the rasterising size; thumbnails average it down.
 	renderPx = 48
 )
@@ -142,22 +144,25 @@ const SetupCommand = "go run ./datasets/setup emoji"
 type cache struct {
 	Packages   []string // name@version of every package used
 	Rasteriser string
-	Thumb      imagetok.Settings // Size is the thumbnail side
+	Sizes      []int // the thumbnail sides, imagetok.ThumbSizes when built
 	Captions   []Caption
 	Images     []Image
 	Credits    map[string]string // style -> its info.json (licence and author)
 }
 
-// Image is one icon: its caption, style, icon name and thumbnail.
+// Image is one icon: its caption, style, icon name and thumbnails.
 type Image struct {
 	Caption int
 	Style   string
 	Icon    string
-	Thumb   []uint8
+	Thumbs  [][]uint8 // Thumbs[k] is Sizes[k] x Sizes[k] RGB
 }
 
-// CachePath is the cache file under dir.
-func CachePath(dir string) string { return filepath.Join(dir, "emoji.cache") }
+// CachePath is the cache file under dir. Its name carries the format
+// version, so that programs built before and after a format change can
+// share one cache folder (a CI machine and a checkout of another commit)
+// without refusing each other's file.
+func CachePath(dir string) string { return imagetok.CachePath(dir, "emoji", cacheVersion) }
 
 // SmallSetupCommand builds only the small set's cache.
 const SmallSetupCommand = "go run ./datasets/setup emoji-small"
@@ -165,7 +170,7 @@ const SmallSetupCommand = "go run ./datasets/setup emoji-small"
 // SmallCachePath is the small set's cache file under dir: the subset of the
 // full cache that Settings.Small uses, so a smoke test needs to render only
 // its icons.
-func SmallCachePath(dir string) string { return filepath.Join(dir, "emoji-small.cache") }
+func SmallCachePath(dir string) string { return imagetok.CachePath(dir, "emoji-small", cacheVersion) }
 
 // Setup builds the cache under dir (see imagetok.Dir) unless a valid one is
 // there: it fetches and verifies the pinned packages with npm pack, joins
@@ -235,8 +240,8 @@ func setup(ctx context.Context, dir string, log *slog.Logger, small bool) error 
 		}
 		matches = kept
 	}
-	c.Thumb = imagetok.Settings{}.Defaults()
-	images, err := render(ctx, matches, c.Thumb, log)
+	c.Sizes = imagetok.ThumbSizes
+	images, err := render(ctx, matches, log)
 	if err != nil {
 		return err
 	}
@@ -324,10 +329,11 @@ func parsePackages(files map[string]map[string][]byte) ([]Caption, []*Style, map
 	return captions, styles, shortcodes, credits, nil
 }
 
-// render rasterises the matches on all cores into thumbnails, in order. An
+// render rasterises the matches on all cores into thumbnails (at every
+// side of imagetok.ThumbSizes), in order. An
 // icon the rasteriser rejects is logged and left out, so one odd SVG does
 // not lose the set; a cancelled ctx stops it with ctx's error.
-func render(ctx context.Context, matches []Match, ts imagetok.Settings, log *slog.Logger) ([]Image, error) {
+func render(ctx context.Context, matches []Match, log *slog.Logger) ([]Image, error) {
 	out := make([]Image, len(matches))
 	var (
 		wg   sync.WaitGroup
@@ -342,15 +348,15 @@ func render(ctx context.Context, matches []Match, ts imagetok.Settings, log *slo
 			for i := range next {
 				m := matches[i]
 				img, err := imagetok.Rasterise([]byte(m.SVG), renderPx)
-				var th []uint8
+				var th [][]uint8
 				if err == nil {
-					th, err = ts.Thumbnail(img)
+					th, err = imagetok.Thumbnails(img)
 				}
 				if err != nil {
 					log.Warn("emoji: icon left out", "style", m.Style, "icon", m.Icon, "err", err)
 				}
 				mu.Lock()
-				out[i] = Image{Caption: m.Caption, Style: m.Style, Icon: m.Icon, Thumb: th}
+				out[i] = Image{Caption: m.Caption, Style: m.Style, Icon: m.Icon, Thumbs: th}
 				done++
 				if done%2000 == 0 {
 					log.Info("emoji: rasterised", "images", done, "of", len(matches))
@@ -372,7 +378,7 @@ func render(ctx context.Context, matches []Match, ts imagetok.Settings, log *slo
 	}
 	kept := out[:0]
 	for _, im := range out {
-		if im.Thumb != nil {
+		if im.Thumbs != nil {
 			kept = append(kept, im)
 		}
 	}

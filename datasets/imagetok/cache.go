@@ -35,6 +35,14 @@ const magic = "inflateshrink-cache\n"
 // ErrNotSetUp is wrapped by ReadCache's error when the file does not exist.
 var ErrNotSetUp = errors.New("not set up")
 
+// CachePath is the file under dir of the cache called name in format
+// version: "<name>.v<version>.cache". A new format gets a new file, so a
+// program never meets a cache of a version it does not read unless the
+// file was copied under another name.
+func CachePath(dir, name string, version uint32) string {
+	return filepath.Join(dir, fmt.Sprintf("%s.v%d.cache", name, version))
+}
+
 // WriteCache stores v (gob-encoded) in path under kind and version:
 // magic, kind, version, payload length, SHA-256 of the payload, payload.
 // It writes a temporary file beside path, syncs it and renames it over

@@ -16,6 +16,29 @@
 // match words against. With the defaults (24-pixel thumbnails, a 4 x 4
 // grid, 3 x 3 cells) a picture is 16 tokens of 29 values.
 //
+// When Size = Grid * Cell every cell is one pixel (Raw): a token holds its
+// patch's raw pixels, and the Linear(RegionDim -> d) projection a model
+// puts before its encoder is then a learned patch embedding, as in a
+// vision transformer.
+//
+// With Context > 0, every token also carries the whole thumbnail averaged
+// down to Context x Context cells (after its patch's cells, before x, y),
+// so that each region says both what is where and what the whole picture
+// is.
+//
+// # Tokenisation names
+//
+// Settings are named "s<Size>g<Grid>c<Cell>", followed by "k<Context>"
+// when Context > 0 (Name, ParseSettings): the default is s24g4c3. The real image sets register each of their
+// protocols under its plain name with the default tokenisation, and once
+// more per entry of Variants as "<set>@<name>", for example
+// "emoji-style-small@s24g8c3" or "tuxpaint@s48g8c6"; a model trained on
+// one emoji variant is evaluated on the Tux Paint set of the same variant
+// (same tokens, same RegionDim). The caches store every picture's
+// thumbnail at each side of ThumbSizes (24 and 48 pixels, from one
+// rendering), so a variant's Size must be one of them, and adding a
+// variant of those sizes needs no new set-up.
+//
 // # Rasterising
 //
 // Rasterise renders an SVG document with Debian's rsvg-convert (package

@@ -5,7 +5,13 @@
 // emoji-small builds only the 200-emoji subset used by smoke tests
 // ("emoji-style-small"); emoji builds both. The caches go to $INFLATESHRINK_DATA, or inflateshrink under the user's
 // cache folder (~/.cache/inflateshrink on Linux). A set already set up is
-// left as it is.
+// left as it is. Cache files are named with their format version
+// ("emoji.v2.cache"), so a new format is built beside the old file, which
+// older checkouts keep reading (delete it when none needs it). Version 2
+// adds 48-pixel thumbnails for the "<set>@s48..." tokenisations: the emoji
+// cache grew from 42 to 203 MB, the small one from 3 to 13 MB, and the
+// set-up time is unchanged, about 20 minutes for emoji on 2 busy cores, as
+// rendering dominates it.
 package main
 
 import (

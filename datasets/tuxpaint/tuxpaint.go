@@ -3,14 +3,17 @@
 // an English caption, registered with datasets.Load as "tuxpaint". It is a
 // transfer test set: only its Test split is filled (every stamp, one
 // caption each), tokenised like the emoji set (see imagetok), so a model
-// trained on emoji can be evaluated on it.
+// trained on emoji can be evaluated on it. It is registered once more per
+// variant of imagetok.Variants, as "tuxpaint@<variant>", to match a model
+// trained on "emoji-...@<variant>" (same tokens, same RegionDim).
 //
 // Setup (go run ./datasets/setup tuxpaint) downloads the package with
 // `apt-get download` (no installation), checks its SHA-256 against the pinned
 // one, reads the stamps straight from `dpkg-deb --fsys-tarfile`, pairs
 // <stem>.svg (preferred, rendered like the emoji) or <stem>.png with line 1
-// of <stem>.txt, and caches thumbnails in tuxpaint.cache beside the emoji
-// cache (see imagetok.Dir).
+// of <stem>.txt, and caches thumbnails (at each side of
+// imagetok.ThumbSizes) in tuxpaint.v2.cache beside the emoji cache (see
+// imagetok.Dir).
 package tuxpaint
 
 import (
@@ -48,9 +51,10 @@ const (
 // SetupCommand is what a user runs to build the cache.
 const SetupCommand = "go run ./datasets/setup tuxpaint"
 
+// Version 2 of the cache adds a 48-pixel thumbnail beside the 24-pixel one.
 const (
 	cacheKind    = "tuxpaint"
-	cacheVersion = 1
+	cacheVersion = 2
 	renderPx     = 48 // as the emoji
 	stampsDir    = "usr/share/tuxpaint/stamps/"
 )
@@ -59,26 +63,62 @@ const (
 type Stamp struct {
 	Path    string // the picture's path in the package
 	Caption string
-	Thumb   []uint8
+	Thumbs  [][]uint8 // Thumbs[k] is Sizes[k] x Sizes[k] RGB
 }
 
 type cache struct {
 	Package    string
 	Rasteriser string
-	Thumb      imagetok.Settings
+	Sizes      []int // the thumbnail sides, imagetok.ThumbSizes when built
 	Stamps     []Stamp
 }
 
-// CachePath is the cache file under dir.
-func CachePath(dir string) string { return filepath.Join(dir, "tuxpaint.cache") }
+// CachePath is the cache file under dir, named with the format version
+// (see imagetok.CachePath).
+func CachePath(dir string) string { return imagetok.CachePath(dir, "tuxpaint", cacheVersion) }
+
+// Name is the data set's name with the default tokenisation.
+const Name = "tuxpaint"
+
+// Names lists every name this package registers with datasets.Load and
+// the tokenisation of each: Name, then Name+"@"+v.Name() for each variant
+// v of imagetok.Variants.
+func Names() map[string]imagetok.Settings {
+	out := map[string]imagetok.Settings{Name: {}}
+	for _, t := range imagetok.Variants {
+		out[Name+"@"+t.Name()] = t
+	}
+	return out
+}
+
+// Matching is the name of the Tux Paint set tokenised like the named
+// data set: Name+"@"+v for a name ending in "@"+v (a variant of
+// imagetok.Variants), Name otherwise. A model trained on
+// "emoji-style@s24g8c3" transfers to "tuxpaint@s24g8c3": the default
+// tokens have the same RegionDim (29) but other patches.
+func Matching(dataset string) string {
+	if _, v, ok := strings.Cut(dataset, "@"); ok {
+		return Name + "@" + v
+	}
+	return Name
+}
 
 func init() {
-	datasets.Register("tuxpaint", func() (*datasets.Dataset, error) { return Load("") })
+	for name, t := range Names() {
+		datasets.Register(name, func() (*datasets.Dataset, error) {
+			d, err := Load("", t)
+			if d != nil {
+				d.Name = name
+			}
+			return d, err
+		})
+	}
 }
 
 // Load reads the cache from dir (empty: imagetok.Dir()) into a data set
-// whose Test split holds every stamp.
-func Load(dir string) (*datasets.Dataset, error) {
+// whose Test split holds every stamp, tokenised by tokens (the zero
+// value: imagetok's default).
+func Load(dir string, tokens imagetok.Settings) (*datasets.Dataset, error) {
 	if dir == "" {
 		var err error
 		if dir, err = imagetok.Dir(); err != nil {
@@ -89,9 +129,9 @@ func Load(dir string) (*datasets.Dataset, error) {
 	if err := imagetok.ReadCache(CachePath(dir), cacheKind, cacheVersion, &c, SetupCommand); err != nil {
 		return nil, fmt.Errorf("tuxpaint: data set not set up: %w", err)
 	}
-	d := &datasets.Dataset{Name: "tuxpaint", RegionDim: c.Thumb.RegionDim()}
+	d := &datasets.Dataset{Name: Name, RegionDim: tokens.RegionDim()}
 	for k, s := range c.Stamps {
-		tok, err := c.Thumb.Tokens(s.Thumb)
+		tok, err := tokens.TokensOf(c.Sizes, s.Thumbs)
 		if err != nil {
 			return nil, fmt.Errorf("tuxpaint: %s: %w", s.Path, err)
 		}
@@ -99,8 +139,8 @@ func Load(dir string) (*datasets.Dataset, error) {
 		d.Test.Captions = append(d.Test.Captions, s.Caption)
 		d.Test.CaptionImage = append(d.Test.CaptionImage, k)
 	}
-	d.Protocol = fmt.Sprintf("transfer only: test %d stamps of %s %s, 1 caption (line 1 of the .txt) per image; SVGs rendered by %s",
-		len(c.Stamps), Package, Version, c.Rasteriser)
+	d.Protocol = fmt.Sprintf("transfer only: test %d stamps of %s %s, 1 caption (line 1 of the .txt) per image; image = %s; SVGs rendered by %s",
+		len(c.Stamps), Package, Version, imagetok.Describe(tokens), c.Rasteriser)
 	return d, nil
 }
 
@@ -133,18 +173,18 @@ func Setup(ctx context.Context, dir string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c = cache{Package: Package + "=" + Version, Rasteriser: raster, Thumb: imagetok.Settings{}.Defaults()}
+	c = cache{Package: Package + "=" + Version, Rasteriser: raster, Sizes: imagetok.ThumbSizes}
 	pairs := PairFiles(files)
 	for _, p := range pairs {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		th, err := thumbnail(c.Thumb, p.Path, files[p.Path])
+		th, err := thumbnails(p.Path, files[p.Path])
 		if err != nil {
 			log.Warn("tuxpaint: stamp left out", "file", p.Path, "err", err)
 			continue
 		}
-		c.Stamps = append(c.Stamps, Stamp{Path: p.Path, Caption: p.Caption, Thumb: th})
+		c.Stamps = append(c.Stamps, Stamp{Path: p.Path, Caption: p.Caption, Thumbs: th})
 	}
 	log.Info("tuxpaint: stamps", "paired", len(pairs), "kept", len(c.Stamps), "rasteriser", raster)
 	return imagetok.WriteCache(CachePath(dir), cacheKind, cacheVersion, &c)
@@ -249,8 +289,9 @@ func PairFiles(files map[string][]byte) []Pair {
 	return out
 }
 
-// thumbnail decodes (PNG) or renders (SVG) a picture into a thumbnail.
-func thumbnail(s imagetok.Settings, name string, b []byte) ([]uint8, error) {
+// thumbnails decodes (PNG) or renders (SVG) a picture into its
+// thumbnails (imagetok.Thumbnails).
+func thumbnails(name string, b []byte) ([][]uint8, error) {
 	var img image.Image
 	var err error
 	if strings.HasSuffix(name, ".svg") {
@@ -261,5 +302,5 @@ func thumbnail(s imagetok.Settings, name string, b []byte) ([]uint8, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Thumbnail(img)
+	return imagetok.Thumbnails(img)
 }

@@ -7,9 +7,11 @@ import (
 	"image/png"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/datasets/imagetok"
 )
 
@@ -43,21 +45,23 @@ func TestThumbnailPNG(t *testing.T) {
 	if err := png.Encode(&b, img); err != nil {
 		t.Fatal(err)
 	}
-	th, err := thumbnail(imagetok.Settings{}.Defaults(), "red.png", b.Bytes())
+	th, err := thumbnails("red.png", b.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if th[0] != 255 || th[1] != 0 || th[2] != 0 {
-		t.Errorf("first pixel %v, want red", th[:3])
+	for k, n := range imagetok.ThumbSizes {
+		if len(th[k]) != 3*n*n || th[k][0] != 255 || th[k][1] != 0 || th[k][2] != 0 {
+			t.Errorf("%d-pixel thumbnail: %d bytes, first pixel %v; want %d, red", n, len(th[k]), th[k][:3], 3*n*n)
+		}
 	}
-	if _, err := thumbnail(imagetok.Settings{}.Defaults(), "bad.png", []byte("not a png")); err == nil {
+	if _, err := thumbnails("bad.png", []byte("not a png")); err == nil {
 		t.Error("no error for a corrupt PNG")
 	}
 }
 
 func TestLoadNotSetUp(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Load(dir)
+	_, err := Load(dir, imagetok.Settings{})
 	if err == nil || !strings.Contains(err.Error(), CachePath(dir)) || !strings.Contains(err.Error(), SetupCommand) {
 		t.Errorf("error %v, want one naming %s and %q", err, CachePath(dir), SetupCommand)
 	}
@@ -72,7 +76,7 @@ func TestRealCache(t *testing.T) {
 	if _, err := os.Stat(CachePath(dir)); err != nil {
 		t.Skipf("no tuxpaint cache at %s (%s)", CachePath(dir), SetupCommand)
 	}
-	d, err := Load("")
+	d, err := Load("", imagetok.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,5 +85,41 @@ func TestRealCache(t *testing.T) {
 	}
 	if len(d.Test.Images) < 900 {
 		t.Errorf("%d stamps, want about 950", len(d.Test.Images))
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	names := datasets.Names()
+	got := Names()
+	if len(got) != 1+len(imagetok.Variants) || got[Name] != (imagetok.Settings{}) {
+		t.Errorf("Names = %v, want %s and one per variant", got, Name)
+	}
+	for _, v := range imagetok.Variants {
+		name := Name + "@" + v.Name()
+		if got[name] != v || !slices.Contains(names, name) {
+			t.Errorf("%s: tokenisation %+v, registered %v; want %+v, true", name, got[name], slices.Contains(names, name), v)
+		}
+	}
+	// Each name loads from the one cache (here: none) with its tokens.
+	t.Setenv(imagetok.EnvDir, t.TempDir())
+	if _, err := datasets.Load(Name + "@" + imagetok.Variants[0].Name()); err == nil || !strings.Contains(err.Error(), SetupCommand) {
+		t.Errorf("loading a variant from an empty folder: error %v, want one saying %q", err, SetupCommand)
+	}
+}
+
+func TestMatching(t *testing.T) {
+	for _, tc := range []struct{ dataset, want string }{
+		{"emoji-style", "tuxpaint"},
+		{"emoji-style-small@s24g8c3", "tuxpaint@s24g8c3"},
+		{"emoji-concept@s48g8c6", "tuxpaint@s48g8c6"},
+	} {
+		if got := Matching(tc.dataset); got != tc.want {
+			t.Errorf("Matching(%q) = %q, want %q", tc.dataset, got, tc.want)
+		}
+	}
+	for name := range Names() {
+		if Matching(name) != name {
+			t.Errorf("Matching(%q) = %q", name, Matching(name))
+		}
 	}
 }
