@@ -117,6 +117,9 @@ func (c Config) chain() ([]distill.Stage, error) {
 // schedule is the fragments of c's model stage by stage (distill.Fragments),
 // ">>cross" appended for a cascade.
 func (c Config) schedule(chain []distill.Stage) string {
+	if _, ok := baselineOf(c.Model); ok {
+		return "none"
+	}
 	s := distill.Fragments(chain)
 	if _, cross := firstStage(c.Model); cross {
 		s += crossSuffix
