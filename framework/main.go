@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
@@ -24,10 +25,15 @@ import (
 // parses the flags, runs e into the database and renders its report. It
 // exits 1 on any error, 2 on bad flags.
 func Main(e Experiment) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	exit(Command(ctx, e, os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// stopSignals end a sweep cleanly, the runs in progress recorded as
+// interrupted: Ctrl-C, and SIGTERM, which Slurm and most schedulers send
+// before they kill a job.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 type usageError struct{ error }
 

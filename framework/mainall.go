@@ -18,7 +18,7 @@ import (
 // -experiment NAME selects one, and the flags that name one experiment's
 // output (-name, -report, -trial, -slurm) need that selection.
 func MainAll(es ...Experiment) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	exit(CommandAll(ctx, es, os.Args[1:], os.Stdout, os.Stderr))
 }

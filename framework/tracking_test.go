@@ -45,7 +45,7 @@ func TestHelperProcess(t *testing.T) {
 	if os.Getenv("FRAMEWORK_HELPER") != "1" {
 		t.Skip("the helper process of other tests")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	err := Command(ctx, helperExperiment(), flag.Args(), os.Stdout, os.Stderr)
 	if err != nil {
@@ -202,9 +202,16 @@ func TestKilledSweepResumes(t *testing.T) {
 	t.Logf("%d kills cut %d runs short; %d runs resumed from an epoch's training state", total, totalCut, resumed)
 }
 
-// TestInterruptRecordsRun: SIGINT (Ctrl-C) in the middle of a run ends the
-// program with the run recorded as interrupted, and a rerun finishes it.
+// TestInterruptRecordsRun: SIGINT (Ctrl-C) or SIGTERM (what Slurm and
+// most schedulers send) in the middle of a run ends the program with the
+// run recorded as interrupted, and a rerun finishes it.
 func TestInterruptRecordsRun(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { interruptRecordsRun(t, sig) })
+	}
+}
+
+func interruptRecordsRun(t *testing.T, sig os.Signal) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "results.db")
 	cmd := helper(t, "-db", path, "-report", filepath.Join(dir, "report"))
@@ -232,7 +239,7 @@ func TestInterruptRecordsRun(t *testing.T) {
 			break
 		}
 	}
-	cmd.Process.Signal(os.Interrupt)
+	cmd.Process.Signal(sig)
 	if err := cmd.Wait(); err == nil {
 		t.Fatalf("interrupted sweep exited 0:\n%s", out.String())
 	}
@@ -244,7 +251,7 @@ func TestInterruptRecordsRun(t *testing.T) {
 		t.Errorf("%d runs interrupted by the signal, want 1:\n%s", n, out.String())
 	}
 	if n := countRows(t, db, `SELECT count(*) FROM runs WHERE status = 'running'`); n != 0 {
-		t.Errorf("%d runs left running after Ctrl-C", n)
+		t.Errorf("%d runs left running after %v", n, sig)
 	}
 	if out, err := helper(t, "-db", path, "-report", filepath.Join(dir, "report")).CombinedOutput(); err != nil {
 		t.Fatalf("rerun: %v\n%s", err, out)
