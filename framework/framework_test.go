@@ -20,7 +20,7 @@ func tinyConfig() Config {
 	c := DefaultConfig()
 	c.Dataset = "synthetic-small"
 	c.Dim, c.FFDim = 16, 32
-	c.Train.BatchSize, c.Train.Epochs, c.Train.DecayEpoch, c.Train.WarmupEpochs = 16, 2, 1, 1
+	c.Train.BatchSize, c.Train.Epochs, c.Train.DecayEpoch = 16, 2, 1
 	return c
 }
 

@@ -70,6 +70,7 @@ type Runner struct {
 
 // loaded is a data set with its vocabulary.
 type loaded struct {
+	name  string // as registered, "<set>@<tokenisation>" for a variant
 	ds    *datasets.Dataset
 	vocab *datasets.Vocab
 }
@@ -201,6 +202,17 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 		err := protect(func() (err error) { resolved, err = r.resolve(c); return err })
 		if err != nil {
 			trials = append(trials, trial{cfg: c, err: r.recordFailedTrial(e.Name, c, err)})
+			continue
+		}
+		if _, ok := baselineOf(resolved.Model); ok {
+			sc := resolved.normalised()
+			st, ok := stages[sc.Hash()]
+			if !ok {
+				st = &stage{cfg: sc, label: label, done: make(chan struct{})}
+				stages[sc.Hash()] = st
+				order = append(order, st)
+			}
+			trials = append(trials, trial{cfg: resolved, last: st})
 			continue
 		}
 		chain, _ := resolved.chain() // resolve checked it
@@ -383,7 +395,7 @@ func (r *Runner) dataset(name string) (*loaded, error) {
 	if r.data == nil {
 		r.data = map[string]*loaded{}
 	}
-	l := &loaded{ds: ds, vocab: datasets.BuildVocab(ds.Train.Captions)}
+	l := &loaded{name: name, ds: ds, vocab: datasets.BuildVocab(ds.Train.Captions)}
 	r.data[name] = l
 	return l, nil
 }
@@ -391,7 +403,11 @@ func (r *Runner) dataset(name string) (*loaded, error) {
 // resolve fills the values that depend on the data set, so that the hash
 // names everything that decides the result.
 func (r *Runner) resolve(c Config) (Config, error) {
-	if _, err := c.chain(); err != nil {
+	if m, ok := baselineOf(c.Model); ok {
+		if err := validateBaseline(m); err != nil {
+			return c, err
+		}
+	} else if _, err := c.chain(); err != nil {
 		return c, err
 	}
 	if c.MaxRegions == 0 {
@@ -443,6 +459,9 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.R
 		return store.RunRecord{}, err
 	}
 	err = protect(func() error {
+		if m, ok := baselineOf(c.Model); ok {
+			return r.evaluateBaseline(run, c, m, e.Transfer)
+		}
 		if st.cross {
 			return r.trainAndEvaluateCross(ctx, run, c, teacher, resume, e.Transfer, st.label)
 		}
@@ -653,8 +672,14 @@ func (r *Runner) trainSettings(c Config, resume *models.TrainState) models.Train
 	}
 }
 
-// transferSet loads the named transfer set of a model trained on l.
+// transferSet loads the named transfer set of a model trained on l. A
+// model trained on a tokenisation variant ("emoji-style@s24g8c3") is
+// evaluated on the same variant of a transfer set named without one
+// ("tuxpaint@s24g8c3"), since its image tokens must be made the same way.
 func (r *Runner) transferSet(name string, l *loaded) (*loaded, error) {
+	if _, tokens, ok := strings.Cut(l.name, "@"); ok && !strings.Contains(name, "@") {
+		name += "@" + tokens
+	}
 	t, err := r.dataset(name)
 	if err != nil {
 		return nil, fmt.Errorf("framework: transfer set: %w", err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -99,5 +100,78 @@ func TestTestDataCannotChangeTheChoice(t *testing.T) {
 	}
 	if best := slices.Max(a.curve); a.curve[int(a.chosen)-1] != best {
 		t.Errorf("chose epoch %v (validation rSum %v), not the best (%v)", a.chosen, a.curve[int(a.chosen)-1], best)
+	}
+}
+
+func init() {
+	// Images of exactly four regions, as the grid tokens of the real sets
+	// have, so that package baselines can flatten them.
+	datasets.Register("test-four-regions", func() (*datasets.Dataset, error) {
+		d, err := datasets.Synthetic(datasets.SyntheticSettings{TrainImages: 60, ValImages: 20, TestImages: 20, MinObjects: 4, MaxObjects: 4})
+		if d != nil {
+			d.Name = "test-four-regions"
+		}
+		return d, err
+	})
+}
+
+// TestBaselineTrials: a "baseline:METHOD" model trains nothing and is one
+// trial whatever the seeds, recorded at seed 0 with validation, test and
+// transfer results like a model's; an unknown method is refused by name.
+func TestBaselineTrials(t *testing.T) {
+	db := openDB(t)
+	c := tinyConfig()
+	c.Dataset = "test-four-regions"
+	e := Experiment{Name: "baselines", Base: c, Transfer: []string{"test-four-regions"},
+		Sweep: Sweep{Models: []string{"baseline:caption-mean", "baseline:word-mean"}, Seeds: []int64{1, 2, 3}}}
+	if n := len(e.Trials()); n != 2 {
+		t.Fatalf("%d trials, want 2 (one per method, seeds merged)", n)
+	}
+	sum, err := (&Runner{DB: db}).Run(context.Background(), e)
+	if err != nil || sum.Trained != 2 {
+		t.Fatalf("summary %+v, err %v", sum, err)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM run_summary WHERE experiment = 'baselines' AND status = 'finished'
+		AND seed = 0 AND rsum IS NOT NULL AND val_rsum IS NOT NULL AND selected_epoch = 0 AND schedule = 'none'`); n != 2 {
+		t.Errorf("%d finished baseline runs at seed 0 with validation and test results, want 2", n)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM results WHERE split = 'transfer:test-four-regions' AND name = 'rsum'`); n != 2 {
+		t.Errorf("%d transfer results, want 2", n)
+	}
+	bad := e
+	bad.Name, bad.Sweep.Models = "bad", []string{"baseline:pixels"}
+	if err := bad.Trials()[0].Validate(); err == nil || !strings.Contains(err.Error(), `"baseline:pixels"`) || !strings.Contains(err.Error(), "baseline:caption-mean") {
+		t.Errorf("unknown baseline: %v", err)
+	}
+}
+
+func init() {
+	// A data set and a transfer set each under two tokenisations, with
+	// regions of different lengths, as the real image sets are registered.
+	for name, dim := range map[string]int{"test-tokens": 8, "test-tokens@wide": 12, "test-transfer": 8, "test-transfer@wide": 12} {
+		datasets.Register(name, func() (*datasets.Dataset, error) {
+			d, err := datasets.Synthetic(datasets.SyntheticSettings{TrainImages: 60, ValImages: 20, TestImages: 20, RegionDim: dim})
+			if d != nil {
+				d.Name = name
+			}
+			return d, err
+		})
+	}
+}
+
+// TestTransferFollowsTokenisation: a model trained on a tokenisation
+// variant is evaluated on the same variant of its transfer set, whose
+// default tokens it could not read.
+func TestTransferFollowsTokenisation(t *testing.T) {
+	db := openDB(t)
+	c := tinyConfig()
+	e := Experiment{Name: "tokens", Base: c, Transfer: []string{"test-transfer"},
+		Sweep: Sweep{Models: []string{"fast"}, Sets: [][]string{{"dataset=test-tokens"}, {"dataset=test-tokens@wide"}}}}
+	sum, err := (&Runner{DB: db}).Run(context.Background(), e)
+	if err != nil || sum.Trained != 2 || sum.Failed != 0 {
+		t.Fatalf("summary %+v, err %v", sum, err)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM results WHERE split = 'transfer:test-transfer' AND name = 'rsum'`); n != 2 {
+		t.Errorf("%d transfer results, want 2", n)
 	}
 }
