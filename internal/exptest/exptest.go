@@ -6,23 +6,44 @@ package exptest
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/framework"
 	"github.com/inflateshrink/inflateshrink/framework/store"
 )
 
-// Run trains every trial of e for one epoch of a small model on
-// "synthetic-small", one seed, into a temporary database, and fails t
-// unless every trial finished. It returns the number of trials.
+// Data is the data set of every experiment's test: synthetic-small's
+// sizes and difficulty, with exactly four regions per image, so that the
+// non-learned baselines (which need images of one region count, as the
+// grid tokens of the real sets have) run on it too.
+const Data = "synthetic:objects=4-4,noise=0.1,twins=0.5,train=320,val=40,test=100"
+
+// small is the toy size, as -set assignments.
+var small = []string{"dataset=" + Data, "dim=16", "ff_dim=32", "train.batch_size=16",
+	"train.epochs=1", "train.decay_epoch=1", "train.validate_every=1",
+	"cross.epochs=0"} // a cascade's cross encoder trains for the one epoch too
+
+// Run trains every trial of e for one epoch of a small model on Data, one
+// seed, into a temporary database, and fails t unless every trial
+// finished. The toy size overrides the base config and every Sets
+// variant (which keeps what else it sets), so variants that differ only
+// in size or data set become one trial. It returns the number of trials.
 func Run(t *testing.T, e framework.Experiment) int {
 	t.Helper()
-	e.Dataset = "synthetic-small"
+	e.Dataset = ""
 	e.Sweep.Seeds = []int64{1}
-	c := &e.Base
-	c.Dim, c.FFDim = 16, 32
-	c.Train.BatchSize, c.Train.Epochs, c.Train.DecayEpoch, c.Train.WarmupEpochs = 16, 1, 1, 0
-	c.Cross.Epochs = 0 // a cascade's cross encoder trains for the one epoch too
+	for _, a := range small {
+		var err error
+		if e.Base, err = e.Base.Set(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Sweep.Sets = toySets(e.Sweep.Sets)
+	e.More = slices.Clone(e.More)
+	for i := range e.More {
+		e.More[i].Sets = toySets(e.More[i].Sets)
+	}
 	for _, trial := range e.Trials() {
 		if err := trial.Validate(); err != nil {
 			t.Fatalf("%s: trial %s: %v", e.Name, trial.Model, err)
@@ -41,4 +62,13 @@ func Run(t *testing.T, e framework.Experiment) int {
 		t.Errorf("%s: %+v, want all %d trials trained", e.Name, sum, len(e.Trials()))
 	}
 	return sum.Trials
+}
+
+// toySets appends the toy size to every variant of sets.
+func toySets(sets [][]string) [][]string {
+	out := make([][]string, len(sets))
+	for i, set := range sets {
+		out[i] = append(append([]string(nil), set...), small...)
+	}
+	return out
 }
