@@ -82,14 +82,25 @@ func (e Experiment) trials() ([]Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Seeds outermost: every configuration's first seed comes before any
+	// configuration's second, so a sweep stopped early has all of them
+	// at its first seeds rather than some at all seeds.
 	var trials []Config
 	seen := map[string]bool{}
-	for i, sw := range append([]Sweep{e.Sweep}, e.More...) {
-		for _, base := range bases[i] {
-			trials = append(trials, sw.expand(base, axis(e.Sweep.Seeds, base.Seed), seen)...)
+	for s := 0; ; s++ {
+		more := false
+		for i, sw := range append([]Sweep{e.Sweep}, e.More...) {
+			for _, base := range bases[i] {
+				if seeds := axis(e.Sweep.Seeds, base.Seed); s < len(seeds) {
+					trials = append(trials, sw.expand(base, seeds[s:s+1], seen)...)
+					more = true
+				}
+			}
+		}
+		if !more {
+			return trials, nil
 		}
 	}
-	return trials, nil
 }
 
 // variants are the base configs of each sweep (Sweep, then More): the

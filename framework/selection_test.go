@@ -175,3 +175,19 @@ func TestTransferFollowsTokenisation(t *testing.T) {
 		t.Errorf("%d transfer results, want 2", n)
 	}
 }
+
+// TestSeedsOutermost: every configuration (models, Sets variants and More
+// sweeps) comes at its first seed before any comes at its second, so a
+// sweep stopped early covers every configuration.
+func TestSeedsOutermost(t *testing.T) {
+	e := Experiment{Name: "order", Base: tinyConfig(),
+		Sweep: Sweep{Models: []string{"base", "fast"}, Sets: [][]string{nil, {"train.margin=0.3"}}, Seeds: []int64{7, 8}},
+		More:  []Sweep{{Models: []string{"inflated"}}}}
+	var seeds []int64
+	for _, c := range e.Trials() {
+		seeds = append(seeds, c.Seed)
+	}
+	if want := []int64{7, 7, 7, 7, 7, 8, 8, 8, 8, 8}; !slices.Equal(seeds, want) {
+		t.Errorf("seeds in trial order %v, want %v", seeds, want)
+	}
+}

@@ -9,7 +9,11 @@
 #                                 # finished trials are skipped)
 #
 # The sweeps run in order of what the README's claims need most: paper,
-# emoji, recipe, codes, schedules, headroom.
+# emoji, recipe, codes, schedules, headroom; each trains every
+# configuration's first seed before any second one, so a run cut short
+# (Ctrl-C or SIGTERM record the runs in progress as interrupted) leaves
+# whole seeds, and running the script again with the same sweeps named
+# goes on from there.
 #
 # It needs what the sweeps read: the emoji and Tux Paint caches
 # (go run ./datasets/setup emoji; go run ./datasets/setup tuxpaint)
