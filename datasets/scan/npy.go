@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -62,13 +64,6 @@ func ReadNpy(path string) ([]float32, []int, error) {
 	if err != nil {
 		return fail("%v", err)
 	}
-	n := 1
-	for _, d := range shape {
-		if d > 0 && n > (1<<62)/d {
-			return fail("shape %v is too large", shape)
-		}
-		n *= d
-	}
 	st, err := f.Stat()
 	if err != nil {
 		return fail("%v", err)
@@ -77,12 +72,29 @@ func ReadNpy(path string) ([]float32, []int, error) {
 	if pre[6] != 1 {
 		off += 2
 	}
-	if want := off + 4*int64(n); st.Size() != want {
+	// Bound the element count by what the file can hold before multiplying
+	// on: a corrupt or hostile header (shape (2**62, 4)) would otherwise
+	// overflow the product, or 4*n, past the size check into makeslice.
+	maxN := max(st.Size()-off, 0) / 4
+	var n int64
+	if !slices.Contains(shape, 0) { // a zero dimension is an empty array, however large the rest
+		n = 1
+		for _, d := range shape {
+			if int64(d) > maxN/n {
+				return fail("shape %v of float32 needs more than the file's %d bytes (truncated or corrupt)", shape, st.Size())
+			}
+			n *= int64(d)
+		}
+	}
+	if n > math.MaxInt/4 { // only where int is 32 bits
+		return fail("shape %v is too large for this platform", shape)
+	}
+	if want := off + 4*n; st.Size() != want {
 		return fail("%d bytes, shape %v of float32 needs %d (truncated or corrupt)", st.Size(), shape, want)
 	}
 	data := make([]float32, n)
 	if n > 0 {
-		if _, err := io.ReadFull(f, unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*n)); err != nil {
+		if _, err := io.ReadFull(f, unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))); err != nil {
 			return fail("reading data: %v", err)
 		}
 	}

@@ -14,7 +14,8 @@
 // mean over 5 folds of 1,000 consecutive test images (5,000 captions each),
 // which is how the Test split is ordered, so metrics.Folds applies to it
 // directly. "f30k" trains on train, validates on dev and tests on test,
-// 1,000 images.
+// 1,000 images. A test split of another size is labelled from its counts
+// and marked as not the standard protocol (Dataset.Protocol).
 //
 // Memory: a split takes its .npy file's size plus the caption text and a
 // slice header per region (24 bytes; 4.3 MB for 5K images of 36 regions
@@ -29,6 +30,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/datasets/imagetok"
@@ -41,20 +44,26 @@ const EnvDir = "INFLATESHRINK_SCAN"
 // CaptionsPerImage is the fixed caption count of the SCAN files.
 const CaptionsPerImage = 5
 
+// maxCaptionBytes bounds one caption line. SCAN's captions are under 1 KB;
+// the bound is far above any real caption and only stops a wrong file (one
+// without newlines) from being read whole as one line.
+const maxCaptionBytes = 1 << 20
+
 // Set describes one registered benchmark.
 type Set struct {
 	Name, Folder     string // "coco", "coco_precomp"
 	Train, Val, Test string // split file prefixes
-	Protocol         string
-	TestFolds        int // see datasets.Dataset.TestFolds
+	Protocol         string // the standard protocol, stated when Test has TestImages images
+	TestImages       int    // images in the standard Test split
+	TestFolds        int    // see datasets.Dataset.TestFolds
 }
 
 // Sets are the registered benchmarks.
 var Sets = []Set{
 	{Name: "coco", Folder: "coco_precomp", Train: "train", Val: "dev", Test: "testall",
-		Protocol: "coco-5k: 5000img-5cap (Karpathy testall); coco-1k: mean over 5 folds of 1000 consecutive images", TestFolds: 5},
+		Protocol: "coco-5k: 5000img-5cap (Karpathy testall); coco-1k: mean over 5 folds of 1000 consecutive images", TestImages: 5000, TestFolds: 5},
 	{Name: "f30k", Folder: "f30k_precomp", Train: "train", Val: "dev", Test: "test",
-		Protocol: "f30k-1k: 1000img-5cap (Karpathy test)"},
+		Protocol: "f30k-1k: 1000img-5cap (Karpathy test)", TestImages: 1000},
 }
 
 func init() {
@@ -99,7 +108,34 @@ func Load(dir string, s Set) (*datasets.Dataset, error) {
 		d.RegionDim = dim
 		*sp.into = split
 	}
+	d.Protocol, d.TestFolds = protocol(s, len(d.Test.Images), len(d.Test.Captions))
 	return d, nil
+}
+
+// protocol labels a test split of images images and captions captions.
+// The label is recorded with every run and printed in reports, so it must
+// describe the split actually evaluated: a cut-down or different test file
+// (200 images, say) gets a label from its counts that says it is not the
+// standard protocol, whose published numbers it cannot be compared with.
+// Folds are kept, as folds of the images there are, where there are enough.
+func protocol(s Set, images, captions int) (string, int) {
+	if images == s.TestImages && captions == CaptionsPerImage*images {
+		return s.Protocol, s.TestFolds
+	}
+	std, _, _ := strings.Cut(s.Protocol, ":") // "f30k-1k"
+	p := fmt.Sprintf("%s: %dimg-%dcap (%s split; not the standard %s protocol of %dimg-%dcap, so not comparable with published results)",
+		s.Name, images, captions/max(images, 1), s.Test, std, s.TestImages, CaptionsPerImage)
+	switch {
+	case s.TestFolds < 2:
+		return p, s.TestFolds
+	case images < s.TestFolds:
+		return p + fmt.Sprintf("; no folds: %d images are fewer than %d folds", images, s.TestFolds), 0
+	}
+	size := fmt.Sprint(images / s.TestFolds)
+	if images%s.TestFolds != 0 {
+		size += fmt.Sprintf(" to %d", images/s.TestFolds+1)
+	}
+	return p + fmt.Sprintf("; mean over %d folds of %s consecutive images, not the standard %d-image folds", s.TestFolds, size, s.TestImages/s.TestFolds), s.TestFolds
 }
 
 // ReadSplit reads dir/<name>_ims.npy and dir/<name>_caps.txt into a split
@@ -129,11 +165,20 @@ func ReadSplit(dir, name string) (datasets.Split, int, error) {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), maxCaptionBytes)
 	for sc.Scan() {
+		// Refuse, naming file:line, what would otherwise reach the tokenizer
+		// silently as garbage words (a Latin-1 or binary file, say).
+		if b := sc.Bytes(); !utf8.Valid(b) {
+			i := invalidUTF8(b)
+			return s, 0, fmt.Errorf("scan: %s:%d: caption is not valid UTF-8 (Latin-1?) at byte %d: %q",
+				caps, len(s.Captions)+1, i, b[max(i-20, 0):min(i+20, len(b))])
+		}
 		s.Captions = append(s.Captions, sc.Text())
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return s, 0, fmt.Errorf("scan: %s:%d: line longer than %d bytes, not a caption (is this the right file?)", caps, len(s.Captions)+1, maxCaptionBytes)
+	} else if err != nil {
 		return s, 0, fmt.Errorf("scan: %s: %w", caps, err)
 	}
 	if len(s.Captions) != CaptionsPerImage*n {
@@ -154,4 +199,17 @@ func ReadSplit(dir, name string) (datasets.Split, int, error) {
 		s.CaptionImage[c] = c / CaptionsPerImage
 	}
 	return s, dim, nil
+}
+
+// invalidUTF8 returns the offset of the first byte of b that is not part
+// of a valid UTF-8 sequence, or len(b).
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }

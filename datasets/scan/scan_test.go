@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
 )
 
 // writeNpy writes a version 1.0 .npy file the way numpy.save does: the
@@ -185,5 +187,151 @@ func TestLoadF30K(t *testing.T) {
 	}
 	if err := d.Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestReadNpyShapeOverflow: a header whose shape claims more values than
+// int can count, or than the file holds, is refused with the file and the
+// shape named, not a makeslice panic or an overflowed size check.
+func TestReadNpyShapeOverflow(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		shape []int
+		data  int
+	}{
+		{"product overflows", []int{4611686018427387904, 4}, 8},
+		{"4n wraps to zero", []int{4611686018427387904}, 0},
+		{"max int", []int{math.MaxInt64}, 0},
+		{"two large dims", []int{1 << 40, 1 << 40}, 8},
+		{"more than the file", []int{1000, 36, 2048}, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "x_ims.npy")
+			writeNpy(t, p, "<f4", tc.shape, seq(tc.data))
+			_, _, err := ReadNpy(p)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range []string{"scan: ", p, fmt.Sprint(tc.shape)} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+	// A zero dimension makes an empty array however large the others are.
+	p := filepath.Join(t.TempDir(), "empty.npy")
+	writeNpy(t, p, "<f4", []int{1 << 40, 1 << 40, 0}, nil)
+	if data, shape, err := ReadNpy(p); err != nil || len(data) != 0 || len(shape) != 3 {
+		t.Errorf("empty array: %d values, shape %v, error %v", len(data), shape, err)
+	}
+}
+
+// writeCapLines writes lines as a caption file, one per line.
+func writeCapLines(t *testing.T, path string, lines []string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func capLines(n int) []string {
+	out := make([]string, n)
+	for c := range out {
+		out[c] = fmt.Sprintf("caption %d", c)
+	}
+	return out
+}
+
+// TestCaptionLongLine: long caption lines are read; a line past the limit
+// fails with the file and its line number.
+func TestCaptionLongLine(t *testing.T) {
+	dir := t.TempDir()
+	writeNpy(t, filepath.Join(dir, "test_ims.npy"), "<f4", []int{2, 1, 4}, seq(8))
+	caps := filepath.Join(dir, "test_caps.txt")
+	lines := capLines(10)
+	lines[2] = strings.Repeat("a", 200<<10)
+	writeCapLines(t, caps, lines)
+	s, _, err := ReadSplit(dir, "test")
+	if err != nil {
+		t.Fatalf("a 200 KB line: %v", err)
+	}
+	if len(s.Captions[2]) != 200<<10 || s.Captions[3] != "caption 3" {
+		t.Errorf("caption 2 of %d bytes, caption 3 %q", len(s.Captions[2]), s.Captions[3])
+	}
+	lines[2] = strings.Repeat("a", maxCaptionBytes+1)
+	writeCapLines(t, caps, lines)
+	_, _, err = ReadSplit(dir, "test")
+	if err == nil || !strings.Contains(err.Error(), caps+":3:") || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("error %v, want one naming %s:3 and the line's length", err, caps)
+	}
+}
+
+// TestCaptionNotUTF8: a caption that is not UTF-8 (e.g. Latin-1) is
+// refused with the file, line number and the bytes.
+func TestCaptionNotUTF8(t *testing.T) {
+	dir := t.TempDir()
+	writeNpy(t, filepath.Join(dir, "test_ims.npy"), "<f4", []int{2, 1, 4}, seq(8))
+	caps := filepath.Join(dir, "test_caps.txt")
+	lines := capLines(10)
+	lines[6] = "a caf\xe9 by the river"
+	writeCapLines(t, caps, lines)
+	_, _, err := ReadSplit(dir, "test")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range []string{"scan: ", caps + ":7:", "UTF-8", `caf\xe9`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+}
+
+// TestProtocolFromCounts: the protocol label states the test split's real
+// counts, and says so when they are not the standard protocol's.
+func TestProtocolFromCounts(t *testing.T) {
+	load := func(t *testing.T, s Set, test int) *datasets.Dataset {
+		t.Helper()
+		dir := t.TempDir()
+		for split, n := range map[string]int{s.Train: 2, s.Val: 1, s.Test: test} {
+			writeNpy(t, filepath.Join(dir, split+"_ims.npy"), "<f4", []int{n, 1, 1}, seq(n))
+			writeCaps(t, filepath.Join(dir, split+"_caps.txt"), 5*n)
+		}
+		d, err := Load(dir, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	f30k, coco := Sets[1], Sets[0]
+	for _, tc := range []struct {
+		name      string
+		s         Set
+		test      int
+		want, not []string
+		folds     int
+	}{
+		{"f30k standard", f30k, 1000, []string{"f30k-1k: 1000img-5cap"}, []string{"not"}, 0},
+		{"f30k 200", f30k, 200, []string{"200img-5cap", "not the standard f30k-1k", "1000img-5cap"}, []string{"f30k-1k: 1000img"}, 0},
+		{"coco standard", coco, 5000, []string{"coco-5k: 5000img-5cap", "coco-1k"}, []string{"not"}, 5},
+		{"coco 200", coco, 200, []string{"200img-5cap", "not the standard coco-5k", "5 folds of 40 consecutive images", "not the standard 1000-image folds"}, []string{"coco-5k: 5000img"}, 5},
+		{"coco 3", coco, 3, []string{"3img-5cap", "not the standard coco-5k", "no folds"}, []string{"coco-5k: 5000img"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := load(t, tc.s, tc.test)
+			for _, w := range tc.want {
+				if !strings.Contains(d.Protocol, w) {
+					t.Errorf("protocol %q does not contain %q", d.Protocol, w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(d.Protocol, w) {
+					t.Errorf("protocol %q contains %q", d.Protocol, w)
+				}
+			}
+			if d.TestFolds != tc.folds {
+				t.Errorf("TestFolds %d, want %d", d.TestFolds, tc.folds)
+			}
+		})
 	}
 }
