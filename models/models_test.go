@@ -4,9 +4,11 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -299,6 +301,34 @@ func TestPaddingMasks(t *testing.T) {
 			ib, fb, scored := ImageMasks(c, []int{1})
 			if !slices.Equal(ib, tc.imageBias) || !slices.Equal(fb, tc.imageFragBias) || !slices.Equal(scored, tc.imageScored) {
 				t.Errorf("image: attention bias %v, fragment bias %v, scored %v; want %v, %v, %v", ib, fb, scored, tc.imageBias, tc.imageFragBias, tc.imageScored)
+			}
+		})
+	}
+}
+
+// TestCheckpointDamaged: a checkpoint changed after it was written, in its
+// parameters or by truncation, is refused with its path.
+func TestCheckpointDamaged(t *testing.T) {
+	ds, v := tinyData(t)
+	m := tinyModel(t, ds, v, 3, KeepAll)
+	path := filepath.Join(t.TempDir(), "m.ckpt")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, damage := range map[string]func([]byte) []byte{
+		"a flipped bit in the last parameter": func(b []byte) []byte { b[len(b)-60] ^= 0x10; return b },
+		"truncated":                           func(b []byte) []byte { return b[:len(b)/2] },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(path, damage(slices.Clone(good)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path) {
+				t.Errorf("damaged checkpoint: err %v, want an error naming %s", err, path)
 			}
 		})
 	}

@@ -1,6 +1,9 @@
 package models
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/gob"
 	"fmt"
 	"math"
@@ -152,6 +155,31 @@ type checkpoint struct {
 	Names  []string
 	Shapes [][]int
 	Data   [][]float32
+	// SHA256 is the digest of Data (sum), so that a file damaged after it
+	// was written is refused rather than loaded; empty in checkpoints
+	// written before it existed, which load unchecked.
+	SHA256 []byte
+}
+
+// sum is the SHA-256 of the parameters' bytes, little-endian, in order.
+func (ck *checkpoint) sum() []byte {
+	h := sha256.New()
+	var buf [4]byte
+	for _, d := range ck.Data {
+		for _, v := range d {
+			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+			h.Write(buf[:])
+		}
+	}
+	return h.Sum(nil)
+}
+
+// TempPattern is the os.CreateTemp pattern of the temporary file that
+// becomes path when renamed: "<name>.tmp<pid>-*", so that a sweep that
+// starts can tell the files a dead process left (see framework) from a
+// live one's.
+func TempPattern(path string) string {
+	return fmt.Sprintf("%s.tmp%d-*", filepath.Base(path), os.Getpid())
 }
 
 // Save writes the model to path atomically (a temporary file renamed into
@@ -164,10 +192,11 @@ func (m *Model) Save(path string) error {
 		ck.Shapes = append(ck.Shapes, []int(t.Shape().Clone()))
 		ck.Data = append(ck.Data, t.Data().([]float32))
 	}
+	ck.SHA256 = ck.sum()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("models: checkpoint directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), TempPattern(path))
 	if err != nil {
 		return fmt.Errorf("models: save checkpoint %s: %w", path, err)
 	}
@@ -205,6 +234,9 @@ func load(path string, specs func(Config) []paramSpec) (Config, *Params, error) 
 	var ck checkpoint
 	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
 		return Config{}, nil, fmt.Errorf("models: load checkpoint %s: %w", path, err)
+	}
+	if len(ck.SHA256) > 0 && !bytes.Equal(ck.SHA256, ck.sum()) {
+		return Config{}, nil, fmt.Errorf("models: checkpoint %s is damaged: its parameters do not match their SHA-256", path)
 	}
 	if err := ck.Config.Validate(); err != nil {
 		return Config{}, nil, fmt.Errorf("models: checkpoint %s: %w", path, err)
