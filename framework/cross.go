@@ -130,7 +130,7 @@ func (c Config) schedule(chain []distill.Stage) string {
 // trainAndEvaluateCross trains the cross encoder of cascade c, saves it
 // and records the cascade's retrieval, ranks and cost, with first the
 // first stage's trained model.
-func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Config, first *models.Model, resume *models.TrainState, transfer []string, label string) error {
+func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Config, first *models.Model, state trainingState, transfer []string, label string) error {
 	l, err := r.dataset(c.Dataset)
 	if err != nil {
 		return err
@@ -143,7 +143,7 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 	if err != nil {
 		return err
 	}
-	settings := r.trainSettings(c, resume)
+	settings := r.trainSettings(c, state)
 	settings.Epochs, settings.LearningRate = x.Epochs, x.LearningRate
 	settings.DecayEpoch = max(1, x.Epochs*c.Train.DecayEpoch/max(c.Train.Epochs, 1))
 	// Validation chooses the cross encoder's weights by the cascade's

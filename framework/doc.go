@@ -27,8 +27,11 @@
 // 'running' with a dead owner by the next sweep and marked interrupted
 // (store.MarkStale). Either way the next sweep runs the trial again, from
 // the training state saved at the end of its last epoch
-// (<checkpoints>/<hash>.resume), which gives exactly the weights an
-// uninterrupted training would. A panic, a non-finite loss or a data error
+// (<checkpoints>/<experiment>-<hash>.resume, which holds the experiment,
+// the config hash and a SHA-256, so another trial's or a damaged state is
+// never resumed from), which gives exactly the weights an uninterrupted
+// training would. Temporary files that a killed process left are removed
+// when the next sweep starts. A panic, a non-finite loss or a data error
 // fails its run (a panic with its stack) and the sweep goes on, unless
 // Runner.FailFast.
 //

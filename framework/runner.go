@@ -2,10 +2,8 @@ package framework
 
 import (
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -155,6 +153,9 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 		}
 		r.gpuInfo = info
 	}
+	if err := r.preflight(e); err != nil {
+		return Summary{}, err
+	}
 	log := r.logger()
 	define := r.DB.EnsureExperiment
 	if r.Redefine {
@@ -181,6 +182,11 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 	}
 	if sum.Interrupted = stale; len(stale) > 0 {
 		log.Warn("runs left running by a process that stopped, marked interrupted", "runs", stale)
+	}
+	if removed, err := removeStaleTemps(r.checkpointDir()); err != nil {
+		return sum, err
+	} else if len(removed) > 0 {
+		log.Info("removed temporary files of processes that stopped", "files", removed)
 	}
 
 	// Resolve every trial and lay out its stages.
@@ -400,6 +406,48 @@ func (r *Runner) dataset(name string) (*loaded, error) {
 	return l, nil
 }
 
+// preflight loads every data set that the trials of e to run read,
+// transfer sets included (in the tokenisation of the set they transfer
+// from), before any run is recorded: a set that is not set up fails the
+// sweep once, with what to do, instead of failing every trial after
+// training (or failing each with the same message).
+func (r *Runner) preflight(e Experiment) error {
+	var errs []error
+	seen := map[string]bool{}
+	check := func(name string, load func() error) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		if err := load(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i, c := range e.Trials() {
+		if r.Only != nil && !r.Only(i) {
+			continue
+		}
+		check(c.Dataset, func() error {
+			var l *loaded
+			err := protect(func() (err error) { l, err = r.dataset(c.Dataset); return err })
+			if err != nil {
+				return fmt.Errorf("data set %s: %w", c.Dataset, err)
+			}
+			for _, name := range e.Transfer {
+				check(c.Dataset+" -> "+name, func() error {
+					_, err := r.transferSet(name, l)
+					return err
+				})
+			}
+			return nil
+		})
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("framework: experiment %s cannot start, nothing was recorded:\n  %w", e.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
 // resolve fills the values that depend on the data set, so that the hash
 // names everything that decides the result.
 func (r *Runner) resolve(c Config) (Config, error) {
@@ -440,11 +488,12 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.R
 		teacherRun = st.parent.run.ID
 	}
 	env := r.environment(c)
-	resume, err := loadTrainState(r.resumePath(c))
+	state, err := openTrainingState(r.checkpointDir(), e.Name, c)
 	if err != nil {
-		r.logger().Warn("ignoring unreadable training state, starting over", "err", err)
-	} else if resume != nil {
-		env["resumed_from_epoch"] = strconv.Itoa(resume.Epoch)
+		r.logger().Warn("not resuming from this training state, starting over", "err", err)
+		env["resume_refused"] = err.Error()
+	} else if state.resume != nil {
+		env["resumed_from_epoch"] = strconv.Itoa(state.resume.Epoch)
 	}
 	protocol := "unknown"
 	if l, err := r.dataset(c.Dataset); err == nil {
@@ -463,22 +512,22 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.R
 			return r.evaluateBaseline(run, c, m, e.Transfer)
 		}
 		if st.cross {
-			return r.trainAndEvaluateCross(ctx, run, c, teacher, resume, e.Transfer, st.label)
+			return r.trainAndEvaluateCross(ctx, run, c, teacher, state, e.Transfer, st.label)
 		}
-		return r.trainAndEvaluate(ctx, run, c, st.chain, teacher, resume, e.Transfer, st.label)
+		return r.trainAndEvaluate(ctx, run, c, st.chain, teacher, state, e.Transfer, st.label)
 	})
 	if err != nil {
 		end := run.Interrupt // keeps the training state: a rerun resumes from it
 		if ctx.Err() == nil {
 			end = run.Fail
-			os.Remove(r.resumePath(c)) // a rerun of a failure starts afresh
+			state.remove() // a rerun of a failure starts afresh
 		}
 		if eerr := end(err); eerr != nil {
 			err = errors.Join(err, eerr)
 		}
 		return store.RunRecord{}, fmt.Errorf("run %d: %w", run.ID(), err)
 	}
-	os.Remove(r.resumePath(c)) // the finished run needs it no more
+	state.remove() // the finished run needs it no more
 	rec, ok, err := r.DB.FinishedRun(e.Name, c.Hash())
 	if err == nil && !ok {
 		err = fmt.Errorf("framework: run %d finished but is not found finished", run.ID())
@@ -486,7 +535,7 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.R
 	return rec, err
 }
 
-func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, resume *models.TrainState, transfer []string, label string) (err error) {
+func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, state trainingState, transfer []string, label string) (err error) {
 	l, err := r.dataset(c.Dataset)
 	if err != nil {
 		return err
@@ -500,7 +549,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	// Independent streams of the trial's seed: weights, batches.
 	initRNG := rand.New(rand.NewPCG(uint64(c.Seed), 1))
 	batchRNG := rand.New(rand.NewPCG(uint64(c.Seed), 2))
-	settings := r.trainSettings(c, resume)
+	settings := r.trainSettings(c, state)
 	// On a GPU the stage trains and is evaluated through one backend,
 	// opened in this goroutine (its OS thread holds the device context).
 	var be gpu.Backend
@@ -659,16 +708,15 @@ func epochSteps(ds *datasets.Dataset, settings models.TrainSettings) int {
 }
 
 // trainSettings are the optimisation settings of c's run, saving its
-// training state every epoch and resuming from resume if not nil.
-func (r *Runner) trainSettings(c Config, resume *models.TrainState) models.TrainSettings {
-	resumePath := r.resumePath(c)
+// training state every epoch and resuming from what state found.
+func (r *Runner) trainSettings(c Config, state trainingState) models.TrainSettings {
 	return models.TrainSettings{
 		BatchSize: c.Train.BatchSize, Epochs: c.Train.Epochs, LearningRate: c.Train.LearningRate,
 		DecayEpoch: c.Train.DecayEpoch, DecayFactor: c.Train.DecayFactor,
 		WeightDecay: c.Train.WeightDecay, ClipNorm: c.Train.ClipNorm,
 		Batches:    datasets.Batching(c.Train.Batches),
-		Checkpoint: func(s models.TrainState) error { return saveTrainState(resumePath, s) },
-		Resume:     resume,
+		Checkpoint: state.save,
+		Resume:     state.resume,
 	}
 }
 
@@ -688,50 +736,6 @@ func (r *Runner) transferSet(name string, l *loaded) (*loaded, error) {
 		return nil, fmt.Errorf("framework: transfer set %s has regions of %d values, the model takes %d", name, t.ds.RegionDim, l.ds.RegionDim)
 	}
 	return t, nil
-}
-
-// resumePath is where the training state of c's run is kept between
-// epochs, beside its checkpoint.
-func (r *Runner) resumePath(c Config) string {
-	return filepath.Join(r.checkpointDir(), c.Hash()+".resume")
-}
-
-// saveTrainState writes s to path atomically, so that a kill while writing
-// leaves the previous epoch's state.
-func saveTrainState(path string, s models.TrainState) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := gob.NewEncoder(tmp).Encode(s); err != nil {
-		tmp.Close()
-		return fmt.Errorf("framework: save training state %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// loadTrainState reads a state saveTrainState wrote; nil when there is none.
-func loadTrainState(path string) (*models.TrainState, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var s models.TrainState
-	if err := gob.NewDecoder(f).Decode(&s); err != nil {
-		return nil, fmt.Errorf("framework: training state %s: %w", path, err)
-	}
-	return &s, nil
 }
 
 func (r *Runner) checkpointDir() string {

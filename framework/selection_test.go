@@ -191,3 +191,18 @@ func TestSeedsOutermost(t *testing.T) {
 		t.Errorf("seeds in trial order %v, want %v", seeds, want)
 	}
 }
+
+// TestPreflight: a transfer set that does not load stops the sweep before
+// anything trains or is recorded, and says so once.
+func TestPreflight(t *testing.T) {
+	db := openDB(t)
+	e := Experiment{Name: "preflight", Base: tinyConfig(), Transfer: []string{"no-such-set"},
+		Sweep: Sweep{Models: []string{"base", "fast"}, Seeds: []int64{1, 2}}}
+	sum, err := (&Runner{DB: db}).Run(context.Background(), e)
+	if err == nil || strings.Count(err.Error(), `"no-such-set"`) != 1 || sum.Trained != 0 {
+		t.Fatalf("summary %+v, err %v; want one error naming the transfer set", sum, err)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM runs`); n != 0 {
+		t.Errorf("%d runs recorded, want none", n)
+	}
+}
