@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -304,26 +306,114 @@ func (c Config) Validate() error {
 	if err := datasets.Check(c.Dataset); err != nil {
 		return fmt.Errorf("framework: %w", err)
 	}
+	if err := c.checkRanges(); err != nil {
+		return err
+	}
 	mc := models.Config{VocabSize: 1, RegionDim: 1, Dim: c.Dim, Heads: c.Heads, Layers: c.Layers, FFDim: c.FFDim,
 		MaxTextLen: c.MaxTextLen, MaxRegions: max(c.MaxRegions, 1), Padding: models.PadMode(c.Padding)}
 	if err := mc.Validate(); err != nil {
 		return fmt.Errorf("framework: %w", err)
 	}
-	t := c.Train
-	for _, p := range []struct {
-		name string
-		ok   bool
-	}{
-		{"train.batch_size", t.BatchSize >= 2}, {"train.epochs", t.Epochs >= 1},
-		{"train.learning_rate", t.LearningRate > 0}, {"train.decay_factor", t.DecayFactor > 0},
-		{"train.warmup_epochs", t.WarmupEpochs >= 0}, {"train.warmup_temp", t.WarmupTemp > 0},
-		{"train.margin", t.Margin >= 0}, {"train.fast_margin", t.FastMargin >= 0},
-		{"distill.teacher_temp", c.Distill.TeacherTemp >= 0}, {"distill.student_temp", c.Distill.StudentTemp >= 0},
-		{"train.validate_every", t.ValidateEvery >= 1}, {"train.patience", t.Patience >= 0},
+	return c.checkMemory(physicalMemory())
+}
+
+// numericRange is the allowed interval of one numeric config key; an
+// open end is excluded (learning rates above 0, not 0).
+type numericRange struct {
+	key              string
+	value, low, high float64
+	openLow          bool
+}
+
+func (r numericRange) ok() bool {
+	above := r.value > r.low || !r.openLow && r.value == r.low
+	return above && r.value <= r.high && !math.IsNaN(r.value)
+}
+
+// checkRanges checks every numeric key against its range. Zero never
+// stands for a default in a framework config (DefaultConfig spells every
+// value out, and a run records what it trained with), so sizes start at
+// 1. The upper ends are far past what a run here can use; they catch
+// typos (dim=100000), not choices.
+func (c Config) checkRanges() error {
+	t, d := c.Train, c.Distill
+	f := func(key string, v float64, low, high float64) numericRange {
+		return numericRange{key, v, low, high, false}
+	}
+	above := func(key string, v float64, low, high float64) numericRange {
+		return numericRange{key, v, low, high, true}
+	}
+	epochs := float64(t.Epochs)
+	for _, r := range []numericRange{
+		f("codes", float64(c.Codes), 0, 1024),
+		f("dim", float64(c.Dim), 1, 8192), f("heads", float64(c.Heads), 1, 256), f("layers", float64(c.Layers), 1, 64),
+		f("ff_dim", float64(c.FFDim), 1, 65536), f("max_text_len", float64(c.MaxTextLen), 1, 4096),
+		f("max_regions", float64(c.MaxRegions), 0, 4096),
+		f("train.batch_size", float64(t.BatchSize), 2, 1<<16), f("train.epochs", epochs, 1, 1e5),
+		above("train.learning_rate", t.LearningRate, 0, 10),
+		f("train.decay_epoch", float64(t.DecayEpoch), 1, epochs), above("train.decay_factor", t.DecayFactor, 0, 1),
+		f("train.weight_decay", t.WeightDecay, 0, 1), f("train.clip_norm", t.ClipNorm, 0, 1e6),
+		f("train.margin", t.Margin, 0, 100), f("train.fast_margin", t.FastMargin, 0, 100),
+		f("train.warmup_epochs", float64(t.WarmupEpochs), 0, epochs), above("train.warmup_temp", t.WarmupTemp, 0, 1e3),
+		f("train.validate_every", float64(t.ValidateEvery), 1, max(epochs, 1)), f("train.patience", float64(t.Patience), 0, 1e5),
+		f("distill.teacher_temp", d.TeacherTemp, 0, 1e3), f("distill.student_temp", d.StudentTemp, 0, 1e3),
 	} {
-		if !p.ok {
-			return fmt.Errorf("framework: config value %s is out of range", p.name)
+		if !r.ok() {
+			lowBracket := "["
+			if r.openLow {
+				lowBracket = "("
+			}
+			return fmt.Errorf("framework: config value %s = %g is out of range %s%g, %g]", r.key, r.value, lowBracket, r.low, r.high)
 		}
 	}
 	return nil
+}
+
+// checkMemory refuses a config whose training would not fit in memory
+// bytes (0: unknown, not checked), so that a typo does not end in the
+// runtime's "fatal error: out of memory", which no deferred handler can
+// record. The estimate counts the float32 parameters four times (weights,
+// gradients, AdamW's two moments) and the activations of one batch: per
+// layer, per sequence of tokens and regions (plus codes), about
+// 12 dim + 2 ff_dim values and heads x len^2 attention weights, kept for
+// the backward pass, and the batch x batch x len_text x len_image
+// late-interaction products. It leaves out the vocabulary (known only
+// with the data) and is meant to be within a factor of two.
+func (c Config) checkMemory(bytes uint64) error {
+	if bytes == 0 {
+		return nil
+	}
+	dim, ff, layers, heads := float64(c.Dim), float64(c.FFDim), float64(c.Layers), float64(c.Heads)
+	b := float64(c.Train.BatchSize)
+	text, image := float64(c.MaxTextLen+1+c.Codes), float64(max(c.MaxRegions, 64)+1+c.Codes)
+	params := layers * 2 * (4*dim*dim + 2*dim*ff + 9*dim)
+	var acts float64
+	for _, n := range []float64{text, image} {
+		acts += b * layers * (n*(12*dim+2*ff) + heads*n*n)
+	}
+	acts += b * b * text * image
+	est := 4 * (4*params + 2*acts)
+	if est > float64(bytes) {
+		return fmt.Errorf("framework: config needs about %.1f GiB to train (dim %d, ff_dim %d, layers %d, batch %d), more than this machine's %.1f GiB",
+			est/(1<<30), c.Dim, c.FFDim, c.Layers, c.Train.BatchSize, float64(bytes)/(1<<30))
+	}
+	return nil
+}
+
+// physicalMemory is the machine's memory in bytes from /proc/meminfo, 0
+// where that cannot be read.
+func physicalMemory() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			var kb uint64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }

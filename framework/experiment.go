@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Experiment is a declarative sweep: a base config and the axes to vary.
@@ -169,4 +170,37 @@ func (e Experiment) Definition() string {
 		panic(fmt.Sprintf("framework: experiment %q: %v", e.Name, err))
 	}
 	return string(b)
+}
+
+// axisOwner names the sweep axis (or Sets variant) of e that sets key in
+// its trials, "" when none does: a -set of that key would be overwritten
+// in every trial, so Command refuses it. The model and the seed are
+// always the sweep's (use -seed to run one seed).
+func (e Experiment) axisOwner(key string) string {
+	switch key {
+	case "model":
+		return "Models"
+	case "seed":
+		return "Seeds (use -seed N)"
+	}
+	for _, sw := range append([]Sweep{e.Sweep}, e.More...) {
+		switch {
+		case key == "codes" && len(sw.Codes) > 0:
+			return "Codes"
+		case key == "code_sides" && len(sw.CodeSides) > 0:
+			return "CodeSides"
+		case key == "train.loss" && len(sw.Losses) > 0:
+			return "Losses"
+		case (key == "distill.teacher_temp" || key == "distill.student_temp") && len(sw.KDTemps) > 0:
+			return "KDTemps"
+		}
+		for _, set := range sw.Sets {
+			for _, a := range set {
+				if k, _, _ := strings.Cut(a, "="); k == key {
+					return fmt.Sprintf("Sets (variant %q)", strings.Join(set, " "))
+				}
+			}
+		}
+	}
+	return ""
 }

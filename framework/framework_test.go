@@ -186,6 +186,15 @@ func TestCommandBadInput(t *testing.T) {
 		{"unknown data set", []string{"-data", "imagenet"}, true, `"imagenet"`},
 		{"bad seed", []string{"-seed", "one"}, true, `"one"`},
 		{"unwritable database", []string{"-db", filepath.Join(notADir, "results.db")}, false, notADir},
+		{"model is the sweep's", []string{"-set", "model=fast"}, true, "Models axis"},
+		{"seed is the sweep's", []string{"-set", "seed=3"}, true, "-seed N"},
+		{"negative trial", []string{"-trial", "-5"}, true, "-trial -5"},
+		{"zero size", []string{"-set", "dim=0"}, true, "dim = 0 is out of range [1, 8192]"},
+		{"typo size", []string{"-set", "dim=100000"}, true, "dim = 100000"},
+		{"negative decay epoch", []string{"-set", "train.decay_epoch=-1"}, true, "train.decay_epoch = -1"},
+		{"negative weight decay", []string{"-set", "train.weight_decay=-0.1"}, true, "train.weight_decay = -0.1"},
+		{"negative clip", []string{"-set", "train.clip_norm=-1"}, true, "train.clip_norm = -1"},
+		{"warm-up past the end", []string{"-set", "train.warmup_epochs=3"}, true, "train.warmup_epochs = 3 is out of range [0, 2]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,5 +380,21 @@ func TestOldDefinitionWithSeeds(t *testing.T) {
 	e.Base.Dim = 8
 	if _, err := (&Runner{DB: db}).Run(context.Background(), e); err == nil {
 		t.Error("a changed dim was accepted")
+	}
+}
+
+// TestCheckMemory: a config whose estimate exceeds the machine's memory is
+// refused with the estimate; the default config fits in 1 GiB.
+func TestCheckMemory(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.checkMemory(1 << 30); err != nil {
+		t.Errorf("default config in 1 GiB: %v", err)
+	}
+	c.Dim, c.FFDim, c.Layers = 8192, 32768, 24
+	if err := c.checkMemory(64 << 30); err == nil || !strings.Contains(err.Error(), "GiB to train") {
+		t.Errorf("a 24-layer d=8192 model in 64 GiB: %v, want a refusal with the estimate", err)
+	}
+	if err := c.checkMemory(0); err != nil {
+		t.Errorf("unknown memory: %v, want no check", err)
 	}
 }

@@ -76,6 +76,10 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 		return usageError{err}
 	}
 	for _, s := range sets {
+		key, _, _ := strings.Cut(s, "=")
+		if axis := e.axisOwner(key); axis != "" {
+			return usageError{fmt.Errorf("-set %s: the sweep's %s axis sets %s in every trial; change the experiment instead", s, axis, key)}
+		}
 		if e.Base, err = e.Base.Set(s); err != nil {
 			return usageError{err}
 		}
@@ -101,7 +105,7 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 			return usageError{err}
 		}
 	}
-	if *trialIndex >= len(trials) {
+	if *trialIndex < -1 || *trialIndex >= len(trials) {
 		return usageError{fmt.Errorf("-trial %d: the sweep has %d trials (0 to %d)", *trialIndex, len(trials), len(trials)-1)}
 	}
 	var only func(int) bool

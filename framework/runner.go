@@ -713,11 +713,21 @@ func (r *Runner) trainSettings(c Config, state trainingState) models.TrainSettin
 	return models.TrainSettings{
 		BatchSize: c.Train.BatchSize, Epochs: c.Train.Epochs, LearningRate: c.Train.LearningRate,
 		DecayEpoch: c.Train.DecayEpoch, DecayFactor: c.Train.DecayFactor,
-		WeightDecay: c.Train.WeightDecay, ClipNorm: c.Train.ClipNorm,
+		WeightDecay: zeroIsNone(c.Train.WeightDecay), ClipNorm: zeroIsNone(c.Train.ClipNorm),
 		Batches:    datasets.Batching(c.Train.Batches),
 		Checkpoint: state.save,
 		Resume:     state.resume,
 	}
+}
+
+// zeroIsNone passes a config's 0 ("none": no weight decay, no clipping)
+// to models.TrainSettings, where 0 stands for a default and a negative
+// value for none.
+func zeroIsNone(x float64) float64 {
+	if x == 0 {
+		return -1
+	}
+	return x
 }
 
 // transferSet loads the named transfer set of a model trained on l. A

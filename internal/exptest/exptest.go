@@ -7,6 +7,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/framework"
@@ -64,11 +65,18 @@ func Run(t *testing.T, e framework.Experiment) int {
 	return sum.Trials
 }
 
-// toySets appends the toy size to every variant of sets.
+// toySets appends the toy size to every variant of sets. A variant with
+// an InfoNCE warm-up keeps one (of the toy's one epoch), so that it stays
+// a trial of its own.
 func toySets(sets [][]string) [][]string {
 	out := make([][]string, len(sets))
 	for i, set := range sets {
 		out[i] = append(append([]string(nil), set...), small...)
+		for _, a := range set {
+			if v, ok := strings.CutPrefix(a, "train.warmup_epochs="); ok && v != "0" {
+				out[i] = append(out[i], "train.warmup_epochs=1")
+			}
+		}
 	}
 	return out
 }
