@@ -123,6 +123,7 @@ type stage struct {
 	done    chan struct{} // closed when the fields below are final
 	run     store.RunRecord
 	trained bool // trained now, not found finished
+	teaches bool // a stage of the sweep distils from it
 	err     error
 }
 
@@ -239,6 +240,9 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 				stages[sc.Hash()] = st
 				order = append(order, st)
 			}
+			if parent != nil {
+				parent.teaches = true
+			}
 			parent = st
 		}
 		trials = append(trials, trial{cfg: resolved, last: parent})
@@ -308,6 +312,9 @@ func (r *Runner) runStageOf(ctx context.Context, e Experiment, st *stage, failed
 		}
 	}
 	rec, ok, err := r.DB.FinishedRun(e.Name, st.cfg.Hash())
+	if err == nil && ok && st.teaches {
+		ok, err = r.usableTeacher(rec)
+	}
 	switch {
 	case err != nil:
 		st.err = err
@@ -319,13 +326,25 @@ func (r *Runner) runStageOf(ctx context.Context, e Experiment, st *stage, failed
 		st.err = errFailFast
 	default:
 		log.Info("stage", "trial", st.label, "model", st.cfg.Model, "codes", st.cfg.Codes, "seed", st.cfg.Seed)
-		st.run, st.err = r.runStage(ctx, e, st)
-		st.trained = st.err == nil
+		st.run, st.trained, st.err = r.runStage(ctx, e, st)
 	}
 	if st.err != nil && ctx.Err() == nil {
 		failed.Store(true)
 		log.Error("stage failed", "model", st.cfg.Model, "seed", st.cfg.Seed, "err", st.err)
 	}
+}
+
+// usableTeacher reports whether the finished run rec, a teacher of stages
+// still to train, left a checkpoint that loads. One that is damaged or
+// gone would fail every student on every rerun while the teacher stays
+// finished: its run is marked failed, with why, so that it trains again.
+func (r *Runner) usableTeacher(rec store.RunRecord) (bool, error) {
+	_, err := models.Load(r.DB.CheckpointPath(rec))
+	if err == nil {
+		return true, nil
+	}
+	r.logger().Warn("a finished teacher's checkpoint does not load; training it again", "run", rec.ID, "err", err)
+	return false, r.DB.Invalidate(rec.ID, "checkpoint unusable, trained again: "+err.Error())
 }
 
 // recordFailedTrial records a trial that failed before it could start (its
@@ -475,7 +494,7 @@ func (r *Runner) resolve(c Config) (Config, error) {
 // when an interrupted run left one. Whatever goes wrong after the run
 // starts is recorded on it: a cancelled ctx as interrupted, anything else
 // (a panic with its stack) as failed.
-func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.RunRecord, error) {
+func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (rec store.RunRecord, trained bool, err error) {
 	c := st.cfg
 	var teacher *models.Model
 	var teacherRun int64
@@ -483,29 +502,57 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.R
 		var err error
 		if teacher, err = models.Load(r.DB.CheckpointPath(st.parent.run)); err != nil {
 			err = fmt.Errorf("framework: teacher %s (run %d): %w", st.parent.cfg.Model, st.parent.run.ID, err)
-			return store.RunRecord{}, r.recordFailedTrial(e.Name, c, err)
+			return store.RunRecord{}, false, r.recordFailedTrial(e.Name, c, err)
 		}
 		teacherRun = st.parent.run.ID
-	}
-	env := r.environment(c)
-	state, err := openTrainingState(r.checkpointDir(), e.Name, c)
-	if err != nil {
-		r.logger().Warn("not resuming from this training state, starting over", "err", err)
-		env["resume_refused"] = err.Error()
-	} else if state.resume != nil {
-		env["resumed_from_epoch"] = strconv.Itoa(state.resume.Epoch)
 	}
 	protocol := "unknown"
 	if l, err := r.dataset(c.Dataset); err == nil {
 		protocol = l.ds.Protocol
 	}
-	run, err := r.DB.StartRun(store.RunInfo{
-		Experiment: e.Name, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
-		Schedule: c.schedule(st.chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: protocol,
-		TeacherRunID: teacherRun, Config: c.JSON(), Params: c.Flatten(), Env: env,
-	})
-	if err != nil {
-		return store.RunRecord{}, err
+	// Claim the trial: another process on the database may have finished
+	// it, or be training it now (then wait for it, or for its death).
+	var (
+		run   *store.Run
+		state trainingState
+	)
+	for waiting := false; ; waiting = true {
+		env := r.environment(c)
+		var err error
+		if state, err = openTrainingState(r.checkpointDir(), e.Name, c); err != nil {
+			env["resume_refused"] = err.Error()
+		} else if state.resume != nil {
+			env["resumed_from_epoch"] = strconv.Itoa(state.resume.Epoch)
+		}
+		var (
+			rec   store.RunRecord
+			claim store.Claim
+		)
+		run, rec, claim, err = r.DB.ClaimRun(store.RunInfo{
+			Experiment: e.Name, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
+			Schedule: c.schedule(st.chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: protocol,
+			TeacherRunID: teacherRun, Config: c.JSON(), Params: c.Flatten(), Env: env,
+		})
+		switch {
+		case err != nil:
+			return store.RunRecord{}, false, err
+		case claim == store.Finished:
+			return rec, false, nil
+		case claim == store.Taken:
+			if !waiting {
+				r.logger().Info("another process is running this trial; waiting for it", "model", c.Model, "seed", c.Seed)
+			}
+			select {
+			case <-ctx.Done():
+				return store.RunRecord{}, false, ctx.Err()
+			case <-time.After(claimPoll):
+			}
+			continue
+		}
+		if env["resume_refused"] != "" {
+			r.logger().Warn("not resuming from this training state, starting over", "err", env["resume_refused"])
+		}
+		break
 	}
 	err = protect(func() error {
 		if m, ok := baselineOf(c.Model); ok {
@@ -525,15 +572,19 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (store.R
 		if eerr := end(err); eerr != nil {
 			err = errors.Join(err, eerr)
 		}
-		return store.RunRecord{}, fmt.Errorf("run %d: %w", run.ID(), err)
+		return store.RunRecord{}, false, fmt.Errorf("run %d: %w", run.ID(), err)
 	}
 	state.remove() // the finished run needs it no more
 	rec, ok, err := r.DB.FinishedRun(e.Name, c.Hash())
 	if err == nil && !ok {
 		err = fmt.Errorf("framework: run %d finished but is not found finished", run.ID())
 	}
-	return rec, err
+	return rec, true, err
 }
+
+// claimPoll is how often a process waiting for a trial that another one
+// runs asks again.
+var claimPoll = 2 * time.Second
 
 func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, state trainingState, transfer []string, label string) (err error) {
 	l, err := r.dataset(c.Dataset)

@@ -121,20 +121,8 @@ func (db *DB) MarkStale() ([]int64, error) {
 	}
 	var marked []int64
 	for _, c := range cands {
-		o, ok := parseOwner(c.owner)
-		var why string
-		switch {
-		case !ok:
-			why = "its process is unknown (recorded before schema version 2)"
-		case o.host == self.host && !o.alive():
-			why = fmt.Sprintf("its process %d on %s no longer runs", o.pid, o.host)
-		case o.host != self.host:
-			beat, err := time.Parse(timeFormat, c.heartbeat)
-			if err == nil && time.Since(beat) < StaleAfter {
-				continue
-			}
-			why = fmt.Sprintf("its process %d on %s sent no heartbeat since %s", o.pid, o.host, c.heartbeat)
-		default:
+		why, stale := staleness(c.owner, c.heartbeat)
+		if !stale {
 			continue
 		}
 		var n int64
@@ -154,4 +142,25 @@ func (db *DB) MarkStale() ([]int64, error) {
 		}
 	}
 	return marked, nil
+}
+
+// staleness says whether a running run of this owner and last heartbeat
+// has lost its process, and why: on this host, a process that no longer
+// exists (or a recycled pid); on another, one without a heartbeat for
+// StaleAfter; a run without owner (schema version 1) always.
+func staleness(ownerField, heartbeat string) (why string, stale bool) {
+	o, ok := parseOwner(ownerField)
+	switch {
+	case !ok:
+		return "its process is unknown (recorded before schema version 2)", true
+	case o.host == self.host && !o.alive():
+		return fmt.Sprintf("its process %d on %s no longer runs", o.pid, o.host), true
+	case o.host != self.host:
+		beat, err := time.Parse(timeFormat, heartbeat)
+		if err == nil && time.Since(beat) < StaleAfter {
+			return "", false
+		}
+		return fmt.Sprintf("its process %d on %s sent no heartbeat since %s", o.pid, o.host, heartbeat), true
+	}
+	return "", false
 }

@@ -56,12 +56,33 @@ func (db *DB) StartRun(info RunInfo) (*Run, error) {
 	if info.ConfigHash == "" {
 		return nil, fmt.Errorf("store: start run of experiment %q: empty ConfigHash", info.Experiment)
 	}
+	var id int64
+	err := db.inTx(func(tx *sql.Tx) (err error) {
+		id, err = insertRun(tx, info)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: start run of experiment %q, config %s: %w", info.Experiment, info.ConfigHash, err)
+	}
+	return db.running(id), nil
+}
+
+// running is the Run of the row id just inserted, its heartbeat started.
+func (db *DB) running(id int64) *Run {
+	r := &Run{db: db, id: id, stop: make(chan struct{})}
+	go r.heartbeat()
+	return r
+}
+
+// insertRun inserts info as a running run owned by this process, with its
+// params and environment, and returns its id.
+func insertRun(tx *sql.Tx, info RunInfo) (int64, error) {
 	var teacher any // NULL for a first stage
 	if info.TeacherRunID != 0 {
 		teacher = info.TeacherRunID
 	}
 	var id int64
-	err := db.inTx(func(tx *sql.Tx) error {
+	err := func() error {
 		var expID int64
 		err := tx.QueryRow(`SELECT id FROM experiments WHERE name = ?`, info.Experiment).Scan(&expID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -89,13 +110,8 @@ func (db *DB) StartRun(info RunInfo) (*Run, error) {
 			return fmt.Errorf("environment: %w", err)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: start run of experiment %q, config %s: %w", info.Experiment, info.ConfigHash, err)
-	}
-	r := &Run{db: db, id: id, stop: make(chan struct{})}
-	go r.heartbeat()
-	return r, nil
+	}()
+	return id, err
 }
 
 // heartbeat records that the run's process is alive until the run ends or
