@@ -143,7 +143,10 @@ func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Co
 	if err != nil {
 		return err
 	}
-	settings := r.trainSettings(c, state)
+	settings, err := r.trainSettings(run, c, state)
+	if err != nil {
+		return err
+	}
 	settings.Epochs, settings.LearningRate = x.Epochs, x.LearningRate
 	settings.DecayEpoch = max(1, x.Epochs*c.Train.DecayEpoch/max(c.Train.Epochs, 1))
 	// Validation chooses the cross encoder's weights by the cascade's

@@ -600,7 +600,10 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	// Independent streams of the trial's seed: weights, batches.
 	initRNG := rand.New(rand.NewPCG(uint64(c.Seed), 1))
 	batchRNG := rand.New(rand.NewPCG(uint64(c.Seed), 2))
-	settings := r.trainSettings(c, state)
+	settings, err := r.trainSettings(run, c, state)
+	if err != nil {
+		return err
+	}
 	// On a GPU the stage trains and is evaluated through one backend,
 	// opened in this goroutine (its OS thread holds the device context).
 	var be gpu.Backend
@@ -759,16 +762,30 @@ func epochSteps(ds *datasets.Dataset, settings models.TrainSettings) int {
 }
 
 // trainSettings are the optimisation settings of c's run, saving its
-// training state every epoch and resuming from what state found.
-func (r *Runner) trainSettings(c Config, state trainingState) models.TrainSettings {
+// training state every epoch (and the run's steps with it) and resuming
+// from what state found, with the steps logged up to there.
+func (r *Runner) trainSettings(run *store.Run, c Config, state trainingState) (models.TrainSettings, error) {
+	if state.resume != nil {
+		if from, err := run.CopyResumedSteps(state.resume.Step); err != nil {
+			return models.TrainSettings{}, err
+		} else if from != 0 {
+			r.logger().Info("resuming", "run", run.ID(), "from run", from, "epoch", state.resume.Epoch)
+		}
+	}
+	checkpoint := func(s models.TrainState) error {
+		if err := state.save(s); err != nil {
+			return err
+		}
+		return run.Flush()
+	}
 	return models.TrainSettings{
 		BatchSize: c.Train.BatchSize, Epochs: c.Train.Epochs, LearningRate: c.Train.LearningRate,
 		DecayEpoch: c.Train.DecayEpoch, DecayFactor: c.Train.DecayFactor,
 		WeightDecay: zeroIsNone(c.Train.WeightDecay), ClipNorm: zeroIsNone(c.Train.ClipNorm),
 		Batches:    datasets.Batching(c.Train.Batches),
-		Checkpoint: state.save,
+		Checkpoint: checkpoint,
 		Resume:     state.resume,
-	}
+	}, nil
 }
 
 // zeroIsNone passes a config's 0 ("none": no weight decay, no clipping)

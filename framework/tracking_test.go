@@ -67,9 +67,9 @@ func helper(t *testing.T, args ...string) *exec.Cmd {
 }
 
 // runOutcome is a run as the acceptance checks compare it: its trial, its
-// status, and for a finished run every result it recorded.
+// status, and for a finished run every result and every step it recorded.
 type runOutcome struct {
-	hash, model, status, results string
+	hash, model, status, results, steps string
 }
 
 // outcomes lists the runs of an experiment in a canonical order.
@@ -77,7 +77,9 @@ func outcomes(t *testing.T, db *store.DB, experiment string) []runOutcome {
 	t.Helper()
 	rows, err := db.SQL().Query(`SELECT r.config_hash, r.model, r.status,
 		COALESCE((SELECT group_concat(split || '/' || name || '=' || printf('%!.17g', value), ' ')
-			FROM (SELECT * FROM results WHERE run_id = r.id ORDER BY split, name)), '')
+			FROM (SELECT * FROM results WHERE run_id = r.id ORDER BY split, name)), ''),
+		COALESCE((SELECT group_concat(step || '/' || name || '=' || printf('%!.17g', value), ' ')
+			FROM (SELECT * FROM steps WHERE run_id = r.id ORDER BY step, name)), '')
 		FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ? ORDER BY r.config_hash, r.status`, experiment)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +88,7 @@ func outcomes(t *testing.T, db *store.DB, experiment string) []runOutcome {
 	var out []runOutcome
 	for rows.Next() {
 		var o runOutcome
-		if err := rows.Scan(&o.hash, &o.model, &o.status, &o.results); err != nil {
+		if err := rows.Scan(&o.hash, &o.model, &o.status, &o.results, &o.steps); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, o)
@@ -116,8 +118,9 @@ func countRows(t *testing.T, db *store.DB, query string, args ...any) int {
 // TestKilledSweepResumes kills the helper sweep with SIGKILL at random
 // moments and reruns it each time, until a rerun finds it finished; then
 // every trial is finished exactly once, every run a kill cut short is
-// marked interrupted, and the results equal those of a sweep never killed
-// (training resumed from an epoch's state gives the same weights). With
+// marked interrupted, and the results and the whole step history equal
+// those of a sweep never killed (training resumed from an epoch's state
+// gives the same weights, and a resumed run copies the steps before it). With
 // more kills than one sweep absorbs it starts again on a new database.
 // The long variant: go test ./framework -run KilledSweep -kills=60.
 func TestKilledSweepResumes(t *testing.T) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -104,4 +105,42 @@ func (db *DB) Invalidate(id int64, reason string) error {
 		return fmt.Errorf("store: invalidate run %d: %w", id, err)
 	}
 	return nil
+}
+
+// Flush writes the steps logged so far, so that a process killed later
+// loses none of them (a run resumed from a checkpoint copies the steps up
+// to it: see CopyResumedSteps).
+func (r *Run) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.db.inTx(r.writeSteps); err != nil {
+		return fmt.Errorf("store: flush steps of run %d: %w", r.id, err)
+	}
+	r.steps = r.steps[:0]
+	return nil
+}
+
+// CopyResumedSteps copies into r the steps up to step upTo of the newest
+// interrupted run of r's trial, the run whose training state r resumes, so
+// that r holds the whole history (that run's own copied steps included,
+// when it had resumed too). It returns that run's id, 0 when there is none.
+func (r *Run) CopyResumedSteps(upTo int) (from int64, err error) {
+	err = r.db.inTx(func(tx *sql.Tx) error {
+		from = 0
+		err := tx.QueryRow(`SELECT p.id FROM runs p JOIN runs r ON r.experiment_id = p.experiment_id AND r.config_hash = p.config_hash
+			WHERE r.id = ? AND p.id != r.id AND p.status = 'interrupted' ORDER BY p.id DESC LIMIT 1`, r.id).Scan(&from)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(`INSERT OR IGNORE INTO steps(run_id, step, name, value)
+			SELECT ?, step, name, value FROM steps WHERE run_id = ? AND step <= ?`, r.id, from, upTo)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: copy resumed steps into run %d: %w", r.id, err)
+	}
+	return from, nil
 }
