@@ -283,21 +283,36 @@ func needCache(t *testing.T, path func(dir string) string, setup string) {
 	}
 }
 
-// TestRealCache checks the set-up cache when there is one.
+// TestRealCache checks the set-up caches that there are: the full one
+// (go run ./datasets/setup emoji) and the small one, which CI sets up
+// before the tests, under both protocols.
 func TestRealCache(t *testing.T) {
-	needCache(t, CachePath, SetupCommand)
-	for _, s := range []Settings{{}, {Concept: true}} {
-		d, err := Load(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		if len(d.Test.Images) < 500 || len(d.Train.Images) < 10000 {
-			t.Errorf("%s: %d train, %d test images", d.Protocol, len(d.Train.Images), len(d.Test.Images))
-		}
-		t.Log(d.Protocol)
+	for _, tc := range []struct {
+		name              string
+		path              func(string) string
+		setup             string
+		small             bool
+		minTrain, minTest int
+	}{
+		{"full", CachePath, SetupCommand, false, 10000, 500},
+		{"small", SmallCachePath, SmallSetupCommand, true, 1000, 40}, // the concept hold-out tests 40 emoji
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			needCache(t, tc.path, tc.setup)
+			for _, s := range []Settings{{Small: tc.small}, {Small: tc.small, Concept: true}} {
+				d, err := Load(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := d.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				if len(d.Test.Images) < tc.minTest || len(d.Train.Images) < tc.minTrain {
+					t.Errorf("%s: %d train, %d test images", d.Protocol, len(d.Train.Images), len(d.Test.Images))
+				}
+				t.Log(d.Protocol)
+			}
+		})
 	}
 }
 
