@@ -36,7 +36,10 @@
 // and the tables params, ranks, steps, environment and results that package
 // framework/store maintains (params, ranks and steps are optional, and the
 // validation results are read from the results table, not from the view's
-// columns of schema version 4, so older databases still render). Rendering is deterministic: the same database
+// columns of schema version 4, so older databases still render). A report
+// reads all of it in one read transaction (store.Snapshot), so a sweep may
+// keep recording runs meanwhile: each run is wholly in the report or wholly
+// out. Rendering is deterministic: the same database
 // gives the same bytes (fixed bootstrap seed, sorted keys, no clock).
 //
 // Missing numbers (SQL NULL, e.g. the metrics of a failed run) are NaN in Row

@@ -90,9 +90,22 @@ const summaryColumns = `experiment, run_id, model, codes, schedule, seed, datase
 // Load reads the runs of one experiment from run_summary, ordered by the
 // paper's model order (base, inflated, fast, inflated>base,
 // inflated>base>fast, then any other model name alphabetically), then seed,
-// then run_id. It is an error if the experiment has no runs.
+// then run_id. It is an error if the experiment has no runs. It reads in
+// one transaction (store.Snapshot), so that runs another process records
+// meanwhile are wholly in or wholly out.
 func Load(db *sql.DB, experiment string) ([]Row, error) {
-	rows, err := db.Query(`SELECT `+summaryColumns+` FROM run_summary WHERE experiment = ?`, experiment)
+	var rows []Row
+	err := store.Snapshot(db, func(q store.Reader) (err error) {
+		rows, err = load(q, experiment)
+		return err
+	})
+	return rows, err
+}
+
+// load is Load on q, which should be a snapshot: run_summary, params,
+// ranks and results are read in separate queries.
+func load(q store.Reader, experiment string) ([]Row, error) {
+	rows, err := q.Query(`SELECT `+summaryColumns+` FROM run_summary WHERE experiment = ?`, experiment)
 	if err != nil {
 		return nil, fmt.Errorf("reports: reading run_summary for experiment %q: %w", experiment, err)
 	}
@@ -111,13 +124,13 @@ func Load(db *sql.DB, experiment string) ([]Row, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("reports: experiment %q has no runs in run_summary", experiment)
 	}
-	if err := loadParams(db, experiment, out); err != nil {
+	if err := loadParams(q, experiment, out); err != nil {
 		return nil, err
 	}
-	if err := loadRanks(db, experiment, out); err != nil {
+	if err := loadRanks(q, experiment, out); err != nil {
 		return nil, err
 	}
-	if err := loadValidation(db, experiment, out); err != nil {
+	if err := loadValidation(q, experiment, out); err != nil {
 		return nil, err
 	}
 	slices.SortStableFunc(out, compareRows)
@@ -127,9 +140,9 @@ func Load(db *sql.DB, experiment string) ([]Row, error) {
 // hasTable reports whether the database has a table or view of that name:
 // params, ranks and steps are optional, so that a database written before
 // a table existed still renders.
-func hasTable(db *sql.DB, name string) (bool, error) {
+func hasTable(q store.Reader, name string) (bool, error) {
 	var n int
-	err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`, name).Scan(&n)
+	err := q.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`, name).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("reports: looking for table %s: %w", name, err)
 	}
@@ -137,12 +150,12 @@ func hasTable(db *sql.DB, name string) (bool, error) {
 }
 
 // loadParams fills Row.Params of rows, the runs of experiment.
-func loadParams(db *sql.DB, experiment string, rows []Row) error {
-	if ok, err := hasTable(db, "params"); !ok || err != nil {
+func loadParams(q store.Reader, experiment string, rows []Row) error {
+	if ok, err := hasTable(q, "params"); !ok || err != nil {
 		return err
 	}
 	byID := indexRows(rows)
-	rs, err := db.Query(`SELECT run_id, key, value FROM params
+	rs, err := q.Query(`SELECT run_id, key, value FROM params
 		WHERE run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
 	if err != nil {
 		return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
@@ -155,6 +168,9 @@ func loadParams(db *sql.DB, experiment string, rows []Row) error {
 			return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
 		}
 		r := byID[id]
+		if r == nil {
+			continue // not a run of rows: see indexRows
+		}
 		if r.Params == nil {
 			r.Params = map[string]string{}
 		}
@@ -200,12 +216,12 @@ var omittedDefaults = map[string]string{"code_sides": "both", "train.loss": "hin
 var earlierRecipe = map[string]string{"train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"}
 
 // loadRanks fills Row.Ranks of rows from the test split's stored ranks.
-func loadRanks(db *sql.DB, experiment string, rows []Row) error {
-	if ok, err := hasTable(db, "ranks"); !ok || err != nil {
+func loadRanks(q store.Reader, experiment string, rows []Row) error {
+	if ok, err := hasTable(q, "ranks"); !ok || err != nil {
 		return err
 	}
 	byID := indexRows(rows)
-	rs, err := db.Query(`SELECT run_id, direction, ranks FROM ranks WHERE split = 'test'
+	rs, err := q.Query(`SELECT run_id, direction, ranks FROM ranks WHERE split = 'test'
 		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
 	if err != nil {
 		return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
@@ -218,15 +234,19 @@ func loadRanks(db *sql.DB, experiment string, rows []Row) error {
 		if err := rs.Scan(&id, &dir, &blob); err != nil {
 			return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
 		}
+		r := byID[id]
+		if r == nil {
+			continue // not a run of rows: see indexRows
+		}
 		ranks, err := store.DecodeRanks(blob)
 		if err != nil {
 			return fmt.Errorf("reports: ranks of run %d: %w", id, err)
 		}
 		switch dir {
 		case store.I2T:
-			byID[id].Ranks.I2T = ranks
+			r.Ranks.I2T = ranks
 		case store.T2I:
-			byID[id].Ranks.T2I = ranks
+			r.Ranks.T2I = ranks
 		}
 	}
 	if err := rs.Err(); err != nil {
@@ -239,12 +259,12 @@ func loadRanks(db *sql.DB, experiment string, rows []Row) error {
 // table's split "val" (read there rather than from run_summary, whose
 // columns for it a database of schema version 3 or older lacks; reports
 // open databases read-only, without migrating them).
-func loadValidation(db *sql.DB, experiment string, rows []Row) error {
+func loadValidation(q store.Reader, experiment string, rows []Row) error {
 	byID := indexRows(rows)
 	for _, r := range byID {
 		r.ValRSum, r.SelectedEpoch, r.EpochsTrained = math.NaN(), math.NaN(), math.NaN()
 	}
-	rs, err := db.Query(`SELECT run_id, name, value FROM results WHERE split = 'val' AND name IN ('rsum', 'epoch', 'epochs')
+	rs, err := q.Query(`SELECT run_id, name, value FROM results WHERE split = 'val' AND name IN ('rsum', 'epoch', 'epochs')
 		AND value IS NOT NULL AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
 	if err != nil {
 		return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
@@ -257,7 +277,11 @@ func loadValidation(db *sql.DB, experiment string, rows []Row) error {
 		if err := rs.Scan(&id, &name, &v); err != nil {
 			return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
 		}
-		switch r := byID[id]; name {
+		r := byID[id]
+		if r == nil {
+			continue // not a run of rows: see indexRows
+		}
+		switch name {
 		case "rsum":
 			r.ValRSum = v
 		case "epoch":
@@ -275,7 +299,10 @@ func loadValidation(db *sql.DB, experiment string, rows []Row) error {
 // HasValidation reports whether the run recorded a validation rSum.
 func (r Row) HasValidation() bool { return !math.IsNaN(r.ValRSum) }
 
-// indexRows maps run ids to the rows, for filling them in place.
+// indexRows maps run ids to the rows, for filling them in place. A query
+// for the rows' params, ranks or results selects the experiment's runs
+// again, so outside a snapshot it may return a run recorded since the rows
+// were read, which is not in the map: the loaders skip such runs.
 func indexRows(rows []Row) map[int64]*Row {
 	m := make(map[int64]*Row, len(rows))
 	for i := range rows {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/inflateshrink/inflateshrink/framework/store"
 )
 
 // Settings controls rendering. The zero value gives the defaults.
@@ -30,23 +32,32 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 	if experiment == "" || experiment == "." || experiment == ".." || strings.ContainsAny(experiment, `/\`) {
 		return nil, fmt.Errorf("reports: experiment name %q cannot name a file", experiment)
 	}
-	rows, err := Load(db, experiment)
-	if err != nil {
-		return nil, err
-	}
-	env, err := loadEnvironment(db, experiment)
-	if err != nil {
-		return nil, err
-	}
-	steps, err := loadLoss(db, experiment)
-	if err != nil {
-		return nil, err
-	}
-	valCurves, err := loadValidationCurves(db, experiment)
-	if err != nil {
-		return nil, err
-	}
-	transfer, err := TransferSection(db, experiment)
+	// Everything is read in one snapshot, so that runs recorded meanwhile
+	// (a sweep still running, another process) are wholly in the report or
+	// wholly out of it.
+	var (
+		rows      []Row
+		env       map[int64]map[string]string
+		steps     map[int64][]float64
+		valCurves map[int64][]valPoint
+		transfer  string
+	)
+	err := store.Snapshot(db, func(q store.Reader) (err error) {
+		if rows, err = load(q, experiment); err != nil {
+			return err
+		}
+		if env, err = loadEnvironment(q, experiment); err != nil {
+			return err
+		}
+		if steps, err = loadLoss(q, experiment); err != nil {
+			return err
+		}
+		if valCurves, err = loadValidationCurves(q, experiment); err != nil {
+			return err
+		}
+		transfer, err = transferSection(q, experiment)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -120,12 +131,12 @@ type figureRef struct{ caption, png, svg string }
 // loadLoss returns, for each run of the experiment, its logged loss by step
 // (index step-1; NaN where a step has none). A database without a steps
 // table has none.
-func loadLoss(db *sql.DB, experiment string) (map[int64][]float64, error) {
+func loadLoss(q store.Reader, experiment string) (map[int64][]float64, error) {
 	out := map[int64][]float64{}
-	if ok, err := hasTable(db, "steps"); !ok || err != nil {
+	if ok, err := hasTable(q, "steps"); !ok || err != nil {
 		return out, err
 	}
-	rs, err := db.Query(`SELECT run_id, step, value FROM steps WHERE name = 'loss' AND step >= 1 AND value IS NOT NULL
+	rs, err := q.Query(`SELECT run_id, step, value FROM steps WHERE name = 'loss' AND step >= 1 AND value IS NOT NULL
 		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?) ORDER BY run_id, step`, experiment)
 	if err != nil {
 		return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
@@ -158,12 +169,12 @@ type valPoint struct{ epoch, rsum float64 }
 // step order. The epoch of a point is one more than the 0-based epoch
 // logged at the same step (the epochs trained when validation ran), or
 // the point's position in the curve where no epoch was logged.
-func loadValidationCurves(db *sql.DB, experiment string) (map[int64][]valPoint, error) {
+func loadValidationCurves(q store.Reader, experiment string) (map[int64][]valPoint, error) {
 	out := map[int64][]valPoint{}
-	if ok, err := hasTable(db, "steps"); !ok || err != nil {
+	if ok, err := hasTable(q, "steps"); !ok || err != nil {
 		return out, err
 	}
-	rs, err := db.Query(`SELECT v.run_id, v.value, e.value FROM steps v
+	rs, err := q.Query(`SELECT v.run_id, v.value, e.value FROM steps v
 		LEFT JOIN steps e ON e.run_id = v.run_id AND e.step = v.step AND e.name = 'epoch'
 		WHERE v.name = 'val_rsum' AND v.value IS NOT NULL
 		AND v.run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?) ORDER BY v.run_id, v.step`, experiment)
@@ -210,8 +221,8 @@ func Experiments(db *sql.DB) ([]string, error) {
 
 // loadEnvironment returns, for each run of the experiment, its environment
 // key/value pairs.
-func loadEnvironment(db *sql.DB, experiment string) (map[int64]map[string]string, error) {
-	rs, err := db.Query(`SELECT run_id, key, value FROM environment
+func loadEnvironment(q store.Reader, experiment string) (map[int64]map[string]string, error) {
+	rs, err := q.Query(`SELECT run_id, key, value FROM environment
 		WHERE run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
 	if err != nil {
 		return nil, fmt.Errorf("reports: reading environment of experiment %q: %w", experiment, err)

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/inflateshrink/inflateshrink/framework/store"
 )
 
 // TransferSection renders, as a Markdown section, the transfer evaluations
@@ -14,7 +16,11 @@ import (
 // of the report it reads the results table directly, since run_summary
 // holds only the test split.
 func TransferSection(db *sql.DB, experiment string) (string, error) {
-	rs, err := db.Query(`SELECT r.split, s.run_id, s.model, s.seed, r.name, r.value
+	return transferSection(db, experiment)
+}
+
+func transferSection(q store.Reader, experiment string) (string, error) {
+	rs, err := q.Query(`SELECT r.split, s.run_id, s.model, s.seed, r.name, r.value
 		FROM results r JOIN run_summary s ON s.run_id = r.run_id
 		WHERE s.experiment = ? AND s.status = 'finished' AND r.split LIKE 'transfer:%'
 		ORDER BY r.split, s.run_id`, experiment)

@@ -79,7 +79,18 @@
 // folds a shard database in: runs already present (same uid) are skipped,
 // a finished run of a trial already finished with identical results is a
 // duplicate, anything that disagrees is reported as a conflict and left
-// out, so merging is idempotent.
+// out, so merging is idempotent. Merging a database into itself is refused.
+//
+// # Opening, damage, reading
+//
+// Open and OpenReadOnly both run PRAGMA quick_check, and refuse a damaged
+// file naming it and saying how to recover (a few ms for a few MB). Open
+// says so when the directory is not writable: SQLite needs to create the
+// database there, and in WAL mode its -wal and -shm files. OpenReadOnly never
+// writes, and reads a database in a read-only directory (immutable, when no
+// writer can be at work there). Snapshot runs several reads in one read
+// transaction, so that they see one state of a database that others keep
+// writing: reports and the results command read through it.
 //
 // # Concurrency
 //

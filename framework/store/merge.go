@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,12 +27,19 @@ type MergeReport struct {
 }
 
 // Merge folds the database at shard (another results database, as an
-// array task writes) into db in one transaction. A run is identified by its
+// array task writes) into db in one transaction; a shard that is db's own
+// file (under any name: another spelling, a symbolic or hard link) is
+// refused. A run is identified by its
 // uid, so merging a shard twice adds nothing the second time; see
 // MergeReport for what is reported instead of copied. The shard is opened
 // (and migrated to SchemaVersion) first.
 func (db *DB) Merge(shard string) (MergeReport, error) {
 	rep := MergeReport{Shard: shard}
+	// Attaching the database to itself would deadlock on its own write
+	// lock until the busy timeout, then fail as "database is locked".
+	if db.sameFile(shard) {
+		return rep, fmt.Errorf("store: merge %s: that file is the database being merged into (%s); merge the shards, not the database into itself", shard, db.path)
+	}
 	src, err := Open(shard)
 	if err != nil {
 		return rep, fmt.Errorf("store: merge: %w", err)
@@ -268,4 +276,15 @@ func lineDiff(a, b []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// sameFile reports whether path names db's file, whatever its spelling or
+// links. db.path may be relative to the working directory of Open.
+func (db *DB) sameFile(path string) bool {
+	a, err := os.Stat(filepath.Join(db.dir, filepath.Base(db.path)))
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
 }

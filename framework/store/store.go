@@ -7,8 +7,10 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,9 +52,10 @@ type DB struct {
 }
 
 // Open opens or creates the results database at path: WAL journal, busy
-// timeout 10 s, foreign keys on, schema created or migrated in one
-// transaction. It fails, naming path, when the file cannot be created or
-// written, or when its schema version is newer than SchemaVersion.
+// timeout 10 s, foreign keys on, PRAGMA quick_check (see quickCheck), schema
+// created or migrated in one transaction. It fails, naming path, when the
+// file cannot be created or written, when it is damaged, or when its schema
+// version is newer than SchemaVersion.
 func Open(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: open: empty database path")
@@ -61,6 +64,7 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	_, statErr := os.Stat(path) // before SQLite creates it
 	sdb, err := sql.Open("sqlite3", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -73,7 +77,11 @@ func Open(path string) (*DB, error) {
 	// errors itself, for as long as a write would (see inTx).
 	deadline := time.Now().Add(writeTimeout)
 	for {
-		err = db.migrate()
+		// A damaged file is refused before a migration rewrites it.
+		err = quickCheck(sdb, path)
+		if err == nil {
+			err = db.migrate()
+		}
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
 			break
 		}
@@ -81,9 +89,42 @@ func Open(path string) (*DB, error) {
 	}
 	if err != nil {
 		sdb.Close()
+		if errors.As(err, new(*damagedError)) {
+			return nil, err // it names the file and says what to do
+		}
+		if dirErr := dirNotWritable(path, statErr, err); dirErr != nil {
+			return nil, dirErr
+		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// dirNotWritable explains openErr, SQLite failing to open path for
+// writing, when the cause is that path's directory is not writable, and
+// returns nil otherwise; statErr is what os.Stat(path) said before. SQLite's
+// own messages mislead there: "no such file or directory" when it cannot
+// create a file (its last try opens it read-only), and "attempt to write a
+// readonly database" when WAL cannot create the -shm file beside an
+// existing one.
+func dirNotWritable(path string, statErr, openErr error) error {
+	var e sqlite3.Error
+	if !errors.As(openErr, &e) || (e.Code != sqlite3.ErrCantOpen && e.Code != sqlite3.ErrReadonly) {
+		return nil
+	}
+	isNew := errors.Is(statErr, fs.ErrNotExist)
+	if statErr != nil && !isNew {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || dirWritable(dir) {
+		return nil
+	}
+	if isNew {
+		return fmt.Errorf("store: cannot create %s: directory %s is not writable", path, dir)
+	}
+	return fmt.Errorf("store: cannot open %s for writing: directory %s is not writable "+
+		"(SQLite keeps the -wal and -shm files beside the database); reports/cmd/report only reads it", path, dir)
 }
 
 func isBusy(err error) bool {
@@ -91,12 +132,16 @@ func isBusy(err error) bool {
 	return errors.As(err, &e) && (e.Code == sqlite3.ErrBusy || e.Code == sqlite3.ErrLocked)
 }
 
-// dsn escapes the characters that would end or alter the path part of an
-// SQLite URI filename. Each statement waits up to 10 s for the lock
-// (_busy_timeout); inTx retries past that.
+// dsn is the SQLite URI of the database at path for Open. Each statement
+// waits up to 10 s for the lock (_busy_timeout); inTx retries past that.
 func dsn(path string) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	return "file:" + esc + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+	return uriPath(path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+}
+
+// uriPath escapes the characters that would end or alter the path part of
+// an SQLite URI filename.
+func uriPath(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // migrate brings the schema to SchemaVersion in one transaction. The

@@ -20,7 +20,10 @@
 //
 // Filters: -experiment NAME, -status S, -model M, -param key=value
 // (repeatable). -db may also come after the command. Opening a database of an older schema migrates it; a newer
-// one is refused with the versions named.
+// one is refused with the versions named, a damaged one (PRAGMA
+// quick_check) with what to do. A query reads one snapshot of the
+// database, so that a sweep writing meanwhile does not tear its output.
+// merge refuses a shard that is the -db file itself, under any name.
 package main
 
 import (
@@ -148,39 +151,44 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	q := query{db: db.SQL(), out: stdout}
-	switch cmd {
-	case "experiments":
-		return q.experiments()
-	case "runs":
-		return q.runs(f)
-	case "show":
-		id, err := runID(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		return q.show(id)
-	case "compare":
-		if fs.NArg() < 2 {
-			return usageError{errors.New("compare: want at least two run ids")}
-		}
-		var ids []int64
-		for _, a := range fs.Args() {
-			id, err := runID(a)
+	// Every command reads in one transaction, so that a sweep writing
+	// meanwhile cannot tear what it shows (a run's status and its steps,
+	// a run listed and its params).
+	return store.Snapshot(db.SQL(), func(r store.Reader) error {
+		q := query{db: r, out: stdout}
+		switch cmd {
+		case "experiments":
+			return q.experiments()
+		case "runs":
+			return q.runs(f)
+		case "show":
+			id, err := runID(fs.Arg(0))
 			if err != nil {
 				return err
 			}
-			ids = append(ids, id)
+			return q.show(id)
+		case "compare":
+			if fs.NArg() < 2 {
+				return usageError{errors.New("compare: want at least two run ids")}
+			}
+			var ids []int64
+			for _, a := range fs.Args() {
+				id, err := runID(a)
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			return q.compare(ids, *all)
+		case "best":
+			return q.best(f, *split, *metric, *lowest)
+		default: // export
+			if *format != "csv" && *format != "json" {
+				return usageError{fmt.Errorf("export: -format %q: want csv or json", *format)}
+			}
+			return q.export(f, *format)
 		}
-		return q.compare(ids, *all)
-	case "best":
-		return q.best(f, *split, *metric, *lowest)
-	default: // export
-		if *format != "csv" && *format != "json" {
-			return usageError{fmt.Errorf("export: -format %q: want csv or json", *format)}
-		}
-		return q.export(f, *format)
-	}
+	})
 }
 
 func runID(s string) (int64, error) {
@@ -226,7 +234,7 @@ func (f filter) where() (string, []any) {
 }
 
 type query struct {
-	db  *sql.DB
+	db  store.Reader
 	out io.Writer
 }
 
@@ -706,11 +714,24 @@ func merge(dbPath string, shards []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	var conflicts int
+	// Check every shard before merging any, so that a mistake in the list
+	// does not leave it half merged.
+	self, err := os.Stat(dbPath)
+	if err != nil {
+		return err
+	}
 	for _, s := range shards {
-		if _, err := os.Stat(s); err != nil {
+		fi, err := os.Stat(s)
+		if err != nil {
 			return fmt.Errorf("merge: shard %s: %w", s, err)
 		}
+		if os.SameFile(fi, self) {
+			// Attaching it would wait for its own lock, then fail as "database is locked".
+			return fmt.Errorf("merge: shard %s is the file of -db %s: merge the shards into it, not the database into itself", s, dbPath)
+		}
+	}
+	var conflicts int
+	for _, s := range shards {
 		rep, err := db.Merge(s)
 		if err != nil {
 			return err

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
 )
@@ -266,5 +269,88 @@ func TestMergeCommand(t *testing.T) {
 	var usage usageError
 	if err == nil || errors.As(err, &usage) || !strings.Contains(out, `conflict: experiment "e" is defined otherwise`) {
 		t.Errorf("conflicting merge: %v\n%s", err, out)
+	}
+}
+
+// TestMergeIntoItself: a shard that is the -db file, under any name, is
+// refused before anything is merged, not after the busy timeout.
+func TestMergeIntoItself(t *testing.T) {
+	db := fixture(t)
+	shard := fixture(t)
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(db, link); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, self string }{
+		{"same path", db},
+		{"other spelling", filepath.Dir(db) + "/./" + filepath.Base(db)},
+		{"symbolic link", link},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			out, err := results(t, "-db", db, "merge", shard, tt.self)
+			want := "merge: shard " + tt.self + " is the file of -db " + db
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("merge %s into -db %s: err %v, output %q; want an error containing %q", tt.self, db, err, out, want)
+			}
+			if strings.Contains(out, "runs added") {
+				t.Errorf("merge %s %s into -db %s merged the first shard before refusing:\n%s", shard, tt.self, db, out)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("merge %s into -db %s took %v to refuse", tt.self, db, d)
+			}
+		})
+	}
+}
+
+// TestShowDuringWrites: show reads a run in one snapshot while another
+// connection records it, so its status and steps agree: the writer logs
+// the run's one step as it finishes it, in one transaction.
+func TestShowDuringWrites(t *testing.T) {
+	path := fixture(t)
+	w, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	started, done := make(chan int64), make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(started)
+		for i := range 100 {
+			run, err := w.StartRun(store.RunInfo{Experiment: "e", ConfigHash: fmt.Sprint("w", i), Model: "base", Config: `{}`})
+			if err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+			started <- run.ID()
+			if err := run.LogStep(1, map[string]float64{"loss": 2}); err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+			// Finish at varying moments of the show that reads the run.
+			time.Sleep(time.Duration(i%5) * time.Millisecond)
+			if err := run.Finish(1); err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+		}
+	}()
+	defer func() { <-done }()
+	status := regexp.MustCompile(`(?m)^run\.status\s+(\S+)$`)
+	steps := regexp.MustCompile(`(?m)^steps\t(\d+) `)
+	for id := range started {
+		out, err := results(t, "-db", path, "show", fmt.Sprint(id))
+		if err != nil {
+			t.Fatalf("show %d of %s during writes: %v\n%s", id, path, err, out)
+		}
+		s, n := status.FindStringSubmatch(out), steps.FindStringSubmatch(out)
+		if s == nil || n == nil {
+			t.Fatalf("show %d of %s: no status or steps in\n%s", id, path, out)
+		}
+		if want := map[string]string{"running": "0", "finished": "1"}[s[1]]; n[1] != want {
+			t.Errorf("show %d of %s: run %s with %s steps, want %s", id, path, s[1], n[1], want)
+		}
 	}
 }

@@ -5,23 +5,23 @@
 //
 // Each experiment's report goes to <out>/<experiment>/ (Markdown, HTML,
 // LaTeX and figures; see reports.Render); with no -experiment, every
-// experiment in the database. The database is opened read-only, so a
-// committed results.db is left as it is, whatever its schema version.
+// experiment in the database. The database is opened read-only
+// (store.OpenReadOnly), so a committed results.db is left as it is,
+// whatever its schema version, and may sit in a read-only directory; a
+// damaged one is refused. Each report reads one snapshot of the database,
+// so a sweep may go on writing it meanwhile.
 package main
 
 import (
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
-	_ "github.com/mattn/go-sqlite3"
-
+	"github.com/inflateshrink/inflateshrink/framework/store"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
 
@@ -51,10 +51,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("report: unexpected arguments %q", fs.Args())
 	}
-	if _, err := os.Stat(*dbPath); err != nil {
-		return fmt.Errorf("report: -db %s: %w", *dbPath, err)
-	}
-	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: *dbPath}).EscapedPath()+"?mode=ro")
+	db, err := store.OpenReadOnly(*dbPath)
 	if err != nil {
 		return fmt.Errorf("report: -db %s: %w", *dbPath, err)
 	}
