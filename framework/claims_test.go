@@ -2,11 +2,14 @@ package framework
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/framework/store"
 )
 
@@ -90,4 +93,43 @@ func openDBAt(t *testing.T, path string) *store.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// badFolds makes the next load of "test-bad-folds" ask for more test
+// folds than it has images, which fails the evaluation after training.
+var badFolds atomic.Bool
+
+func init() {
+	datasets.Register("test-bad-folds", func() (*datasets.Dataset, error) {
+		d, err := datasets.Synthetic(datasets.SyntheticSettings{TrainImages: 60, ValImages: 20, TestImages: 20})
+		if d != nil {
+			d.Name = "test-bad-folds"
+			if badFolds.Load() {
+				d.TestFolds = 1000
+			}
+		}
+		return d, err
+	})
+}
+
+// TestEvaluationFailureKeepsTraining: a stage whose evaluation fails after
+// training is recorded failed, and the rerun resumes from its last epoch
+// and evaluates, without training again.
+func TestEvaluationFailureKeepsTraining(t *testing.T) {
+	db := openDB(t)
+	c := tinyConfig()
+	c.Dataset = "test-bad-folds"
+	e := Experiment{Name: "eval", Base: c, Sweep: Sweep{Models: []string{"fast"}}}
+	badFolds.Store(true)
+	if sum, err := (&Runner{DB: db}).Run(context.Background(), e); err == nil || sum.Failed != 1 {
+		t.Fatalf("%+v, %v; want the evaluation to fail", sum, err)
+	}
+	badFolds.Store(false)
+	if sum, err := (&Runner{DB: db}).Run(context.Background(), e); err != nil || sum.Trained != 1 {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM environment e JOIN runs r ON r.id = e.run_id
+		WHERE r.status = 'finished' AND e.key = 'resumed_from_epoch' AND e.value = ?`, fmt.Sprint(c.Train.Epochs)); n != 1 {
+		t.Errorf("the rerun did not resume from the last epoch (%d finished runs that did)", n)
+	}
 }

@@ -567,7 +567,12 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (rec sto
 		end := run.Interrupt // keeps the training state: a rerun resumes from it
 		if ctx.Err() == nil {
 			end = run.Fail
-			state.remove() // a rerun of a failure starts afresh
+			// A rerun of a failed training starts afresh; one that failed
+			// after training resumes from its last epoch's state and only
+			// evaluates again.
+			if !errors.Is(err, errAfterTraining) {
+				state.remove()
+			}
 		}
 		if eerr := end(err); eerr != nil {
 			err = errors.Join(err, eerr)
@@ -582,11 +587,21 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (rec sto
 	return rec, true, err
 }
 
+// errAfterTraining marks a failure after the stage trained (saving or
+// evaluating it): its training state is kept for the rerun.
+var errAfterTraining = errors.New("after training")
+
 // claimPoll is how often a process waiting for a trial that another one
 // runs asks again.
 var claimPoll = 2 * time.Second
 
 func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config, stages []distill.Stage, teacher *models.Model, state trainingState, transfer []string, label string) (err error) {
+	trained := false
+	defer func() {
+		if err != nil && trained {
+			err = fmt.Errorf("%w: %w", errAfterTraining, err)
+		}
+	}()
 	l, err := r.dataset(c.Dataset)
 	if err != nil {
 		return err
@@ -668,6 +683,7 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 	if err != nil {
 		return err
 	}
+	trained = true
 	// m holds the weights validation chose: they are the stage's.
 	if err := r.keepCheckpoint(run, c, m.Save); err != nil {
 		return err
