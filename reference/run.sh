@@ -8,8 +8,8 @@
 #   reference/run.sh recipe codes # some of them (the database is kept,
 #                                 # finished trials are skipped)
 #
-# The sweeps run in order of what the README's claims need most: paper,
-# emoji, recipe, codes, schedules, headroom; each trains every
+# The sweeps run in order of what the README's claims need most: emoji
+# (the shortest), paper, recipe, codes, schedules, headroom; each trains every
 # configuration's first seed before any second one, so a run cut short
 # (Ctrl-C or SIGTERM record the runs in progress as interrupted) leaves
 # whole seeds, and running the script again with the same sweeps named
@@ -28,17 +28,24 @@ if [ -n "$(git status --porcelain)" ]; then
   exit 1
 fi
 sweeps=("$@")
+fresh=false
 if [ ${#sweeps[@]} -eq 0 ]; then
-  sweeps=(paper emoji recipe codes schedules headroom)
-  rm -f reference/results.db reference/results.db-wal reference/results.db-shm
-  rm -rf reference/checkpoints
+  sweeps=(emoji paper recipe codes schedules headroom)
+  fresh=true
 fi
 
+# Build first, while the tree is clean: the binaries record the commit
+# and vcs.modified=false, which deleting the old database below would
+# make true.
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 for s in "${sweeps[@]}"; do
   go build -buildvcs=true -tags openblas -o "$bin/$s" "./experiments/$s"
 done
+if $fresh; then
+  rm -f reference/results.db reference/results.db-wal reference/results.db-shm
+  rm -rf reference/checkpoints
+fi
 # One training of these small models keeps one core busy: two workers use
 # both (measured: see README, "The paper's sweeps").
 for s in "${sweeps[@]}"; do
