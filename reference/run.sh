@@ -41,6 +41,12 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 for s in "${sweeps[@]}"; do
   go build -buildvcs=true -tags openblas -o "$bin/$s" "./experiments/$s"
+  # Some checkouts give the go command no VCS information (seen in a git
+  # worktree): then the runs would record the checkout, not the build.
+  if ! go version -m "$bin/$s" | grep -q 'vcs.modified=false'; then
+    echo "reference/run.sh: $s was built without a clean VCS stamp (go version -m shows no vcs.modified=false); run this in a plain clone" >&2
+    exit 1
+  fi
 done
 if $fresh; then
   rm -f reference/results.db reference/results.db-wal reference/results.db-shm
