@@ -8,25 +8,42 @@
 //	runs    [filters]           list runs
 //	show    ID                  everything recorded about one run
 //	compare [-all] ID ID...     runs side by side, only the rows that differ
-//	best    [-metric M] [-split S] [-lowest] [filters]
+//	best    [-split S] [-metric M] [-lowest] [filters]
 //	                            configurations (an experiment's runs with
 //	                            the same params but the seed) ranked by
 //	                            their mean over seeds of S.M (default: the
 //	                            validation rSum, val.rsum; -lowest: lowest
 //	                            first), with seeds, sd and per-seed values
-//	export  -format csv|json [filters]
-//	                            run_summary rows and every param, to stdout
+//	export  [-what runs|steps|ranks] [-format csv|json] [-split S] [filters]
+//	                            run_summary rows and every param, the step
+//	                            curves, or the per-query ranks, to stdout
 //	merge   SHARD...            fold shard databases into -db (idempotent)
 //
 // Filters: -experiment NAME, -status S, -model M, -param key=value
-// (repeatable). -db may also come after the command. Opening a database of an older schema migrates it; a newer
-// one is refused with the versions named, a damaged one (PRAGMA
-// quick_check) with what to do. A query reads one snapshot of the
-// database, so that a sweep writing meanwhile does not tear its output.
-// merge refuses a shard that is the -db file itself, under any name.
+// (repeatable). -db may also come after the command.
+//
+// "results -h" lists the commands and "results <command> -h" shows one
+// command's usage and flags, on stdout; both exit 0. A usage error (an
+// unknown flag or command, a wrong argument, a filter value that no run can
+// have) prints the error once, with a pointer to the help, and exits 2; any
+// other failure exits 1. A filter value that the database does not record
+// at all (-status done, -model inflate, an unknown -metric or -split) lists
+// the valid values, so that a typo does not read as "no runs match".
+//
+// Export keeps types: in JSON, numbers are numbers and text is text (a
+// schedule of "1" stays a string), and params have the types of the run's
+// config. It also writes the step curves (steps) and the decoded per-query
+// ranks (ranks).
+//
+// Opening a database of an older schema migrates it; a newer one is
+// refused with the versions named, a damaged one (PRAGMA quick_check) with
+// what to do. A query reads one snapshot of the database, so that a sweep
+// writing meanwhile does not tear its output. merge refuses a shard that
+// is the -db file itself, under any name.
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
@@ -36,6 +53,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,108 +63,182 @@ import (
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs the command line args and returns its exit status: 0 on
+// success and for -h, 2 for a usage error, 1 for any other error. Errors
+// are printed once, to stderr.
+func cli(args []string, stdout, stderr io.Writer) int {
+	err := run(args, stdout)
+	var u usageError
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case errors.As(err, new(usageError)):
-		fmt.Fprintln(os.Stderr, "results:", err)
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "results:", err)
-		os.Exit(1)
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
+		fmt.Fprintln(stderr, "results:", err)
+		fmt.Fprintf(stderr, "run '%s -h' for usage\n", strings.TrimSpace("results "+u.cmd))
+		return 2
+	default:
+		fmt.Fprintln(stderr, "results:", err)
+		return 1
 	}
 }
 
-type usageError struct{ error }
+// usageError is a mistake in the command line of command cmd ("" for
+// the command line before any command).
+type usageError struct {
+	cmd string
+	err error
+}
 
-const usage = `usage: results [-db results.db] <command> [flags] [args]
+func (e usageError) Error() string {
+	if e.cmd == "" {
+		return e.err.Error()
+	}
+	return e.cmd + ": " + e.err.Error()
+}
 
-commands:
-  experiments                  list experiments with their runs by status
-  runs    [filters]            list runs
-  show    ID                   everything recorded about one run
-  compare [-all] ID ID...      runs side by side, only the rows that differ
-  best    [-metric rsum] [-split val] [-lowest] [filters]
-                               configurations (an experiment's runs with the same
-                               params but the seed) ranked by their mean over seeds
-                               of the metric (default: validation rSum; -split test
-                               for the test split), highest first (-lowest: lowest)
-  export  -format csv|json [filters]
-                               run_summary rows with every param, to stdout
-  merge   SHARD...             fold shard databases into -db (idempotent)
+func (e usageError) Unwrap() error { return e.err }
 
-filters: -experiment NAME  -status running|finished|failed|interrupted
-         -model CHAIN  -param key=value (repeatable)
-`
+// command is a subcommand of results: its arguments after the name and
+// what it does, in one line for the command list and in full for its help.
+type command struct {
+	name, args, short, long string
+}
 
-func run(args []string, stdout, stderr io.Writer) error {
+var commands = []command{
+	{"experiments", "", "list experiments with their runs by status",
+		"Experiments lists every experiment with its runs by status and its number of definitions."},
+	{"runs", "[filters]", "list runs",
+		"Runs lists the runs the filters select, in the order they started."},
+	{"show", "ID", "everything recorded about one run",
+		"Show prints everything recorded about run ID: the run, its params, results,\n" +
+			"latency, environment, ranks, steps and, for a panic, its stack."},
+	{"compare", "[-all] ID ID...", "runs side by side, only the rows that differ",
+		"Compare shows runs side by side, only the rows that differ (-all: every row)."},
+	{"best", "[-split S] [-metric M] [-lowest] [filters]", "configurations ranked by their mean over seeds",
+		"Best ranks configurations (an experiment's finished runs with the same params\n" +
+			"but the seed) by their mean over seeds of the result S.M, highest first\n" +
+			"(-lowest: lowest first), with the seeds, sd, each seed's value and the run\n" +
+			"ids. The default, val.rsum, chooses on validation; -split test ranks by the\n" +
+			"test split, to report, not to choose."},
+	{"export", "[-what runs|steps|ranks] [-format csv|json] [-split S] [filters]", "runs, step curves or per-query ranks, as CSV or JSON",
+		"Export writes to stdout, as CSV or as a JSON array of objects (keys in the\n" +
+			"order of the CSV columns, numbers as numbers, NULL as an empty cell or null):\n" +
+			"\n" +
+			"  -what runs   one row per run: the run_summary columns, then one param.<key>\n" +
+			"               column per param (in JSON typed as in the run's config)\n" +
+			"  -what steps  one row per run and step: experiment, run_id, model, seed,\n" +
+			"               step, then one column per value logged (loss, lr, ...)\n" +
+			"  -what ranks  the rank of each query's first correct item, per run, split\n" +
+			"               and direction (i2t: image queries, t2i: caption queries);\n" +
+			"               CSV: one row per query (query is its 0-based position in\n" +
+			"               the split), JSON: one object per run, split and direction\n" +
+			"               with the ranks as an array; -split keeps one split"},
+	{"merge", "SHARD...", "fold shard databases into -db (idempotent)",
+		"Merge folds shard databases into -db: runs already there are skipped,\n" +
+			"duplicates of finished runs are dropped, and conflicts are listed, not merged."},
+}
+
+// topUsage is the help of results itself.
+func topUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: results [-db results.db] <command> [flags] [args]\n\ncommands:\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.short)
+	}
+	tw.Flush()
+	b.WriteString(`
+filters (runs, best, export):
+  -experiment NAME  -status running|finished|failed|interrupted
+  -model CHAIN  -param key=value (repeatable)
+
+'results <command> -h' shows a command's usage and flags.
+
+flags:
+`)
+	return b.String()
+}
+
+// statuses are the values of runs.status.
+var statuses = []string{"running", "finished", "failed", "interrupted"}
+
+// exports are the values of export's -what.
+var exports = []string{"runs", "steps", "ranks"}
+
+// options are the flags of every command, and the run ids of show and
+// compare.
+type options struct {
+	db     string
+	filter filter  // runs, best, export
+	all    bool    // compare
+	ids    []int64 // show, compare
+	metric string  // best
+	lowest bool    // best
+	split  string  // best, export -what ranks
+	format string  // export
+	what   string  // export
+}
+
+// run runs the command line args, writing its output and help to stdout.
+func run(args []string, stdout io.Writer) error {
+	var o options
 	top := flag.NewFlagSet("results", flag.ContinueOnError)
-	top.SetOutput(stderr)
-	dbPath := top.String("db", "results.db", "results database `path`")
-	top.Usage = func() { fmt.Fprint(stderr, usage); top.PrintDefaults() }
-	if err := top.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	top.StringVar(&o.db, "db", "results.db", "results database `path`")
+	if err := parse("", top, args, stdout, topUsage()); err != nil {
+		return err
 	}
 	if top.NArg() == 0 {
-		top.Usage()
-		return usageError{errors.New("no command")}
+		return usageError{err: fmt.Errorf("no command: want %s", oneOf(commandNames()))}
 	}
-	cmd, rest := top.Arg(0), top.Args()[1:]
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(dbPath, "db", *dbPath, "results database `path` (also accepted before the command)")
-	var f filter
+	name, rest := top.Arg(0), top.Args()[1:]
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
+	if i < 0 {
+		return usageError{err: fmt.Errorf("unknown command %q: want %s", name, oneOf(commandNames()))}
+	}
+	c := commands[i]
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&o.db, "db", o.db, "results database `path` (also accepted before the command)")
 	addFilters := func() {
+		f := &o.filter
 		fs.StringVar(&f.experiment, "experiment", "", "only runs of experiment `name`")
 		fs.StringVar(&f.status, "status", "", "only runs of `status` running, finished, failed or interrupted")
 		fs.StringVar(&f.model, "model", "", "only runs of model (chain) `m`")
 		fs.Var(&f.params, "param", "only runs whose param `key=value` (repeatable), e.g. -param train.epochs=30")
 	}
-	nargs := 0 // positional arguments wanted, -1: any
-	var all, lowest *bool
-	var metric, split, format *string
-	switch cmd {
-	case "experiments":
+	switch name {
 	case "runs":
 		addFilters()
-	case "show":
-		nargs = 1
 	case "compare":
-		all = fs.Bool("all", false, "show every row, not only those that differ")
-		nargs = -1
+		fs.BoolVar(&o.all, "all", false, "show every row, not only those that differ")
 	case "best":
-		metric = fs.String("metric", "rsum", "results `name` to rank by")
-		split = fs.String("split", "val", "results `split` of the metric: val (choose on validation) or test")
-		lowest = fs.Bool("lowest", false, "the lowest mean is best (ranks, latency)")
+		fs.StringVar(&o.metric, "metric", "rsum", "results `name` to rank by")
+		fs.StringVar(&o.split, "split", "val", "results `split` of the metric: val (choose on validation) or test")
+		fs.BoolVar(&o.lowest, "lowest", false, "the lowest mean is best (ranks, latency)")
 		addFilters()
 	case "export":
-		format = fs.String("format", "csv", "`format` csv or json")
+		fs.StringVar(&o.what, "what", "runs", "export `runs|steps|ranks`: the runs with their params, the step curves or the per-query ranks")
+		fs.StringVar(&o.format, "format", "csv", "write `csv|json`")
+		fs.StringVar(&o.split, "split", "", "with -what ranks, only the ranks of `split` (default: every split)")
 		addFilters()
-	case "merge":
-		nargs = -1
-	default:
-		top.Usage()
-		return usageError{fmt.Errorf("unknown command %q", cmd)}
 	}
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	synopsis := strings.TrimSpace("results [-db results.db] " + name + " " + c.args)
+	help := fmt.Sprintf("usage: %s\n\n%s\n\nflags:\n", synopsis, c.long)
+	if err := parse(name, fs, rest, stdout, help); err != nil {
+		return err
 	}
-	if nargs >= 0 && fs.NArg() != nargs {
-		return usageError{fmt.Errorf("%s: want %d arguments, got %q", cmd, nargs, fs.Args())}
+	if err := checkArgs(name, fs.Args(), &o); err != nil {
+		return usageError{cmd: name, err: err}
 	}
-	if cmd == "merge" {
-		return merge(*dbPath, fs.Args(), stdout)
+	if name == "merge" {
+		return merge(o.db, fs.Args(), stdout)
 	}
-	if _, err := os.Stat(*dbPath); err != nil {
-		return fmt.Errorf("no results database at %s (-db): %w", *dbPath, err)
+	if _, err := os.Stat(o.db); err != nil {
+		return fmt.Errorf("no results database at %s (-db): %w", o.db, err)
 	}
-	db, err := store.Open(*dbPath)
+	db, err := store.Open(o.db)
 	if err != nil {
 		return err
 	}
@@ -156,45 +248,121 @@ func run(args []string, stdout, stderr io.Writer) error {
 	// a run listed and its params).
 	return store.Snapshot(db.SQL(), func(r store.Reader) error {
 		q := query{db: r, out: stdout}
-		switch cmd {
+		switch name {
+		case "runs", "best", "export":
+			if err := q.checkFilter(o.filter); err != nil {
+				return usageError{cmd: name, err: err}
+			}
+		}
+		switch name {
 		case "experiments":
 			return q.experiments()
 		case "runs":
-			return q.runs(f)
+			return q.runs(o.filter)
 		case "show":
-			id, err := runID(fs.Arg(0))
+			return q.show(o.ids[0])
+		case "compare":
+			return q.compare(o.ids, o.all)
+		case "best":
+			if err := q.checkResult(o.split, o.metric); err != nil {
+				return usageError{cmd: name, err: err}
+			}
+			return q.best(o.filter, o.split, o.metric, o.lowest)
+		default: // export
+			if err := q.checkRanksSplit(o.split); err != nil {
+				return usageError{cmd: name, err: err}
+			}
+			return q.export(o.filter, o.what, o.format, o.split)
+		}
+	})
+}
+
+// parse parses the args of command cmd ("" for results itself) into fs.
+// It prints nothing on an error, which it returns as a usageError; on -h
+// it prints help and fs's flags to stdout and returns flag.ErrHelp.
+func parse(cmd string, fs *flag.FlagSet, args []string, stdout io.Writer, help string) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, help)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return err
+	case err != nil:
+		return usageError{cmd: cmd, err: err}
+	}
+	return nil
+}
+
+func commandNames() []string {
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// checkArgs checks what can be checked of a command's arguments and flag
+// values without the database, and sets o.ids.
+func checkArgs(cmd string, args []string, o *options) error {
+	switch cmd {
+	case "experiments", "runs", "best", "export":
+		if len(args) > 0 {
+			return fmt.Errorf("unexpected arguments %q", args)
+		}
+	case "show":
+		if len(args) != 1 {
+			return fmt.Errorf("want one run id, got %q", args)
+		}
+	case "compare":
+		if len(args) < 2 {
+			return fmt.Errorf("want at least two run ids, got %q", args)
+		}
+	case "merge":
+		if len(args) == 0 {
+			return errors.New("no shard given")
+		}
+	}
+	if cmd == "show" || cmd == "compare" {
+		for _, a := range args {
+			id, err := runID(a)
 			if err != nil {
 				return err
 			}
-			return q.show(id)
-		case "compare":
-			if fs.NArg() < 2 {
-				return usageError{errors.New("compare: want at least two run ids")}
-			}
-			var ids []int64
-			for _, a := range fs.Args() {
-				id, err := runID(a)
-				if err != nil {
-					return err
-				}
-				ids = append(ids, id)
-			}
-			return q.compare(ids, *all)
-		case "best":
-			return q.best(f, *split, *metric, *lowest)
-		default: // export
-			if *format != "csv" && *format != "json" {
-				return usageError{fmt.Errorf("export: -format %q: want csv or json", *format)}
-			}
-			return q.export(f, *format)
+			o.ids = append(o.ids, id)
 		}
-	})
+	}
+	if s := o.filter.status; s != "" && !slices.Contains(statuses, s) {
+		return fmt.Errorf("-status %q: want %s", s, oneOf(statuses))
+	}
+	if cmd == "export" {
+		if !slices.Contains(exports, o.what) {
+			return fmt.Errorf("-what %q: want %s", o.what, oneOf(exports))
+		}
+		if o.format != "csv" && o.format != "json" {
+			return fmt.Errorf("-format %q: want csv or json", o.format)
+		}
+		if o.split != "" && o.what != "ranks" {
+			return fmt.Errorf("-split %q: only -what ranks has splits", o.split)
+		}
+	}
+	return nil
+}
+
+// oneOf lists values as "a, b or c".
+func oneOf(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
 func runID(s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id < 1 {
-		return 0, usageError{fmt.Errorf("run id %q: want a positive integer", s)}
+		return 0, fmt.Errorf("run id %q: want a positive integer", s)
 	}
 	return id, nil
 }
@@ -236,6 +404,112 @@ func (f filter) where() (string, []any) {
 type query struct {
 	db  store.Reader
 	out io.Writer
+}
+
+// column returns the first column of a query's rows as text.
+func (q query) column(sqlText string, args ...any) ([]string, error) {
+	rows, err := q.db.Query(sqlText, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// checkFilter refuses a filter value that no run can match, because no
+// run has that experiment, model or param key, listing those recorded. (A
+// param's value is not checked: that no run of a known key has it is the
+// answer to -param lr=7, "no runs match".)
+func (q query) checkFilter(f filter) error {
+	for _, c := range []struct{ flag, value, why, query string }{
+		{"experiment", f.experiment, "no such experiment", `SELECT name FROM experiments ORDER BY name`},
+		{"model", f.model, "no run has this model", `SELECT DISTINCT model FROM runs ORDER BY model`},
+	} {
+		if c.value == "" {
+			continue
+		}
+		recorded, err := q.column(c.query)
+		if err != nil {
+			return err
+		}
+		if unrecorded(c.value, recorded) {
+			return unknown(fmt.Sprintf("-%s %q", c.flag, c.value), c.why, recorded)
+		}
+	}
+	if len(f.params) == 0 {
+		return nil
+	}
+	keys, err := q.column(`SELECT DISTINCT key FROM params ORDER BY key`)
+	if err != nil {
+		return err
+	}
+	for _, p := range f.params {
+		if unrecorded(p[0], keys) {
+			return unknown(fmt.Sprintf("-param %q", p[0]+"="+p[1]), "no run has param "+p[0], keys)
+		}
+	}
+	return nil
+}
+
+// checkResult refuses a split, or a metric of the split, that no result
+// has, listing those recorded.
+func (q query) checkResult(split, metric string) error {
+	splits, err := q.column(`SELECT DISTINCT split FROM results ORDER BY split`)
+	if err != nil {
+		return err
+	}
+	if unrecorded(split, splits) {
+		why := "no result has this split"
+		if split == "val" {
+			why += " (runs recorded before validation was evaluated have none)"
+		}
+		return unknown(fmt.Sprintf("-split %q", split), why, splits)
+	}
+	names, err := q.column(`SELECT DISTINCT name FROM results WHERE split = ? ORDER BY name`, split)
+	if err != nil {
+		return err
+	}
+	if unrecorded(metric, names) {
+		return unknown(fmt.Sprintf("-metric %q", metric), fmt.Sprintf("no result of split %q has this name", split), names)
+	}
+	return nil
+}
+
+// checkRanksSplit refuses a split, unless "", that no ranks have, listing
+// those that some have.
+func (q query) checkRanksSplit(split string) error {
+	if split == "" {
+		return nil
+	}
+	splits, err := q.column(`SELECT DISTINCT split FROM ranks ORDER BY split`)
+	if err != nil {
+		return err
+	}
+	if unrecorded(split, splits) {
+		return unknown(fmt.Sprintf("-split %q", split), "no ranks have this split", splits)
+	}
+	return nil
+}
+
+// unrecorded reports whether v is not among the values recorded, when
+// some are: a database that records none has nothing to list, and the
+// query itself says that it finds nothing.
+func unrecorded(v string, recorded []string) bool {
+	return len(recorded) > 0 && !slices.Contains(recorded, v)
+}
+
+// unknown is the error of a flag and its value (-model "x") that is not
+// recorded, and why, listing the values that are.
+func unknown(flagValue, why string, recorded []string) error {
+	return fmt.Errorf("%s: %s; want %s", flagValue, why, oneOf(recorded))
 }
 
 // table prints rows of a query, tab-aligned, NULL as "-".
@@ -626,89 +900,345 @@ func sig4(x float64) string {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-func (q query) export(f filter, format string) error {
+// export writes what (runs, steps or ranks) of the runs f selects to
+// q.out, as format (csv or json); split, when not "", keeps the ranks of
+// that split.
+func (q query) export(f filter, what, format, split string) error {
+	w := &recordWriter{out: q.out, json: format == "json"}
+	var err error
+	switch what {
+	case "runs":
+		err = q.exportRuns(f, w)
+	case "steps":
+		err = q.exportSteps(f, w)
+	default:
+		err = q.exportRanks(f, split, w)
+	}
+	if err != nil {
+		return err
+	}
+	return w.close()
+}
+
+// exportRuns writes one record per run: its run_summary columns with the
+// types SQLite holds (schedule is text, even "1"), then one param.<key>
+// field per param key of any run exported, NULL where a run lacks it.
+func (q query) exportRuns(f filter, w *recordWriter) error {
 	where, args := f.where()
 	rows, err := q.db.Query(`SELECT s.* FROM run_summary s WHERE `+where+` ORDER BY s.run_id`, args...)
 	if err != nil {
 		return err
 	}
-	cols, _ := rows.Columns()
-	var records [][]string
-	var ids []string
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return err
+	}
+	var records [][]any
 	for rows.Next() {
-		vals, err := scanStrings(rows, len(cols))
-		if err != nil {
+		r := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range r {
+			ptrs[i] = &r[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
 			rows.Close()
 			return err
 		}
-		records = append(records, vals)
-		ids = append(ids, vals[1]) // run_id
+		records = append(records, r)
 	}
 	rows.Close()
-	// One column per param key any exported run has.
-	params := map[string]map[string]string{}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	id := slices.Index(cols, "run_id")
+	params := make([]map[string]any, len(records))
 	keySet := map[string]string{}
-	for _, id := range ids {
-		params[id] = map[string]string{}
-		if err := q.params(id, params[id]); err != nil {
+	for i, r := range records {
+		if params[i], err = q.runParams(r[id], w.json); err != nil {
 			return err
 		}
-		for k := range params[id] {
+		for k := range params[i] {
 			keySet[k] = ""
 		}
 	}
 	keys := sortedKeys(keySet)
-	header := append([]string(nil), cols...)
+	header := slices.Clone(cols)
 	for _, k := range keys {
 		header = append(header, "param."+k)
 	}
+	w.header(header)
 	for i, r := range records {
 		for _, k := range keys {
-			v, ok := params[ids[i]][k]
-			if !ok {
-				v = "-"
-			}
-			r = append(r, v)
+			r = append(r, params[i][k]) // nil where run i lacks param k
 		}
-		records[i] = r
-	}
-	if format == "json" {
-		out := make([]map[string]any, len(records))
-		for i, r := range records {
-			m := map[string]any{}
-			for j, h := range header {
-				if r[j] == "-" {
-					m[h] = nil
-				} else if x, err := strconv.ParseFloat(r[j], 64); err == nil && j < len(cols) {
-					m[h] = x
-				} else {
-					m[h] = r[j]
-				}
-			}
-			out[i] = m
+		if err := w.write(r); err != nil {
+			return err
 		}
-		enc := json.NewEncoder(q.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
 	}
-	w := csv.NewWriter(q.out)
-	w.Write(header)
-	for _, r := range records {
-		for j := range r {
-			if r[j] == "-" {
-				r[j] = ""
+	return nil
+}
+
+// runParams returns the params of run id (an int64). They are stored as
+// text (framework.Config.Flatten); typed, a param is the value the run's
+// config holds (a number, a boolean, a list), as long as that value
+// flattens to the stored text, and the text otherwise.
+func (q query) runParams(id any, typed bool) (map[string]any, error) {
+	text := map[string]string{}
+	if err := q.params(id, text); err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(text))
+	for k, v := range text {
+		out[k] = v
+	}
+	if !typed {
+		return out, nil
+	}
+	var config string
+	if err := q.db.QueryRow(`SELECT config FROM runs WHERE id = ?`, id).Scan(&config); err != nil {
+		return nil, err
+	}
+	// Flatten printed the values json.Unmarshal gives (float64 numbers);
+	// json.Number keeps a number's digits as the config has them.
+	var plain, exact any
+	dec := json.NewDecoder(strings.NewReader(config))
+	dec.UseNumber()
+	if json.Unmarshal([]byte(config), &plain) != nil || dec.Decode(&exact) != nil {
+		return out, nil // not JSON: the params stay text
+	}
+	plainLeaves, exactLeaves := map[string]any{}, map[string]any{}
+	leaves("", plain, plainLeaves)
+	leaves("", exact, exactLeaves)
+	for k, v := range text {
+		if leaf, ok := plainLeaves[k]; ok && fmt.Sprint(leaf) == v {
+			out[k] = exactLeaves[k]
+		}
+	}
+	return out, nil
+}
+
+// leaves adds the values of a decoded JSON object v that are not objects
+// to out under their dotted paths, as framework.Config.Flatten names them.
+func leaves(prefix string, v any, out map[string]any) {
+	if obj, ok := v.(map[string]any); ok {
+		for k, x := range obj {
+			leaves(prefix+k+".", x, out)
+		}
+		return
+	}
+	out[strings.TrimSuffix(prefix, ".")] = v
+}
+
+// exportSteps writes one record per run and step: experiment, run_id,
+// model, seed, step, then one field per name logged at any step of any
+// run exported (the steps table's names, sorted), NULL where the step has
+// no such value or it was not finite.
+func (q query) exportSteps(f filter, w *recordWriter) error {
+	where, args := f.where()
+	selected := `st.run_id IN (SELECT s.run_id FROM run_summary s WHERE ` + where + `)`
+	names, err := q.column(`SELECT DISTINCT st.name FROM steps st WHERE `+selected+` ORDER BY st.name`, args...)
+	if err != nil {
+		return err
+	}
+	fields := []string{"experiment", "run_id", "model", "seed", "step"}
+	first := len(fields) // the field of names[0]
+	w.header(append(fields, names...))
+	field := map[string]int{}
+	for i, n := range names {
+		field[n] = first + i
+	}
+	rows, err := q.db.Query(`SELECT e.name, r.id, r.model, r.seed, st.step, st.name, st.value
+		FROM steps st JOIN runs r ON r.id = st.run_id JOIN experiments e ON e.id = r.experiment_id
+		WHERE `+selected+` ORDER BY r.id, st.step`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	// Each row is one value of a step: rec gathers those of the step of run
+	// at.run, at.step.
+	var (
+		rec []any
+		at  struct{ run, step int64 }
+	)
+	for rows.Next() {
+		var (
+			exp, model, name string
+			run, seed, step  int64
+			value            sql.NullFloat64
+		)
+		if err := rows.Scan(&exp, &run, &model, &seed, &step, &name, &value); err != nil {
+			return err
+		}
+		if rec != nil && (run != at.run || step != at.step) {
+			if err := w.write(rec); err != nil {
+				return err
+			}
+			rec = nil
+		}
+		if rec == nil {
+			rec = make([]any, len(fields)+len(names))
+			copy(rec, []any{exp, run, model, seed, step})
+			at.run, at.step = run, step
+		}
+		if value.Valid {
+			rec[field[name]] = value.Float64
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if rec != nil {
+		return w.write(rec)
+	}
+	return nil
+}
+
+// exportRanks writes the ranks of the runs f selects (of split only
+// alone, unless it is ""), decoded from the ranks table's little-endian uint32
+// blobs: in JSON one record per run, split and direction with the ranks as
+// an array; in CSV one row per query, numbered from 0 in the split's
+// order, with its rank.
+func (q query) exportRanks(f filter, only string, w *recordWriter) error {
+	where, args := f.where()
+	sqlText := `SELECT e.name, r.id, r.model, r.seed, k.split, k.direction, k.ranks
+		FROM ranks k JOIN runs r ON r.id = k.run_id JOIN experiments e ON e.id = r.experiment_id
+		WHERE k.run_id IN (SELECT s.run_id FROM run_summary s WHERE ` + where + `)`
+	if only != "" {
+		sqlText += ` AND k.split = ?`
+		args = append(args, only)
+	}
+	rows, err := q.db.Query(sqlText+` ORDER BY r.id, k.split, k.direction`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fields := []string{"experiment", "run_id", "model", "seed", "split", "direction"}
+	if w.json {
+		w.header(append(fields, "ranks"))
+	} else {
+		w.header(append(fields, "query", "rank"))
+	}
+	for rows.Next() {
+		var (
+			exp, model, split, dir string
+			runID, seed            int64
+			blob                   []byte
+		)
+		if err := rows.Scan(&exp, &runID, &model, &seed, &split, &dir, &blob); err != nil {
+			return err
+		}
+		ranks, err := store.DecodeRanks(blob)
+		if err != nil {
+			return fmt.Errorf("ranks %q %s of run %d: %w", split, dir, runID, err)
+		}
+		if w.json {
+			if err := w.write([]any{exp, runID, model, seed, split, dir, ranks}); err != nil {
+				return err
+			}
+			continue
+		}
+		rec := []any{exp, runID, model, seed, split, dir, 0, 0}
+		for i, r := range ranks {
+			rec[6], rec[7] = i, r
+			if err := w.write(rec); err != nil {
+				return err
 			}
 		}
-		w.Write(r)
 	}
-	w.Flush()
-	return w.Error()
+	return rows.Err()
+}
+
+// recordWriter writes records of named fields, as CSV (a header line,
+// then a line per record, NULL as an empty cell) or as a JSON array with
+// an object per record on a line of its own, its keys in the fields'
+// order and its values of their own types (NULL as null).
+type recordWriter struct {
+	out  io.Writer
+	json bool
+	csv  *csv.Writer
+	keys [][]byte // the fields, JSON-encoded
+	n    int      // records written
+	buf  bytes.Buffer
+}
+
+// header sets the fields of the records to come.
+func (w *recordWriter) header(fields []string) {
+	if !w.json {
+		w.csv = csv.NewWriter(w.out)
+		w.csv.Write(fields)
+		return
+	}
+	w.keys = make([][]byte, len(fields))
+	for i, f := range fields {
+		w.keys[i], _ = json.Marshal(f)
+	}
+}
+
+// write writes a record of the header's fields.
+func (w *recordWriter) write(values []any) error {
+	if !w.json {
+		cells := make([]string, len(values))
+		for i, v := range values {
+			cells[i] = cellText(v)
+		}
+		w.n++
+		return w.csv.Write(cells)
+	}
+	w.buf.Reset()
+	if w.n == 0 {
+		w.buf.WriteString("[\n{")
+	} else {
+		w.buf.WriteString(",\n{")
+	}
+	for i, v := range values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("field %s: %w", w.keys[i], err)
+		}
+		if i > 0 {
+			w.buf.WriteByte(',')
+		}
+		w.buf.Write(w.keys[i])
+		w.buf.WriteByte(':')
+		w.buf.Write(b)
+	}
+	w.buf.WriteByte('}')
+	w.n++
+	_, err := w.out.Write(w.buf.Bytes())
+	return err
+}
+
+// close ends the output.
+func (w *recordWriter) close() error {
+	if !w.json {
+		w.csv.Flush()
+		return w.csv.Error()
+	}
+	end := "\n]\n"
+	if w.n == 0 {
+		end = "[]\n"
+	}
+	_, err := io.WriteString(w.out, end)
+	return err
+}
+
+// cellText is a value as a CSV cell: numbers as Go formats them, NULL
+// empty.
+func cellText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case []byte:
+		return string(v)
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 func merge(dbPath string, shards []string, stdout io.Writer) error {
-	if len(shards) == 0 {
-		return usageError{errors.New("merge: no shard given")}
-	}
 	db, err := store.Open(dbPath)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,8 +23,11 @@ type failure struct{ msg, stack string }
 func (f failure) Error() string { return f.msg }
 func (f failure) Stack() string { return f.stack }
 
-// fixture writes five runs of experiment "e" and one of "f", each
-// finished one with a test and a validation rSum: run 1 (e, lr 0.1,
+// fixture writes five runs of experiment "e" and one of "f", model base,
+// schedule "1", params lr, dim, seed and code (text "0042" in the config),
+// each finished one with loss at steps 1 and 2 (and lr 0.5 at step 1),
+// ranks i2t 1 2 3 and t2i 1 1 4 2 9 1 on test, and a test and a
+// validation rSum: run 1 (e, lr 0.1,
 // seed 1, test 100, val 105), run 2 (e, lr 0.01, seed 1, test 150, val
 // 155), run 3 failed with a stack, run 4 (f, lr 0.1, seed 1, test 300,
 // val 305), run 5 (e, lr 0.1, seed 2, test 140, val 135), run 6 (e, lr
@@ -50,9 +54,10 @@ func fixture(t *testing.T) string {
 		fail      bool
 	}{{"e", "0.1", 1, 100, 105, false}, {"e", "0.01", 1, 150, 155, false}, {"e", "1", 1, 0, 0, true}, {"f", "0.1", 1, 300, 305, false},
 		{"e", "0.1", 2, 140, 135, false}, {"e", "0.01", 2, 80, 95, false}} {
-		run, err := db.StartRun(store.RunInfo{Experiment: r.exp, ConfigHash: fmt.Sprint(r.exp, r.lr, r.seed), Model: "base", Seed: r.seed,
-			Dataset: "d", Protocol: "p", Config: `{}`, Params: map[string]string{"lr": r.lr, "dim": "16", "seed": fmt.Sprint(r.seed)},
-			Env: map[string]string{"host": "h"}})
+		run, err := db.StartRun(store.RunInfo{Experiment: r.exp, ConfigHash: fmt.Sprint(r.exp, r.lr, r.seed), Model: "base", Schedule: "1",
+			Seed: r.seed, Dataset: "d", Protocol: "p", Config: fmt.Sprintf(`{"lr":%s,"dim":16,"seed":%d,"code":"0042"}`, r.lr, r.seed),
+			Params: map[string]string{"lr": r.lr, "dim": "16", "seed": fmt.Sprint(r.seed), "code": "0042"},
+			Env:    map[string]string{"host": "h"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +67,7 @@ func fixture(t *testing.T) string {
 			}
 			continue
 		}
-		run.LogStep(1, map[string]float64{"loss": 2})
+		run.LogStep(1, map[string]float64{"loss": 2, "lr": 0.5})
 		run.LogStep(2, map[string]float64{"loss": 1})
 		if err := run.RecordResults("test", map[string]float64{"rsum": r.rsum, "t2i_medr": 1000 / r.rsum}); err != nil {
 			t.Fatal(err)
@@ -82,9 +87,9 @@ func fixture(t *testing.T) string {
 
 func results(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	err := run(args, &out, &errOut)
-	return out.String() + errOut.String(), err
+	var out bytes.Buffer
+	err := run(args, &out)
+	return out.String(), err
 }
 
 func TestQueries(t *testing.T) {
@@ -197,7 +202,7 @@ func TestExport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rows) != 5 || rows[1]["rsum"] != 150.0 || rows[1]["val_rsum"] != 155.0 || rows[1]["param.lr"] != "0.01" || rows[0]["error"] != nil {
+	if len(rows) != 5 || rows[1]["rsum"] != 150.0 || rows[1]["val_rsum"] != 155.0 || rows[1]["param.lr"] != 0.01 || rows[0]["error"] != nil {
 		t.Errorf("json rows %v", rows)
 	}
 }
@@ -217,9 +222,9 @@ func TestBadInput(t *testing.T) {
 		{"one id to compare", []string{"-db", db, "compare", "1"}, "at least two"},
 		{"bad param", []string{"-db", db, "runs", "-param", "lr"}, `"lr": want key=value`},
 		{"bad format", []string{"-db", db, "export", "-format", "xml"}, `-format "xml"`},
-		{"unknown metric", []string{"-db", db, "best", "-metric", "nope"}, `result "nope" in split "val" (runs recorded before validation`},
-		{"unknown split", []string{"-db", db, "best", "-split", "train"}, `result "rsum" in split "train"`},
 		{"merge nothing", []string{"-db", db, "merge"}, "no shard"},
+		{"no run with the metric", []string{"-db", db, "best", "-status", "failed"},
+			`no finished run matching the filters has a result "rsum" in split "val"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := results(t, tc.args...)
@@ -352,5 +357,265 @@ func TestShowDuringWrites(t *testing.T) {
 		if want := map[string]string{"running": "0", "finished": "1"}[s[1]]; n[1] != want {
 			t.Errorf("show %d of %s: run %s with %s steps, want %s", id, path, s[1], n[1], want)
 		}
+	}
+}
+
+// TestMain runs the results command itself, instead of the tests, in the
+// processes that command starts.
+func TestMain(m *testing.M) {
+	if os.Getenv("RESULTS_TEST_COMMAND") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// execResults runs the results command line args in a process of its own, as
+// a user would, and returns what it printed to stdout and stderr and its
+// exit status.
+func execResults(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "RESULTS_TEST_COMMAND=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("results %q: %v", args, err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// TestHelp: -h prints the usage of results, or of the command it follows
+// with that command's own flags, to stdout, and exits 0.
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    []string // in stdout
+		notWant []string
+	}{
+		{[]string{"-h"}, []string{"usage: results [-db results.db] <command>", "  experiments ", "  export ", "  merge ", "-db path"}, nil},
+		{[]string{"experiments", "-h"}, []string{"usage: results [-db results.db] experiments\n", "-db path"}, []string{"-status"}},
+		{[]string{"runs", "-h"}, []string{"usage: results [-db results.db] runs [filters]", "-status status", "-param key=value"}, []string{"-metric", "-format"}},
+		{[]string{"show", "-h"}, []string{"usage: results [-db results.db] show ID"}, []string{"-status"}},
+		{[]string{"compare", "-h"}, []string{"usage: results [-db results.db] compare [-all] ID ID...", "-all"}, []string{"-status"}},
+		{[]string{"best", "-h"}, []string{"usage: results [-db results.db] best ", "-metric name", "-split split", "-lowest", "-experiment name"}, []string{"-format"}},
+		{[]string{"export", "-h"}, []string{"usage: results [-db results.db] export ", "-what runs|steps|ranks", "-format csv|json", "-split split", "-model m"}, []string{"-metric"}},
+		{[]string{"merge", "-h"}, []string{"usage: results [-db results.db] merge SHARD..."}, []string{"-status"}},
+		{[]string{"-db", "x.db", "runs", "--help"}, []string{"usage: results [-db results.db] runs"}, nil},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := execResults(t, tt.args...)
+		if code != 0 || stderr != "" {
+			t.Errorf("results %q: exit %d, stderr %q; want 0 and nothing", tt.args, code, stderr)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("results %q: stdout lacks %q:\n%s", tt.args, w, stdout)
+			}
+		}
+		for _, w := range tt.notWant {
+			if strings.Contains(stdout, w) {
+				t.Errorf("results %q: stdout has %q, another command's flag:\n%s", tt.args, w, stdout)
+			}
+		}
+	}
+}
+
+// TestUsageErrors: a usage error exits 2 and prints its message once, to
+// stderr, with where to find the usage; another error exits 1.
+func TestUsageErrors(t *testing.T) {
+	db := fixture(t)
+	tests := []struct {
+		args []string
+		code int
+		want string // once in stderr
+		help string // the pointer to the usage
+	}{
+		{nil, 2, "results: no command: want experiments, runs, show, compare, best, export or merge", "results -h"},
+		{[]string{"-db", db, "frobnicate"}, 2, `results: unknown command "frobnicate": want experiments, runs`, "results -h"},
+		{[]string{"-x"}, 2, "results: flag provided but not defined: -x", "results -h"},
+		{[]string{"-db", db, "runs", "-x"}, 2, "results: runs: flag provided but not defined: -x", "results runs -h"},
+		{[]string{"-db", db, "runs", "extra"}, 2, `results: runs: unexpected arguments ["extra"]`, "results runs -h"},
+		{[]string{"-db", db, "runs", "-param", "lr"}, 2, `results: runs: invalid value "lr" for flag -param: "lr": want key=value`, "results runs -h"},
+		{[]string{"-db", db, "show"}, 2, "results: show: want one run id", "results show -h"},
+		{[]string{"-db", db, "show", "x"}, 2, `results: show: run id "x": want a positive integer`, "results show -h"},
+		{[]string{"-db", db, "compare", "1"}, 2, "results: compare: want at least two run ids", "results compare -h"},
+		{[]string{"-db", db, "export", "-format", "xml"}, 2, `results: export: -format "xml": want csv or json`, "results export -h"},
+		{[]string{"-db", db, "runs", "-status", "done"}, 2, `results: runs: -status "done": want running, finished, failed or interrupted`, "results runs -h"},
+		{[]string{"-db", db, "merge"}, 2, "results: merge: no shard given", "results merge -h"},
+		{[]string{"-db", db, "show", "99"}, 1, "results: no run 99", ""},
+		{[]string{"-db", filepath.Join(t.TempDir(), "none.db"), "runs"}, 1, "results: no results database at", ""},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := execResults(t, tt.args...)
+		if code != tt.code {
+			t.Errorf("results %q: exit %d, want %d\n%s", tt.args, code, tt.code, stderr)
+		}
+		if n := strings.Count(stderr, tt.want); n != 1 {
+			t.Errorf("results %q: stderr has %q %d times, want once:\n%s", tt.args, tt.want, n, stderr)
+		}
+		if tt.help != "" && !strings.Contains(stderr, "run '"+tt.help+"' for usage") {
+			t.Errorf("results %q: stderr does not point to %q:\n%s", tt.args, tt.help, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("results %q: stdout %q, want nothing", tt.args, stdout)
+		}
+	}
+}
+
+// TestInvalidFilterValues: a filter value that the database does not
+// record at all is a usage error listing the valid values, not "no runs
+// match"; a value of a known param key that no run has is still an empty
+// answer.
+func TestInvalidFilterValues(t *testing.T) {
+	db := fixture(t)
+	tests := []struct {
+		args []string
+		want string // the error
+	}{
+		{[]string{"runs", "-status", "done"}, `runs: -status "done": want running, finished, failed or interrupted`},
+		{[]string{"export", "-status", "done"}, `export: -status "done": want running, finished, failed or interrupted`},
+		{[]string{"best", "-status", "done"}, `best: -status "done": want running, finished, failed or interrupted`},
+		{[]string{"runs", "-experiment", "g"}, `runs: -experiment "g": no such experiment; want e or f`},
+		{[]string{"runs", "-model", "fast"}, `runs: -model "fast": no run has this model; want base`},
+		{[]string{"runs", "-param", "lrr=0.1"}, `runs: -param "lrr=0.1": no run has param lrr; want code, dim, lr or seed`},
+		{[]string{"best", "-metric", "nope"}, `best: -metric "nope": no result of split "val" has this name; want epoch, epochs or rsum`},
+		{[]string{"best", "-split", "test", "-metric", "r1"}, `best: -metric "r1": no result of split "test" has this name; want rsum or t2i_medr`},
+		{[]string{"best", "-split", "train"}, `best: -split "train": no result has this split; want test or val`},
+		{[]string{"export", "-what", "curves"}, `export: -what "curves": want runs, steps or ranks`},
+		{[]string{"export", "-what", "ranks", "-split", "val"}, `export: -split "val": no ranks have this split; want test`},
+		{[]string{"export", "-split", "test"}, `export: -split "test": only -what ranks has splits`},
+	}
+	for _, tt := range tests {
+		out, err := results(t, append([]string{"-db", db}, tt.args...)...)
+		if err == nil || err.Error() != tt.want || !errors.As(err, new(usageError)) {
+			t.Errorf("results %q: error %v, want the usage error %q", tt.args, err, tt.want)
+		}
+		if out != "" {
+			t.Errorf("results %q: printed %q", tt.args, out)
+		}
+	}
+	out, err := results(t, "-db", db, "runs", "-experiment", "f", "-param", "lr=0.01")
+	if err != nil || !strings.Contains(out, "(no runs match)") {
+		t.Errorf("runs of known values that no run has together: %v\n%s", err, out)
+	}
+}
+
+// TestExportJSONTypes: JSON export keeps each value's type: numbers are
+// numbers, text is text even when it reads as a number (schedule "1",
+// param code "0042"), params are typed as the run's config has them, and
+// the keys keep the column order.
+func TestExportJSONTypes(t *testing.T) {
+	db := fixture(t)
+	out, err := results(t, "-db", db, "export", "-format", "json", "-experiment", "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("%d rows, want 1:\n%s", len(rows), out)
+	}
+	want := map[string]any{
+		"experiment": "f", "run_id": 4.0, "model": "base", "codes": 0.0, "schedule": "1", "seed": 1.0, "dataset": "d",
+		"status": "finished", "error": nil, "rsum": 300.0, "i2t_r1": nil, "config_hash": "f0.11", "val_rsum": 305.0,
+		"selected_epoch": 3.0, "param.lr": 0.1, "param.dim": 16.0, "param.seed": 1.0, "param.code": "0042",
+	}
+	for k, w := range want {
+		if g, ok := rows[0][k]; !ok || g != w {
+			t.Errorf("%s = %#v, want %#v", k, g, w)
+		}
+	}
+	if !strings.HasPrefix(out, `[`+"\n"+`{"experiment":"f","run_id":4,"model":"base","codes":0,"schedule":"1",`) {
+		t.Errorf("keys out of column order:\n%s", out)
+	}
+	// CSV writes the stored text.
+	out, err = results(t, "-db", db, "export", "-experiment", "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("csv: %v, %d records\n%s", err, len(recs), out)
+	}
+	for k, w := range map[string]string{"schedule": "1", "rsum": "300", "error": "", "param.code": "0042", "param.lr": "0.1"} {
+		if i := slices.Index(recs[0], k); i < 0 || recs[1][i] != w {
+			t.Errorf("csv %s: column %d of %q, want %q", k, i, recs[1], w)
+		}
+	}
+}
+
+// TestExportSteps: -what steps writes a record per run and step with a
+// field per value name, empty (null) where the step logged none.
+func TestExportSteps(t *testing.T) {
+	db := fixture(t)
+	out, err := results(t, "-db", db, "export", "-what", "steps", "-param", "lr=0.01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `experiment,run_id,model,seed,step,loss,lr
+e,2,base,1,1,2,0.5
+e,2,base,1,2,1,
+e,6,base,2,1,2,0.5
+e,6,base,2,2,1,
+`
+	if out != want {
+		t.Errorf("csv steps:\n%s\nwant:\n%s", out, want)
+	}
+	out, err = results(t, "-db", db, "export", "-what", "steps", "-format", "json", "-experiment", "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `[
+{"experiment":"f","run_id":4,"model":"base","seed":1,"step":1,"loss":2,"lr":0.5},
+{"experiment":"f","run_id":4,"model":"base","seed":1,"step":2,"loss":1,"lr":null}
+]
+`
+	if out != want {
+		t.Errorf("json steps:\n%s\nwant:\n%s", out, want)
+	}
+	out, err = results(t, "-db", db, "export", "-what", "steps", "-format", "json", "-status", "failed")
+	if err != nil || out != "[]\n" {
+		t.Errorf("json steps of a run that logged none: %v, %q; want []", err, out)
+	}
+}
+
+// TestExportRanks: -what ranks decodes the ranks blobs: in CSV a row per
+// query, in JSON an array per run, split and direction.
+func TestExportRanks(t *testing.T) {
+	db := fixture(t)
+	out, err := results(t, "-db", db, "export", "-what", "ranks", "-experiment", "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `experiment,run_id,model,seed,split,direction,query,rank
+f,4,base,1,test,i2t,0,1
+f,4,base,1,test,i2t,1,2
+f,4,base,1,test,i2t,2,3
+f,4,base,1,test,t2i,0,1
+f,4,base,1,test,t2i,1,1
+f,4,base,1,test,t2i,2,4
+f,4,base,1,test,t2i,3,2
+f,4,base,1,test,t2i,4,9
+f,4,base,1,test,t2i,5,1
+`
+	if out != want {
+		t.Errorf("csv ranks:\n%s\nwant:\n%s", out, want)
+	}
+	out, err = results(t, "-db", db, "export", "-what", "ranks", "-format", "json", "-split", "test", "-param", "lr=0.01", "-param", "seed=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `[
+{"experiment":"e","run_id":6,"model":"base","seed":2,"split":"test","direction":"i2t","ranks":[1,2,3]},
+{"experiment":"e","run_id":6,"model":"base","seed":2,"split":"test","direction":"t2i","ranks":[1,1,4,2,9,1]}
+]
+`
+	if out != want {
+		t.Errorf("json ranks:\n%s\nwant:\n%s", out, want)
 	}
 }

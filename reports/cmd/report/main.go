@@ -10,6 +10,11 @@
 // whatever its schema version, and may sit in a read-only directory; a
 // damaged one is refused. Each report reads one snapshot of the database,
 // so a sweep may go on writing it meanwhile.
+//
+// -h prints the usage and exits 0. A usage error (an unknown flag, a stray
+// argument, an -experiment the database has no runs of, which lists those
+// it has) prints the error once, with a pointer to -h, and exits 2; any
+// other failure exits 1.
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
@@ -26,11 +32,41 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli runs the command line args and returns its exit status: 0 on
+// success and for -h, 2 for a usage error, 1 for any other error. Errors
+// are printed once, to stderr.
+func cli(args []string, stdout, stderr io.Writer) int {
+	err := run(args, stdout)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "run 'report -h' for usage")
+		return 2
+	default:
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 }
+
+// usageError is a mistake in the command line.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+const usage = `usage: report [-db results.db] [-out report] [-experiment NAME]...
+
+Report renders the report of each experiment recorded in a results database
+to <out>/<experiment>/ (Markdown, HTML, LaTeX and figures), without training
+anything: with no -experiment, every experiment. The database is opened
+read-only.
+
+flags:
+`
 
 // names collects repeated -experiment flags.
 type names []string
@@ -38,31 +74,47 @@ type names []string
 func (n *names) String() string     { return strings.Join(*n, ",") }
 func (n *names) Set(v string) error { *n = append(*n, v); return nil }
 
-func run(args []string, stdout, stderr io.Writer) error {
+// run runs the command line args, writing what it rendered and its help
+// to stdout.
+func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are returned and printed once, by cli
+	fs.Usage = func() {}
 	dbPath := fs.String("db", "results.db", "results `database` to read")
 	out := fs.String("out", "report", "`directory` to write <experiment>/ reports into")
 	var exps names
 	fs.Var(&exps, "experiment", "experiment `name` to render (repeatable; default: every experiment)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return usageError{fmt.Errorf("report: %w", err)}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("report: unexpected arguments %q", fs.Args())
+		return usageError{fmt.Errorf("report: unexpected arguments %q", fs.Args())}
 	}
 	db, err := store.OpenReadOnly(*dbPath)
 	if err != nil {
 		return fmt.Errorf("report: -db %s: %w", *dbPath, err)
 	}
 	defer db.Close()
+	recorded, err := reports.Experiments(db)
+	if err != nil {
+		return fmt.Errorf("report: -db %s: %w", *dbPath, err)
+	}
+	if len(recorded) == 0 {
+		return fmt.Errorf("report: -db %s holds no runs", *dbPath)
+	}
+	for _, e := range exps {
+		if !slices.Contains(recorded, e) {
+			return usageError{fmt.Errorf("report: -experiment %q: no runs in %s; want %s", e, *dbPath, oneOf(recorded))}
+		}
+	}
 	if len(exps) == 0 {
-		if exps, err = reports.Experiments(db); err != nil {
-			return fmt.Errorf("report: -db %s: %w", *dbPath, err)
-		}
-		if len(exps) == 0 {
-			return fmt.Errorf("report: -db %s holds no runs", *dbPath)
-		}
+		exps = recorded
 	}
 	var errs []error
 	for _, e := range exps {
@@ -74,4 +126,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "report: %s (%d files)\n", paths[0], len(paths))
 	}
 	return errors.Join(errs...)
+}
+
+// oneOf lists values as "a, b or c".
+func oneOf(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,14 +63,13 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "every experiment", args: nil, files: []string{"alpha/alpha.md", "alpha/alpha.html", "alpha/alpha.tex", "beta/beta.md"}},
 		{name: "one experiment", args: []string{"-experiment", "beta"}, files: []string{"beta/beta.html"}},
-		{name: "unknown experiment", args: []string{"-experiment", "gamma"}, want: `experiment "gamma" has no runs`},
+		{name: "unknown experiment", args: []string{"-experiment", "gamma"}, want: `report: -experiment "gamma": no runs in `},
 		{name: "stray argument", args: []string{"x"}, want: `report: unexpected arguments ["x"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := t.TempDir()
-			var stdout, stderr bytes.Buffer
-			err := run(append([]string{"-db", db, "-out", out}, tt.args...), &stdout, &stderr)
+			err := run(append([]string{"-db", db, "-out", out}, tt.args...), io.Discard)
 			if tt.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("error = %v, want %q", err, tt.want)
@@ -89,7 +90,7 @@ func TestRun(t *testing.T) {
 	if err != nil || !bytes.Equal(before, after) {
 		t.Errorf("the report command changed the database (%v)", err)
 	}
-	if err := run([]string{"-db", filepath.Join(t.TempDir(), "none.db")}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "report: -db") {
+	if err := run([]string{"-db", filepath.Join(t.TempDir(), "none.db")}, io.Discard); err == nil || !strings.Contains(err.Error(), "report: -db") {
 		t.Errorf("missing database: error %v", err)
 	}
 }
@@ -137,8 +138,7 @@ func TestRunReadOnlyDirectory(t *testing.T) {
 	dir := readOnlyDir(t, fixture(t))
 	db := filepath.Join(dir, "results.db")
 	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	if err := run([]string{"-db", db, "-out", out}, &stdout, &stderr); err != nil {
+	if err := run([]string{"-db", db, "-out", out}, io.Discard); err != nil {
 		t.Fatalf("report -db %s in a read-only directory: %v", db, err)
 	}
 	for _, f := range []string{"alpha/alpha.md", "beta/beta.md"} {
@@ -152,5 +152,82 @@ func TestRunReadOnlyDirectory(t *testing.T) {
 	}
 	if len(entries) != 1 {
 		t.Errorf("report -db %s left %d files in its directory, want 1 (the database)", db, len(entries))
+	}
+}
+
+// TestMain runs the report command itself, instead of the tests, in the
+// processes that execReport starts.
+func TestMain(m *testing.M) {
+	if os.Getenv("REPORT_TEST_COMMAND") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// execReport runs the report command line args in a process of its own,
+// as a user would, and returns what it printed to stdout and stderr and
+// its exit status.
+func execReport(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "REPORT_TEST_COMMAND=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("report %q: %v", args, err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// TestHelp: -h prints the usage and the flags to stdout and exits 0.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"-help"}, {"-db", "x.db", "-h"}} {
+		stdout, stderr, code := execReport(t, args...)
+		if code != 0 || stderr != "" {
+			t.Errorf("report %q: exit %d, stderr %q; want 0 and nothing", args, code, stderr)
+		}
+		for _, w := range []string{"usage: report [-db results.db] [-out report] [-experiment NAME]...", "-db database", "-out directory", "-experiment name"} {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("report %q: stdout lacks %q:\n%s", args, w, stdout)
+			}
+		}
+	}
+}
+
+// TestUsageErrors: a usage error exits 2 and prints its message once, to
+// stderr, with where to find the usage; another error exits 1.
+func TestUsageErrors(t *testing.T) {
+	db := fixture(t)
+	out := t.TempDir()
+	tests := []struct {
+		args []string
+		code int
+		want string // once in stderr
+	}{
+		{[]string{"-x"}, 2, "report: flag provided but not defined: -x"},
+		{[]string{"-db", db, "-out", out, "stray"}, 2, `report: unexpected arguments ["stray"]`},
+		{[]string{"-db", db, "-out", out, "-experiment", "gamma"}, 2, `report: -experiment "gamma": no runs in ` + db + "; want alpha or beta"},
+		{[]string{"-db", filepath.Join(t.TempDir(), "none.db")}, 1, "report: -db "},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := execReport(t, tt.args...)
+		if code != tt.code {
+			t.Errorf("report %q: exit %d, want %d\n%s", tt.args, code, tt.code, stderr)
+		}
+		if n := strings.Count(stderr, tt.want); n != 1 {
+			t.Errorf("report %q: stderr has %q %d times, want once:\n%s", tt.args, tt.want, n, stderr)
+		}
+		if pointer := strings.Contains(stderr, "run 'report -h' for usage"); pointer != (tt.code == 2) {
+			t.Errorf("report %q: exit %d, pointer to -h %v:\n%s", tt.args, code, pointer, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("report %q: stdout %q, want nothing", tt.args, stdout)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("a usage error left %d entries in -out", len(entries))
 	}
 }

@@ -24,7 +24,7 @@ func TestReferenceReportsRegenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	if err := run([]string{"-db", db, "-out", out}, io.Discard, io.Discard); err != nil {
+	if err := run([]string{"-db", db, "-out", out}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	var n int
