@@ -39,7 +39,7 @@ func TestConcurrentSweepsTrainOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	db := openDBAt(t, path)
+	db := openPath(t, path)
 	stages := countRows(t, db, `SELECT count(DISTINCT config_hash) FROM runs`)
 	if n := countRows(t, db, `SELECT count(*) FROM runs`); n != stages || stages != 2*3 {
 		t.Errorf("%d runs of %d stages, want one run for each of 6", n, stages)
@@ -83,16 +83,6 @@ func TestDamagedTeacherTrainedAgain(t *testing.T) {
 	if n := countRows(t, db, `SELECT count(*) FROM run_summary WHERE status = 'finished'`); n != 2 {
 		t.Errorf("%d finished runs, want the new teacher's and the student's", n)
 	}
-}
-
-func openDBAt(t *testing.T, path string) *store.DB {
-	t.Helper()
-	db, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // badFolds makes the next load of "test-bad-folds" ask for more test

@@ -5,51 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inflateshrink/inflateshrink/internal/readonly"
 )
-
-// readOnlyDir returns a new directory holding copies of files, in which no
-// file can be created: mode 0555 and, for root, whom modes do not stop, the
-// immutable attribute (chattr +i). It skips the test where neither works.
-func readOnlyDir(t *testing.T, files ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(dir, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o755) }) // so that TempDir can remove it
-	if canCreateIn(dir) {
-		err := exec.Command("chattr", "+i", dir).Run()
-		t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
-		if err != nil || canCreateIn(dir) {
-			t.Skipf("cannot make a directory read-only as this user (chattr +i: %v)", err)
-		}
-	}
-	return dir
-}
-
-func canCreateIn(dir string) bool {
-	f, err := os.CreateTemp(dir, "probe")
-	if err != nil {
-		return false
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return true
-}
 
 // smallDB writes a closed database of a few runs at dir/results.db, with
 // no -wal or -shm file left beside it, as a copied or committed one is.
@@ -202,7 +164,7 @@ func TestOpenReadOnly(t *testing.T) {
 			}
 			return dir
 		}, writable: true},
-		{name: "read-only directory", dir: func(t *testing.T) string { return readOnlyDir(t, src) }},
+		{name: "read-only directory", dir: func(t *testing.T) string { return readonly.Dir(t, src) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,7 +228,7 @@ func TestReadOnlyDSN(t *testing.T) {
 // writable, rather than SQLite's "no such file or directory" (a new
 // file) or "attempt to write a readonly database" (an existing one).
 func TestOpenUnwritableDirectory(t *testing.T) {
-	dir := readOnlyDir(t, smallDB(t, t.TempDir(), 1, 1))
+	dir := readonly.Dir(t, smallDB(t, t.TempDir(), 1, 1))
 	tests := []struct {
 		name, path, want string
 	}{

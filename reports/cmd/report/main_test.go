@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/internal/readonly"
 )
 
 // fixture writes a results database with two experiments of one finished
@@ -95,47 +96,11 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// readOnlyDir returns a new directory holding a copy of file, in which no
-// file can be created: mode 0555 and, for root, whom modes do not stop, the
-// immutable attribute (chattr +i). It skips the test where neither works.
-func readOnlyDir(t *testing.T, file string) string {
-	t.Helper()
-	dir := t.TempDir()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, filepath.Base(file)), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o755) }) // so that TempDir can remove it
-	canCreate := func() bool {
-		f, err := os.CreateTemp(dir, "probe")
-		if err != nil {
-			return false
-		}
-		f.Close()
-		os.Remove(f.Name())
-		return true
-	}
-	if canCreate() {
-		err := exec.Command("chattr", "+i", dir).Run()
-		t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
-		if err != nil || canCreate() {
-			t.Skipf("cannot make a directory read-only as this user (chattr +i: %v)", err)
-		}
-	}
-	return dir
-}
-
 // TestRunReadOnlyDirectory: the report of a database in a directory where
 // nothing can be created (SQLite's WAL would create -shm there) renders,
 // and leaves the directory as it was.
 func TestRunReadOnlyDirectory(t *testing.T) {
-	dir := readOnlyDir(t, fixture(t))
+	dir := readonly.Dir(t, fixture(t))
 	db := filepath.Join(dir, "results.db")
 	out := t.TempDir()
 	if err := run([]string{"-db", db, "-out", out}, io.Discard); err != nil {
