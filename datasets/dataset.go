@@ -3,6 +3,7 @@ package datasets
 import (
 	"cmp"
 	"fmt"
+	"image"
 	"math"
 	"sort"
 	"strconv"
@@ -27,6 +28,32 @@ type Split struct {
 	Images       [][][]float32 // Images[i][r] is region r of image i (len RegionDim); region counts vary
 	Captions     []string
 	CaptionImage []int // CaptionImage[c]: index into Images of the image caption c describes
+	// Pictures, when not nil, shows each image as a person sees it:
+	// Pictures[i] is Images[i]'s thumbnail. Real image sets fill it for
+	// their Test split (what search results and drill-downs show);
+	// synthetic images have no pixels.
+	Pictures []Picture
+}
+
+// Picture is a square RGB thumbnail: Side x Side pixels, row by row, 3
+// bytes a pixel.
+type Picture struct {
+	Side int
+	RGB  []uint8
+}
+
+// Image returns p as an image, or an error when RGB does not hold Side x
+// Side pixels.
+func (p Picture) Image() (*image.RGBA, error) {
+	if p.Side <= 0 || len(p.RGB) != 3*p.Side*p.Side {
+		return nil, fmt.Errorf("datasets: picture of side %d holds %d bytes, want %d", p.Side, len(p.RGB), 3*p.Side*p.Side)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, p.Side, p.Side))
+	for i := 0; i < p.Side*p.Side; i++ {
+		copy(img.Pix[4*i:4*i+3], p.RGB[3*i:3*i+3])
+		img.Pix[4*i+3] = 0xff
+	}
+	return img, nil
 }
 
 // Validate checks that every region of every image has length regionDim and

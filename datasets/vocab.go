@@ -63,6 +63,33 @@ func BuildVocab(captions []string) *Vocab {
 	return v
 }
 
+// NewVocab rebuilds a vocabulary from its words in id order, as Words
+// returns them (what a checkpoint stores): the special words first, each
+// word once. The error names the first word at fault.
+func NewVocab(words []string) (*Vocab, error) {
+	if len(words) < len(specials) {
+		return nil, fmt.Errorf("datasets: a vocabulary of %d words lacks the %d special words %v", len(words), len(specials), specials)
+	}
+	v := &Vocab{words: append([]string(nil), words...), ids: make(map[string]int, len(words))}
+	for id, w := range v.words {
+		if id < len(specials) && w != specials[id] {
+			return nil, fmt.Errorf("datasets: vocabulary word %d is %q, want the special word %q", id, w, specials[id])
+		}
+		if w == "" {
+			return nil, fmt.Errorf("datasets: vocabulary word %d is empty", id)
+		}
+		if prev, dup := v.ids[w]; dup {
+			return nil, fmt.Errorf("datasets: vocabulary word %q is both id %d and id %d", w, prev, id)
+		}
+		v.ids[w] = id
+	}
+	return v, nil
+}
+
+// Words returns the vocabulary's words in id order, specials included (a
+// copy): NewVocab(v.Words()) is v.
+func (v *Vocab) Words() []string { return append([]string(nil), v.words...) }
+
 // Size returns the number of ids, specials included.
 func (v *Vocab) Size() int { return len(v.words) }
 

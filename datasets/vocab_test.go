@@ -1,7 +1,9 @@
 package datasets
 
 import (
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -90,6 +92,35 @@ func TestVocabPanics(t *testing.T) {
 				}
 			}()
 			tc.f()
+		})
+	}
+}
+
+// TestNewVocab: Words and NewVocab round-trip, and a word list that is
+// not a vocabulary's is refused with the word at fault.
+func TestNewVocab(t *testing.T) {
+	v := BuildVocab([]string{"a red car", "a blue car"})
+	got, err := NewVocab(v.Words())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, v) {
+		t.Errorf("NewVocab(Words()) = %+v, want %+v", got, v)
+	}
+	for _, tc := range []struct {
+		name  string
+		words []string
+		want  string
+	}{
+		{"too short", []string{"<pad>", "<unk>"}, "lacks"},
+		{"specials out of order", []string{"<unk>", "<pad>", "<cls>", "car"}, `word 0 is "<unk>"`},
+		{"duplicate", []string{"<pad>", "<unk>", "<cls>", "car", "car"}, `"car" is both id 3 and id 4`},
+		{"empty word", []string{"<pad>", "<unk>", "<cls>", ""}, "word 3 is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewVocab(tc.words); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewVocab(%q): err %v, want one containing %q", tc.words, err, tc.want)
+			}
 		})
 	}
 }

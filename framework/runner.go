@@ -664,6 +664,9 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 			obj = kd
 		}
 	}
+	// The checkpoint keeps the vocabulary, so that the model is usable
+	// without its training data (cmd/search).
+	m.Vocab = l.vocab
 	valEv, release, err := newEvaluator(be, m)
 	if err != nil {
 		return err

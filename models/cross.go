@@ -80,7 +80,7 @@ func (x *Cross) Save(path string) error { return x.model().Save(path) }
 
 // LoadCross reads a cross encoder written by Cross.Save.
 func LoadCross(path string) (*Cross, error) {
-	cfg, p, err := load(path, crossParamSpecs)
+	cfg, p, _, err := load(path, crossParamSpecs)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,11 @@ import (
 type Model struct {
 	Config Config
 	Params *Params
+	// Vocab is the caption vocabulary the model was trained with (the
+	// tokeniser's ids), saved with it so that the model can be used
+	// without its training data; nil when unknown (a checkpoint written
+	// before vocabularies were saved). Its Size must be Config.VocabSize.
+	Vocab *datasets.Vocab
 	// Composed builds graphs from Gorgonia's own operations instead of
 	// the fused ops: the slower reference that tests check the fused ops
 	// against.

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/inflateshrink/inflateshrink/datasets"
 	"gorgonia.org/tensor"
 )
 
@@ -152,9 +153,16 @@ func newParams(specs []paramSpec, rng *rand.Rand) *Params {
 // checkpoint is the on-disk form of a model.
 type checkpoint struct {
 	Config Config
-	Names  []string
-	Shapes [][]int
-	Data   [][]float32
+	// Vocab is the caption vocabulary's words in id order
+	// (datasets.Vocab.Words); empty in checkpoints written before it was
+	// saved, and in those of a model without one. VocabSHA256 is its
+	// digest (vocabSum). Gob matches fields by name, so checkpoints
+	// without them load, and programs built before them ignore them.
+	Vocab       []string
+	VocabSHA256 []byte
+	Names       []string
+	Shapes      [][]int
+	Data        [][]float32
 	// SHA256 is the digest of Data (sum), so that a file damaged after it
 	// was written is refused rather than loaded; empty in checkpoints
 	// written before it existed, which load unchecked.
@@ -170,6 +178,17 @@ func (ck *checkpoint) sum() []byte {
 			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
 			h.Write(buf[:])
 		}
+	}
+	return h.Sum(nil)
+}
+
+// vocabSum is the SHA-256 of the vocabulary's words, each followed by a
+// zero byte.
+func (ck *checkpoint) vocabSum() []byte {
+	h := sha256.New()
+	for _, w := range ck.Vocab {
+		h.Write([]byte(w))
+		h.Write([]byte{0})
 	}
 	return h.Sum(nil)
 }
@@ -193,6 +212,13 @@ func (m *Model) Save(path string) error {
 		ck.Data = append(ck.Data, t.Data().([]float32))
 	}
 	ck.SHA256 = ck.sum()
+	if m.Vocab != nil {
+		if m.Vocab.Size() != m.Config.VocabSize {
+			return fmt.Errorf("models: save checkpoint %s: the vocabulary has %d words, the model's config %d", path, m.Vocab.Size(), m.Config.VocabSize)
+		}
+		ck.Vocab = m.Vocab.Words()
+		ck.VocabSHA256 = ck.vocabSum()
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("models: checkpoint directory: %w", err)
 	}
@@ -214,46 +240,60 @@ func (m *Model) Save(path string) error {
 	return nil
 }
 
-// Load reads a model written by Save.
+// Load reads a model written by Save, with its vocabulary when the
+// checkpoint holds one (Model.Vocab is nil otherwise).
 func Load(path string) (*Model, error) {
-	cfg, p, err := load(path, paramSpecs)
+	cfg, p, vocab, err := load(path, paramSpecs)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Config: cfg, Params: p}, nil
+	return &Model{Config: cfg, Params: p, Vocab: vocab}, nil
 }
 
 // load reads a checkpoint whose parameters must be those specs lists for
-// its config: a dual model's (paramSpecs) or a cross encoder's.
-func load(path string, specs func(Config) []paramSpec) (Config, *Params, error) {
+// its config: a dual model's (paramSpecs) or a cross encoder's. The
+// vocabulary is nil when the checkpoint holds none.
+func load(path string, specs func(Config) []paramSpec) (Config, *Params, *datasets.Vocab, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("models: load checkpoint: %w", err)
+		return Config{}, nil, nil, fmt.Errorf("models: load checkpoint: %w", err)
 	}
 	defer f.Close()
 	var ck checkpoint
 	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
-		return Config{}, nil, fmt.Errorf("models: load checkpoint %s: %w", path, err)
+		return Config{}, nil, nil, fmt.Errorf("models: load checkpoint %s: %w", path, err)
 	}
 	if len(ck.SHA256) > 0 && !bytes.Equal(ck.SHA256, ck.sum()) {
-		return Config{}, nil, fmt.Errorf("models: checkpoint %s is damaged: its parameters do not match their SHA-256", path)
+		return Config{}, nil, nil, fmt.Errorf("models: checkpoint %s is damaged: its parameters do not match their SHA-256", path)
+	}
+	if len(ck.Vocab) > 0 && !bytes.Equal(ck.VocabSHA256, ck.vocabSum()) {
+		return Config{}, nil, nil, fmt.Errorf("models: checkpoint %s is damaged: its vocabulary does not match its SHA-256", path)
 	}
 	if err := ck.Config.Validate(); err != nil {
-		return Config{}, nil, fmt.Errorf("models: checkpoint %s: %w", path, err)
+		return Config{}, nil, nil, fmt.Errorf("models: checkpoint %s: %w", path, err)
+	}
+	var vocab *datasets.Vocab
+	if len(ck.Vocab) > 0 {
+		if vocab, err = datasets.NewVocab(ck.Vocab); err != nil {
+			return Config{}, nil, nil, fmt.Errorf("models: checkpoint %s: %w", path, err)
+		}
+		if vocab.Size() != ck.Config.VocabSize {
+			return Config{}, nil, nil, fmt.Errorf("models: checkpoint %s holds a vocabulary of %d words, its config says %d", path, vocab.Size(), ck.Config.VocabSize)
+		}
 	}
 	want := specs(ck.Config.WithDefaults())
 	if len(want) != len(ck.Names) {
-		return Config{}, nil, fmt.Errorf("models: checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Names), len(want))
+		return Config{}, nil, nil, fmt.Errorf("models: checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Names), len(want))
 	}
 	p := &Params{tensors: map[string]*tensor.Dense{}}
 	for i, s := range want {
 		if ck.Names[i] != s.name || fmt.Sprint(ck.Shapes[i]) != fmt.Sprint(s.shape) {
-			return Config{}, nil, fmt.Errorf("models: checkpoint %s: parameter %d is %s%v, want %s%v", path, i, ck.Names[i], ck.Shapes[i], s.name, s.shape)
+			return Config{}, nil, nil, fmt.Errorf("models: checkpoint %s: parameter %d is %s%v, want %s%v", path, i, ck.Names[i], ck.Shapes[i], s.name, s.shape)
 		}
 		p.names = append(p.names, s.name)
 		p.tensors[s.name] = tensor.New(tensor.WithShape(s.shape...), tensor.WithBacking(ck.Data[i]))
 	}
-	return ck.Config.WithDefaults(), p, nil
+	return ck.Config.WithDefaults(), p, vocab, nil
 }
 
 // CopyFrom copies every parameter of src whose name and shape match one of

@@ -227,6 +227,9 @@ func split(c *cache, s Settings) (*datasets.Dataset, error) {
 	if d.Test, err = c.makeSplit(test, s); err != nil {
 		return nil, err
 	}
+	for _, p := range test {
+		d.Test.Pictures = append(d.Test.Pictures, imagetok.Picture(c.Sizes, c.Images[p.image].Thumbs))
+	}
 	caption := "CLDR label"
 	if s.Keywords {
 		caption += " + keywords"

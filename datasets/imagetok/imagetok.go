@@ -6,6 +6,8 @@ import (
 	"image/color"
 	"regexp"
 	"strconv"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
 )
 
 // Settings are the tokenisation parameters; a zero field takes its default.
@@ -318,4 +320,17 @@ func Describe(s Settings) string {
 	}
 	return fmt.Sprintf("%d tokens of %d values (%s: %d x %d patches of a %d-pixel thumbnail, %s)",
 		s.NumTokens(), s.RegionDim(), s.Name(), s.Grid, s.Grid, s.Size, how)
+}
+
+// Picture is the largest of thumbs, the thumbnails of one picture at the
+// sides sizes (a cache's ThumbSizes), as a datasets.Picture: what search
+// results show. It is the zero Picture when thumbs holds none.
+func Picture(sizes []int, thumbs [][]uint8) datasets.Picture {
+	var p datasets.Picture
+	for k, n := range sizes {
+		if k < len(thumbs) && n > p.Side && len(thumbs[k]) == 3*n*n {
+			p = datasets.Picture{Side: n, RGB: thumbs[k]}
+		}
+	}
+	return p
 }

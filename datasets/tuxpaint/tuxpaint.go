@@ -138,6 +138,7 @@ func Load(dir string, tokens imagetok.Settings) (*datasets.Dataset, error) {
 		d.Test.Images = append(d.Test.Images, tok)
 		d.Test.Captions = append(d.Test.Captions, s.Caption)
 		d.Test.CaptionImage = append(d.Test.CaptionImage, k)
+		d.Test.Pictures = append(d.Test.Pictures, imagetok.Picture(c.Sizes, s.Thumbs))
 	}
 	d.Protocol = fmt.Sprintf("transfer only: test %d stamps of %s %s, 1 caption (line 1 of the .txt) per image; image = %s; SVGs rendered by %s",
 		len(c.Stamps), Package, Version, imagetok.Describe(tokens), c.Rasteriser)
