@@ -6,30 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/distill"
 	"github.com/inflateshrink/inflateshrink/framework/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/retrieval"
 )
-
-// A model named CHAIN>>cross (fast>>cross, inflated>>cross, ...) is a
-// cascade: CHAIN's final model retrieves, and a cross encoder trained in
-// the same trial (models.Cross) re-ranks its top_k candidates in both
-// directions, the paper's accurate-but-slow end. CHAIN trains as a run of
-// its own (shared with the experiment's CHAIN trial, if any); the cascade
-// is one more run whose teacher_run_id is CHAIN's run.
-const crossSuffix = ">>cross"
-
-// firstStage splits a model name into the chain that retrieves and
-// whether a cross encoder re-ranks its candidates.
-func firstStage(model string) (chain string, cross bool) {
-	return strings.CutSuffix(model, crossSuffix)
-}
 
 // CrossConfig is the cross encoder of a cascade. Zero fields take their
 // defaults, which normalised writes into every cascade's config.
@@ -105,26 +89,6 @@ func (x CrossConfig) validate(t TrainConfig) error {
 		return fmt.Errorf("framework: config value cross.learning_rate = %g is out of range (want > 0)", x.LearningRate)
 	}
 	return nil
-}
-
-// chain parses the shrink chain of c's model: the whole model, or the
-// first stage of a cascade.
-func (c Config) chain() ([]distill.Stage, error) {
-	first, _ := firstStage(c.Model)
-	return distill.ParseChain(first, c.Codes, c.CodeSides)
-}
-
-// schedule is the fragments of c's model stage by stage (distill.Fragments),
-// ">>cross" appended for a cascade.
-func (c Config) schedule(chain []distill.Stage) string {
-	if _, ok := baselineOf(c.Model); ok {
-		return "none"
-	}
-	s := distill.Fragments(chain)
-	if _, cross := firstStage(c.Model); cross {
-		s += crossSuffix
-	}
-	return s
 }
 
 // trainAndEvaluateCross trains the cross encoder of cascade c, saves it

@@ -13,8 +13,9 @@
 //   - CUDA (build tag cuda): matrix products through cuBLAS and every other
 //     operation as a CUDA C kernel (kernels.cu) compiled at run time with
 //     NVRTC, so that values stay on the device from the batch upload to the
-//     optimiser step. The GPU check command (gpu/cmd/gpucheck) compares each
-//     kernel with its Host twin on random inputs.
+//     optimiser step. The GPU check (go run -tags cuda ./experiments/bench
+//     -device cuda) compares each kernel with its Host twin on random
+//     inputs.
 //
 // Open selects a backend from a device name: "cpu", "cuda" or "cuda:N".
 // Without the cuda build tag, or without a GPU, asking for CUDA gives an
