@@ -13,41 +13,14 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // maxK is the largest cut-off of the recall@K curves: past it every model
 // of interest is near 100%.
 const maxK = 50
-
-// chart is a figure of the report: a file name stem, the Markdown caption,
-// and how to draw it on a canvas of figWidth x height.
-type chart struct {
-	stem, caption string
-	height        vg.Length
-	draw          func(c draw.Canvas)
-}
-
-// writeChart saves ch as <base>-<stem>.png and .svg and returns both paths.
-func writeChart(ch chart, base string) (pngPath, svgPath string, err error) {
-	pngPath, svgPath = base+"-"+ch.stem+".png", base+"-"+ch.stem+".svg"
-	for _, out := range []struct {
-		path string
-		c    vg.CanvasWriterTo
-	}{
-		{pngPath, vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(figWidth, ch.height), vgimg.UseDPI(pngDPI))}},
-		{svgPath, vgsvg.New(figWidth, ch.height)},
-	} {
-		ch.draw(figureArea(out.c))
-		if err := writeTo(out.c, out.path); err != nil {
-			return "", "", err
-		}
-	}
-	return pngPath, svgPath, nil
-}
 
 // groupStyle gives group i the same colour, glyph and dashes in every figure.
 func groupStyle(i int) (draw.LineStyle, draw.GlyphStyle) {
@@ -57,18 +30,81 @@ func groupStyle(i int) (draw.LineStyle, draw.GlyphStyle) {
 	return ls, gs
 }
 
-// newPlot is a plot with a title, axis labels, a grid and a legend that
-// does not cover the data (drawn beside it, at the top right).
+// newPlot is a plot with a title (none when title is ""), axis labels and
+// a grid. Its key is drawn under it (keyedChart), never over the data.
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
+	p.X.Tick.Marker, p.Y.Tick.Marker = plainTicks{}, plainTicks{}
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
-	p.Legend.Padding = vg.Points(1.5)
 	return p
+}
+
+// plainTicks are gonum's default ticks labelled with the digits they need
+// ("250", "0.4"), not a fixed precision ("250.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = plainNumber(ts[i].Value)
+		}
+	}
+	return ts
+}
+
+// plainNumber formats x with the digits it needs, rounding away float noise
+// (0.30000000000000004 reads 0.3).
+func plainNumber(x float64) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 10, 64), 64)
+	if r == 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// lineEntry is a key entry drawn as a line sample (and a glyph, when gs is
+// not nil).
+func lineEntry(label string, ls draw.LineStyle, gs *draw.GlyphStyle) keyEntry {
+	l := &plotter.Line{LineStyle: ls}
+	e := keyEntry{text: label, thumbs: []plot.Thumbnailer{l}}
+	if gs != nil {
+		sc, _ := plotter.NewScatter(plotter.XYs{{}})
+		sc.GlyphStyle = *gs
+		e.thumbs = append(e.thumbs, sc)
+	}
+	return e
+}
+
+// keyedChart is a chart of one plot, made afresh by mk for each drawing,
+// with its key under it. after, when not nil, draws on the data area once
+// the plot is drawn and reports the labels it placed.
+func keyedChart(stem, caption string, entries []keyEntry, mk func() *plot.Plot, after func(p *plot.Plot, dc draw.Canvas) []vg.Rectangle) chart {
+	return keyedChartCounting(stem, caption, entries, func(*layout) *plot.Plot { return mk() }, after)
+}
+
+// keyedChartCounting is keyedChart whose mk also counts, in the layout,
+// the means it draws and their spreads.
+func keyedChartCounting(stem, caption string, entries []keyEntry, mk func(out *layout) *plot.Plot, after func(p *plot.Plot, dc draw.Canvas) []vg.Rectangle) chart {
+	render := func(c draw.Canvas) layout {
+		var out layout
+		p := mk(&out)
+		k := newKeyLayout(slices.Clone(entries), keyWidth)
+		plotC, keyC := splitKey(c, k)
+		p.Draw(plotC)
+		dc := p.DataCanvas(plotC)
+		out.data = []vg.Rectangle{dc.Rectangle}
+		if after != nil {
+			out.labels = after(p, dc)
+		}
+		out.key, out.keyText = k.draw(keyC), k.texts()
+		return out
+	}
+	return chart{stem: stem, caption: caption, draw: render,
+		height: figHeight + newKeyLayout(slices.Clone(entries), keyWidth).height()}
 }
 
 // codesSeries groups configurations that differ only in codes k: one line
@@ -134,33 +170,23 @@ func codesChart(s summary, title string) (chart, bool) {
 		}
 		return math.Log2(float64(k))
 	}
-	render := func(c draw.Canvas) {
+	var entries []keyEntry
+	for si, sr := range series {
+		ls, gs := groupStyle(si)
+		entries = append(entries, lineEntry(sr.label, ls, &gs))
+	}
+	mk := func(out *layout) *plot.Plot {
 		xl := "codes k per side"
 		if logX {
 			xl += " (log2 scale)"
 		}
-		p := newPlot(title+"\nrSum against the number of codes k (mean ± sd over seeds)", xl, "rSum (sum of six recalls, %)")
+		p := newPlot(heading(title, "rSum against the number of codes k (mean ± sd over seeds)"), xl, "rSum (sum of six recalls, %)")
 		var ticks []plot.Tick
 		for _, k := range ks {
 			ticks = append(ticks, plot.Tick{Value: pos(k), Label: strconv.Itoa(k)})
 		}
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
 		p.X.Min, p.X.Max = pos(ks[0])-0.3, pos(ks[len(ks)-1])+0.3
-		// The legend goes in the right-hand corner away from the points at
-		// the largest k: below them when rSum rises with k, above when it
-		// falls.
-		var atMax, all []float64
-		for _, sr := range series {
-			for _, gi := range sr.groups {
-				if m, _, n := s.groups[gi].stat(rsum); n > 0 {
-					all = append(all, m)
-					if s.groups[gi].runs[0].Codes == ks[len(ks)-1] {
-						atMax = append(atMax, m)
-					}
-				}
-			}
-		}
-		p.Legend.Top = len(atMax) > 0 && slices.Max(atMax) < (slices.Min(all)+slices.Max(all))/2
 		for si, sr := range series {
 			var pts struct {
 				plotter.XYs
@@ -172,6 +198,10 @@ func codesChart(s summary, title string) (chart, bool) {
 					continue
 				}
 				pts.XYs = append(pts.XYs, plotter.XY{X: pos(s.groups[gi].runs[0].Codes), Y: m})
+				if n > 1 {
+					out.means++
+					out.spreads++ // the error bars below
+				}
 				e := nanToZero(sd)
 				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{e, e})
 			}
@@ -190,12 +220,10 @@ func codesChart(s summary, title string) (chart, bool) {
 			}
 			bars.LineStyle = draw.LineStyle{Color: ls.Color, Width: vg.Points(1)}
 			p.Add(line, sc, bars)
-			p.Legend.Add(sr.label, line, sc)
 		}
-		p.Draw(c)
+		return p
 	}
-	return chart{stem: "rsum-vs-codes", height: figHeight, draw: render,
-		caption: "rSum against codes k per side, mean ± sd over seeds (error bars)"}, true
+	return keyedChartCounting("rsum-vs-codes", "rSum against codes k per side, mean ± sd over seeds (error bars)", entries, mk, nil), true
 }
 
 func firstPositive(ks []int) int {
@@ -231,148 +259,333 @@ func paretoFront(xs, ys []float64) []int {
 	return front
 }
 
-// latencyChart plots each configuration's mean rSum against its mean query
-// latency (log scale), and joins the Pareto front: the configurations no
-// other is both faster and more accurate than.
+// latencyChart plots each configuration's rSum against its query latency
+// (log scale), both the mean ± sd over seeds, with each seed as a dot, and
+// joins the Pareto front of the means: the configurations no other is both
+// faster and more accurate than.
 func latencyChart(s summary, title string) (chart, bool) {
-	var gi []int
+	var pts []scatterPoint
 	var xs, ys []float64
 	for i, g := range s.groups {
-		x, _, nx := g.stat(func(r Row) float64 { return r.QueryMs })
-		y, _, ny := g.stat(rsum)
-		if nx > 0 && ny > 0 && x > 0 {
-			gi, xs, ys = append(gi, i), append(xs, x), append(ys, y)
+		pt := scatterPoint{group: i}
+		var lx, ly []float64
+		for _, r := range g.bySeed() {
+			if r.QueryMs > 0 && !math.IsNaN(r.RSum) {
+				lx, ly = append(lx, r.QueryMs), append(ly, r.RSum)
+				pt.seeds = append(pt.seeds, plotter.XY{X: r.QueryMs, Y: r.RSum})
+			}
 		}
+		if len(lx) == 0 {
+			continue
+		}
+		pt.x, pt.xsd = meanAndSD(lx)
+		pt.y, pt.ysd = meanAndSD(ly)
+		if len(pt.seeds) < 2 {
+			pt.seeds = nil
+		}
+		pts, xs, ys = append(pts, pt), append(xs, pt.x), append(ys, pt.y)
 	}
-	if len(gi) == 0 {
+	if len(pts) == 0 {
 		return chart{}, false
 	}
 	front := paretoFront(xs, ys)
-	render := func(c draw.Canvas) {
-		p := newPlot(title+"\nrSum against query latency (mean over seeds); line: Pareto front",
-			"query latency, ms per text query over the whole gallery (log scale)", "rSum (sum of six recalls, %)")
-		p.X.Label.Position = draw.PosRight
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-		xmin, xmax := slices.Min(xs), slices.Max(xs)
-		ymin, ymax := slices.Min(ys), slices.Max(ys)
-		pad := max(0.08*(ymax-ymin), 1)
-		p.X.Min = math.Min(xmin/4, math.Pow(10, math.Floor(math.Log10(xmin))))
-		p.X.Max = math.Max(xmax*4, math.Pow(10, math.Ceil(math.Log10(xmax))))
-		p.Y.Min, p.Y.Max = ymin-pad, ymax+pad
-		var fxy plotter.XYs
-		for _, i := range front {
-			fxy = append(fxy, plotter.XY{X: xs[i], Y: ys[i]})
-		}
-		if line, err := plotter.NewLine(fxy); err == nil {
-			line.LineStyle = draw.LineStyle{Color: plotutil.Color(0), Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
-			line.LineStyle.Color = grey
-			p.Add(line)
-			p.Legend.Add("Pareto front", line)
-		}
-		var labels []*plotter.Labels
-		for j, i := range gi {
-			_, gs := groupStyle(i)
-			xy := plotter.XYs{{X: xs[j], Y: ys[j]}}
-			sc, err := plotter.NewScatter(xy)
-			if err != nil {
-				continue
-			}
-			sc.GlyphStyle = gs
-			name := s.groups[i].label
-			if slices.Contains(front, j) {
-				name += " *"
-			}
-			l, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: []string{name}})
-			if err != nil {
-				continue
-			}
-			l.TextStyle[0].Color = gs.Color
-			l.TextStyle[0].Font.Size = vg.Points(8)
-			p.Add(sc, l)
-			labels = append(labels, l)
-		}
-		placeLabels(p, labels)
-		p.Draw(c)
+	var fxy plotter.XYs
+	for _, i := range front {
+		fxy = append(fxy, plotter.XY{X: xs[i], Y: ys[i]})
+		pts[i].annotation = "Pareto front"
 	}
-	return chart{stem: "rsum-vs-latency", height: figHeight, draw: render,
-		caption: "rSum against query latency; the dashed line joins the Pareto front (marked * in the labels)"}, true
+	frontStyle := draw.LineStyle{Color: grey, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
+	extra := &scatterExtra{
+		entry: lineEntry("Pareto front (of the means)", frontStyle, nil),
+		add: func(p *plot.Plot) {
+			if line, err := plotter.NewLine(fxy); err == nil {
+				line.LineStyle = frontStyle
+				p.Add(line)
+			}
+		},
+		marks: func(trX, trY func(float64) vg.Length) []vg.Rectangle {
+			var out []vg.Rectangle
+			for i := 1; i < len(fxy); i++ {
+				out = append(out, segmentMarks(vg.Point{X: trX(fxy[i-1].X), Y: trY(fxy[i-1].Y)}, vg.Point{X: trX(fxy[i].X), Y: trY(fxy[i].Y)})...)
+			}
+			return out
+		},
+	}
+	ch := scatterLogX(s, pts, heading(title, "rSum against query latency (mean ± sd over seeds; dots: seeds); dashed: Pareto front"),
+		"query latency, ms per text query over the whole gallery (log scale)", "rSum (sum of six recalls, %)", extra)
+	ch.stem = "rsum-vs-latency"
+	ch.caption = "rSum against query latency (log scale): each configuration's mean over seeds with ± sd on both axes (error bars) and its seeds (small dots); the dashed line joins the Pareto front of the means; the numbers are the configurations listed under the plot"
+	return ch, true
 }
 
 // curveBins bounds the points per training curve: a run of thousands of
 // steps is averaged over consecutive steps so that the line stays legible.
 const curveBins = 150
 
+// stage is the kind of training a run's loss curve records.
+type stage int
+
+const (
+	firstStage   stage = iota // trained on the data
+	distillStage              // a student trained from its teacher (knowledge distillation)
+	crossStage                // the cross encoder of a re-ranking cascade (model "...>>cross")
+)
+
+// stageOf tells what a run's logged loss is: a re-ranking cascade (its
+// schedule has ">>") logs its cross encoder's training, which has a
+// teacher run (the first stage) but is no distillation.
+func stageOf(r Row) stage {
+	switch {
+	case strings.Contains(r.Schedule, ">>") || strings.HasSuffix(r.Model, ">>cross"):
+		return crossStage
+	case r.TeacherRunID != 0:
+		return distillStage
+	}
+	return firstStage
+}
+
+// boundary is a change of regime during training, at a step: the end of
+// the InfoNCE warm-up, or the learning-rate decay.
+type boundary struct {
+	step   float64
+	warmup bool // else the decay
+	label  string
+}
+
+// Styles of the boundary lines.
+var (
+	warmupStyle = draw.LineStyle{Color: color.Gray{Y: 90}, Width: vg.Points(0.8), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+	decayStyle  = draw.LineStyle{Color: color.Gray{Y: 90}, Width: vg.Points(0.8), Dashes: []vg.Length{vg.Points(1), vg.Points(2)}}
+)
+
+// runBoundaries are the boundaries in a run's training, from its params
+// (train.warmup_epochs, train.decay_epoch, and for a cross encoder
+// cross.epochs against train.epochs, as framework/cross.go scales it) and
+// the first step of each epoch (starts, from the logged epochs; or, when
+// none was logged, nsteps spread evenly over the epochs trained). The
+// warm-up (InfoNCE before the hinge) is a first stage's, unless its loss is
+// InfoNCE throughout.
+func runBoundaries(r Row, st stage, starts []int, nsteps int) []boundary {
+	param := func(k string) int {
+		v, err := strconv.Atoi(r.Params[k])
+		if err != nil {
+			return 0
+		}
+		return v
+	}
+	stepOf := func(epoch int) (float64, bool) {
+		if epoch < len(starts) && starts[epoch] > 0 {
+			return float64(starts[epoch]), true
+		}
+		if len(starts) == 0 && r.EpochsTrained > 0 && float64(epoch) < r.EpochsTrained {
+			return math.Round(float64(epoch)*float64(nsteps)/r.EpochsTrained) + 1, true
+		}
+		return 0, false
+	}
+	var out []boundary
+	if w := param("train.warmup_epochs"); st == firstStage && w > 0 && r.Params["train.loss"] != "infonce" {
+		if x, ok := stepOf(w); ok {
+			out = append(out, boundary{step: x, warmup: true, label: fmt.Sprintf("InfoNCE warm-up ends after epoch %d", w)})
+		}
+	}
+	if d := param("train.decay_epoch"); d > 0 {
+		if st == crossStage {
+			epochs := max(param("train.epochs"), 1)
+			ce := param("cross.epochs")
+			if ce == 0 {
+				ce = epochs
+			}
+			d = max(1, ce*d/epochs)
+		}
+		factor := r.Params["train.decay_factor"]
+		if factor == "" {
+			factor = "decayed"
+		} else {
+			factor = "×" + factor
+		}
+		if x, ok := stepOf(d); ok {
+			out = append(out, boundary{step: x, label: fmt.Sprintf("learning rate %s after epoch %d", factor, d)})
+		}
+	}
+	return out
+}
+
 // lossChart plots the loss against the step, the mean over a
-// configuration's seeds, one line per configuration whose runs are of the
-// given kind: first stages (trained on the data) or distillation stages
-// (trained from a teacher). It returns false when no such run logged a loss.
-func lossChart(s summary, steps map[int64][]float64, distill bool, title string) (chart, bool) {
+// configuration's seeds with a band of ± sd, one line per configuration
+// whose runs train the given stage: first stages (trained on the data),
+// distillation stages (a student from its teacher) or the cross encoders
+// of re-ranking cascades. Vertical lines mark where the InfoNCE warm-up
+// ends and where the learning rate decays. It returns false when no such
+// run logged a loss.
+func lossChart(s summary, steps map[int64][]float64, starts map[int64][]int, st stage, title string) (chart, bool) {
 	type curve struct {
-		group int
-		xy    plotter.XYs
+		group          int
+		mean           plotter.XYs
+		bandLo, bandHi []plotter.XYs // the runs of bins with a sd
+		multi          int           // points of the mean over two or more seeds
 	}
 	var curves []curve
+	var bounds []boundary
 	for i, g := range s.groups {
-		var sum []float64
-		var n []int
-		for _, r := range g.runs {
-			if (r.TeacherRunID != 0) != distill {
+		var runs [][]float64
+		for _, r := range g.bySeed() {
+			if stageOf(r) != st || len(steps[r.RunID]) == 0 {
 				continue
 			}
-			for st, v := range steps[r.RunID] {
-				if math.IsNaN(v) {
-					continue
+			runs = append(runs, steps[r.RunID])
+			for _, b := range runBoundaries(r, st, starts[r.RunID], len(steps[r.RunID])) {
+				if !slices.Contains(bounds, b) {
+					bounds = append(bounds, b)
 				}
-				for len(sum) <= st {
-					sum, n = append(sum, 0), append(n, 0)
-				}
-				sum[st] += v
-				n[st]++
 			}
 		}
-		if len(sum) == 0 {
+		if len(runs) == 0 {
 			continue
 		}
-		width := (len(sum) + curveBins - 1) / curveBins
-		var xy plotter.XYs
-		for lo := 0; lo < len(sum); lo += width {
-			var v, cnt, x float64
-			for st := lo; st < min(lo+width, len(sum)); st++ {
-				if n[st] > 0 {
-					v += sum[st] / float64(n[st])
-					x += float64(st + 1)
-					cnt++
+		n := 0
+		for _, r := range runs {
+			n = max(n, len(r))
+		}
+		width := (n + curveBins - 1) / curveBins
+		cv := curve{group: i}
+		var lo, hi plotter.XYs
+		flush := func() {
+			if len(lo) > 1 {
+				cv.bandLo, cv.bandHi = append(cv.bandLo, lo), append(cv.bandHi, hi)
+			}
+			lo, hi = nil, nil
+		}
+		for start := 0; start < n; start += width {
+			var vs, xs []float64
+			for _, r := range runs {
+				var v, x, cnt float64
+				for j := start; j < min(start+width, len(r)); j++ {
+					if !math.IsNaN(r[j]) {
+						v += r[j]
+						x += float64(j + 1)
+						cnt++
+					}
+				}
+				if cnt > 0 {
+					vs, xs = append(vs, v/cnt), append(xs, x/cnt)
 				}
 			}
-			if cnt > 0 {
-				xy = append(xy, plotter.XY{X: x / cnt, Y: v / cnt})
+			if len(vs) == 0 {
+				flush()
+				continue
 			}
+			m, sd := meanAndSD(vs)
+			x, _ := meanAndSD(xs)
+			cv.mean = append(cv.mean, plotter.XY{X: x, Y: m})
+			if math.IsNaN(sd) {
+				flush()
+				continue
+			}
+			cv.multi++
+			lo, hi = append(lo, plotter.XY{X: x, Y: m - sd}), append(hi, plotter.XY{X: x, Y: m + sd})
 		}
-		curves = append(curves, curve{i, xy})
+		flush()
+		curves = append(curves, cv)
 	}
 	if len(curves) == 0 {
 		return chart{}, false
 	}
-	kind, stem := "training loss of first stages", "training-curves"
-	if distill {
+	slices.SortStableFunc(bounds, func(a, b boundary) int { return cmp.Compare(a.step, b.step) })
+	var kind, stem string
+	switch st {
+	case firstStage:
+		kind, stem = "training loss of first stages (trained on the data)", "training-curves"
+	case distillStage:
 		kind, stem = "distillation loss of shrink stages (student from teacher)", "distillation-curves"
+	default:
+		kind, stem = "training loss of the cross encoders of re-ranking cascades (>>cross)", "cross-encoder-curves"
 	}
-	render := func(c draw.Canvas) {
-		p := newPlot(title+"\n"+kind+" (mean over seeds)", "training step", "loss")
+	var entries []keyEntry
+	for _, cv := range curves {
+		ls, _ := groupStyle(cv.group)
+		entries = append(entries, lineEntry(s.groups[cv.group].label, ls, nil))
+	}
+	hasWarmup := slices.ContainsFunc(bounds, func(b boundary) bool { return b.warmup })
+	hasDecay := slices.ContainsFunc(bounds, func(b boundary) bool { return !b.warmup })
+	if hasWarmup {
+		entries = append(entries, lineEntry("end of the InfoNCE warm-up (then the hinge)", warmupStyle, nil))
+	}
+	if hasDecay {
+		entries = append(entries, lineEntry("learning-rate decay", decayStyle, nil))
+	}
+	mk := func(out *layout) *plot.Plot {
+		p := newPlot(heading(title, kind+" (mean over seeds, band: ± sd)"), "training step", "loss")
 		for _, cv := range curves {
-			line, err := plotter.NewLine(cv.xy)
+			ls, _ := groupStyle(cv.group)
+			out.means += cv.multi
+			for j := range cv.bandLo {
+				out.spreads += len(cv.bandLo[j])
+				ring := slices.Clone(cv.bandHi[j])
+				for k := len(cv.bandLo[j]) - 1; k >= 0; k-- {
+					ring = append(ring, cv.bandLo[j][k])
+				}
+				if band, err := plotter.NewPolygon(ring); err == nil {
+					band.Color = withAlpha(ls.Color, 0x40)
+					band.LineStyle.Width = 0
+					p.Add(band)
+				}
+			}
+		}
+		for _, cv := range curves {
+			line, err := plotter.NewLine(cv.mean)
 			if err != nil {
 				continue
 			}
 			line.LineStyle, _ = groupStyle(cv.group)
 			p.Add(line)
-			p.Legend.Add(s.groups[cv.group].label, line)
 		}
-		p.Draw(c)
+		return p
 	}
-	return chart{stem: stem, height: figHeight, draw: render,
-		caption: strings.ToUpper(kind[:1]) + kind[1:] + " against the step, mean over seeds"}, true
+	after := func(p *plot.Plot, dc draw.Canvas) []vg.Rectangle { return drawBoundaries(p, dc, bounds) }
+	caption := strings.ToUpper(kind[:1]) + kind[1:] + " against the step, mean over seeds with a band of ± sd"
+	if hasWarmup || hasDecay {
+		caption += "; vertical lines: where the InfoNCE warm-up hands over to the hinge (dashed) and where the learning rate decays (dotted)"
+	}
+	return keyedChartCounting(stem, caption, entries, mk, after), true
+}
+
+// drawBoundaries draws a vertical line at each boundary across the data
+// area, labelled along it at the top (left of the line, else right of it;
+// a label that would cover another is left out: the key names the lines).
+// It returns the labels' boxes.
+func drawBoundaries(p *plot.Plot, dc draw.Canvas, bounds []boundary) []vg.Rectangle {
+	trX, _ := p.Transforms(&dc)
+	var boxes []vg.Rectangle
+	sty := textStyle(7.5, color.Gray{Y: 60})
+	sty.Rotation = math.Pi / 2
+	sty.XAlign = text.XRight
+	for _, b := range bounds {
+		if b.step < p.X.Min || b.step > p.X.Max {
+			continue
+		}
+		x := trX(b.step)
+		ls := decayStyle
+		if b.warmup {
+			ls = warmupStyle
+		}
+		dc.StrokeLine2(ls, x, dc.Min.Y, x, dc.Max.Y)
+		top := vg.Point{X: x, Y: dc.Max.Y - 3}
+		for _, side := range []struct {
+			dx    vg.Length
+			align text.YAlignment
+		}{{-1.5, text.YBottom}, {1.5, text.YTop}} {
+			s := sty
+			s.YAlign = side.align
+			at := vg.Point{X: top.X + side.dx, Y: top.Y}
+			box := s.Rectangle(b.label).Add(at)
+			if inside(box, dc.Rectangle) && !overlapsAny(box, boxes) {
+				dc.FillText(s, at, b.label)
+				boxes = append(boxes, box)
+				break
+			}
+		}
+	}
+	return boxes
 }
 
 // validationChart plots each run's validation rSum against the epoch, one
@@ -387,6 +600,7 @@ func validationChart(s summary, curves map[int64][]valPoint, title string) (char
 		selected plotter.XYs // the selected checkpoint, when the run recorded it
 	}
 	var lines []line
+	var groups []int
 	for i, g := range s.groups {
 		for _, r := range g.bySeed() {
 			c := curves[r.RunID]
@@ -401,18 +615,23 @@ func validationChart(s summary, curves map[int64][]valPoint, title string) (char
 				ln.selected = plotter.XYs{{X: r.SelectedEpoch, Y: r.ValRSum}}
 			}
 			lines = append(lines, ln)
+			if !slices.Contains(groups, i) {
+				groups = append(groups, i)
+			}
 		}
 	}
 	if len(lines) == 0 {
 		return chart{}, false
 	}
-	render := func(c draw.Canvas) {
-		p := newPlot(title+"\nvalidation rSum during training, one line per run; marker: the selected checkpoint",
+	var entries []keyEntry
+	for _, gi := range groups {
+		ls, gs := groupStyle(gi)
+		ls.Width = vg.Points(1)
+		entries = append(entries, lineEntry(s.groups[gi].label, ls, &gs))
+	}
+	mk := func() *plot.Plot {
+		p := newPlot(heading(title, "validation rSum during training, one line per run; marker: the selected checkpoint"),
 			"epochs trained", "validation rSum (sum of six recalls, %)")
-		// Curves rise from low values to a plateau: the top left corner is
-		// the emptiest, and a seed that stays low (bottom) stays visible.
-		p.Legend.Top, p.Legend.Left = true, true
-		legend := map[int]bool{}
 		for _, ln := range lines {
 			l, err := plotter.NewLine(ln.xy)
 			if err != nil {
@@ -428,24 +647,28 @@ func validationChart(s summary, curves map[int64][]valPoint, title string) (char
 					p.Add(sc)
 				}
 			}
-			if !legend[ln.group] {
-				legend[ln.group] = true
-				p.Legend.Add(s.groups[ln.group].label, l)
-			}
 		}
-		p.Draw(c)
+		return p
 	}
-	return chart{stem: "validation-curves", height: figHeight, draw: render,
-		caption: "Validation rSum against the epochs trained, one line per run (colour: configuration); the marker is the checkpoint each run selected and evaluated on test"}, true
+	return keyedChart("validation-curves",
+		"Validation rSum against the epochs trained, one line per run (colour: configuration); the marker is the checkpoint each run selected and evaluated on test",
+		entries, mk, nil), true
 }
 
+// recallBars are the cut-offs at which the recall@K curves show ± sd over
+// seeds.
+var recallBars = []int{1, 5, 10, 20, 50}
+
 // recallChart plots recall@K for K = 1..maxK in both directions, from the
-// stored per-query ranks, the mean over a configuration's seeds. It returns
-// false when no run stored ranks.
+// stored per-query ranks, the mean over a configuration's seeds, with
+// error bars of ± sd over seeds at the cut-offs of recallBars (each
+// configuration's shifted a little sideways, so that they do not hide each
+// other). It returns false when no run stored ranks.
 func recallChart(s summary, title string) (chart, bool) {
 	type curve struct {
-		group    int
-		i2t, t2i plotter.XYs
+		group int
+		mean  [2]plotter.XYs
+		sd    [2][]float64 // at each K, NaN for one seed
 	}
 	var curves []curve
 	for i, g := range s.groups {
@@ -453,51 +676,98 @@ func recallChart(s summary, title string) (chart, bool) {
 		if len(byseed) == 0 {
 			continue
 		}
+		seeds := make([]int64, 0, len(byseed))
+		for sd := range byseed {
+			seeds = append(seeds, sd)
+		}
+		slices.Sort(seeds)
 		cv := curve{group: i}
 		for k := 1; k <= maxK; k++ {
-			var a, b float64
-			for _, q := range byseed {
-				a += metrics.Recall(q.I2T, k)
-				b += metrics.Recall(q.T2I, k)
+			for dir := range 2 {
+				var vs []float64
+				for _, sd := range seeds {
+					q := byseed[sd].I2T
+					if dir == 1 {
+						q = byseed[sd].T2I
+					}
+					vs = append(vs, metrics.Recall(q, k))
+				}
+				m, sd := meanAndSD(vs)
+				cv.mean[dir] = append(cv.mean[dir], plotter.XY{X: float64(k), Y: m})
+				cv.sd[dir] = append(cv.sd[dir], sd)
 			}
-			n := float64(len(byseed))
-			cv.i2t = append(cv.i2t, plotter.XY{X: float64(k), Y: a / n})
-			cv.t2i = append(cv.t2i, plotter.XY{X: float64(k), Y: b / n})
 		}
 		curves = append(curves, cv)
 	}
 	if len(curves) == 0 {
 		return chart{}, false
 	}
-	render := func(c draw.Canvas) {
+	var entries []keyEntry
+	for _, cv := range curves {
+		ls, _ := groupStyle(cv.group)
+		entries = append(entries, lineEntry(s.groups[cv.group].label, ls, nil))
+	}
+	// Each configuration's bars sit at K times a factor around 1, the
+	// whole spread within ±12%.
+	dodge := func(j int) float64 {
+		if len(curves) < 2 {
+			return 1
+		}
+		return math.Exp(0.24 * (float64(j)/float64(len(curves)-1) - 0.5))
+	}
+	k := newKeyLayout(slices.Clone(entries), keyWidth)
+	render := func(c draw.Canvas) layout {
+		plotC, keyC := splitKey(c, k)
 		tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(12)}
+		var out layout
 		for col, dir := range []string{"image to text", "text to image"} {
-			p := newPlot(fmt.Sprintf("%s\nrecall@K, %s (mean over seeds)", title, dir), "K (log scale)", "recall@K (%)")
+			what := "recall@K, " + dir + " (mean ± sd over seeds)"
+			t := heading(title, what)
+			if t == "" {
+				t = dir // the panel still says which direction it shows
+			}
+			p := newPlot(t, "K (log scale)", "recall@K (%)")
 			p.X.Scale = plot.LogScale{}
 			p.X.Tick.Marker = plot.ConstantTicks{{Value: 1, Label: "1"}, {Value: 5, Label: "5"}, {Value: 10, Label: "10"}, {Value: 20, Label: "20"}, {Value: 50, Label: "50"}}
-			p.X.Min, p.X.Max = 1, maxK
+			p.X.Min, p.X.Max = 1/dodge(len(curves)-1)/1.02, maxK*dodge(len(curves)-1)*1.02
 			p.Y.Min, p.Y.Max = 0, 100
-			p.Legend.Top, p.Legend.Left = false, false
-			for _, cv := range curves {
-				xy := cv.i2t
-				if col == 1 {
-					xy = cv.t2i
-				}
-				line, err := plotter.NewLine(xy)
+			for j, cv := range curves {
+				ls, _ := groupStyle(cv.group)
+				line, err := plotter.NewLine(cv.mean[col])
 				if err != nil {
 					continue
 				}
-				line.LineStyle, _ = groupStyle(cv.group)
+				line.LineStyle = ls
 				p.Add(line)
-				if col == 1 {
-					p.Legend.Add(s.groups[cv.group].label, line)
+				var bars struct {
+					plotter.XYs
+					plotter.YErrors
+				}
+				for _, kk := range recallBars {
+					if sd := cv.sd[col][kk-1]; !math.IsNaN(sd) {
+						out.means++
+						out.spreads++
+						bars.XYs = append(bars.XYs, plotter.XY{X: float64(kk) * dodge(j), Y: cv.mean[col][kk-1].Y})
+						bars.YErrors = append(bars.YErrors, struct{ Low, High float64 }{sd, sd})
+					}
+				}
+				if len(bars.XYs) > 0 {
+					if eb, err := plotter.NewYErrorBars(bars); err == nil {
+						eb.LineStyle = draw.LineStyle{Color: ls.Color, Width: vg.Points(0.8)}
+						eb.CapWidth = vg.Points(3)
+						p.Add(eb)
+					}
 				}
 			}
-			p.Draw(tiles.At(c, col, 0))
+			tc := tiles.At(plotC, col, 0)
+			p.Draw(tc)
+			out.data = append(out.data, p.DataCanvas(tc).Rectangle)
 		}
+		out.key, out.keyText = k.draw(keyC), k.texts()
+		return out
 	}
-	return chart{stem: "recall-at-k", height: figHeight, draw: render,
-		caption: fmt.Sprintf("Recall@K for K = 1 to %d, both directions, from the stored per-query ranks (mean over seeds)", maxK)}, true
+	return chart{stem: "recall-at-k", height: figHeight + k.height(), draw: render,
+		caption: fmt.Sprintf("Recall@K for K = 1 to %d, both directions, from the stored per-query ranks: mean over seeds, with error bars of ± sd over seeds at K = 1, 5, 10, 20 and 50", maxK)}, true
 }
 
 // grey draws what is not a configuration (the Pareto front).

@@ -138,17 +138,42 @@ func tableHTML(lines []string) string {
 	var b strings.Builder
 	b.WriteString("<table>\n<thead><tr>")
 	for c, h := range head {
-		fmt.Fprintf(&b, "<th%s>%s</th>", class(c), inline(h))
+		fmt.Fprintf(&b, "<th%s>%s</th>", class(c), breakable(inline(h)))
 	}
 	b.WriteString("</tr></thead>\n<tbody>\n")
 	for _, l := range lines[2:] {
 		b.WriteString("<tr>")
 		for c, v := range tableCells(l) {
-			fmt.Fprintf(&b, "<td%s>%s</td>", class(c), inline(v))
+			fmt.Fprintf(&b, "<td%s>%s</td>", class(c), breakable(inline(v)))
 		}
 		b.WriteString("</tr>\n")
 	}
 	b.WriteString("</tbody>\n</table>\n")
+	return b.String()
+}
+
+var (
+	htmlTag = regexp.MustCompile(`<[^>]*>`)
+	// breakAfter are where a long name may wrap: after a dot, underscore or
+	// slash followed by a letter ("distill.student_temp", "floats/image";
+	// not "0.003"), and after the ">" of a chain ("inflated>c16>c4").
+	breakAfter = regexp.MustCompile(`([._/]|&gt;)([A-Za-z])`)
+)
+
+// breakable lets a table cell's text wrap where a narrow table needs it:
+// inside long names (breakAfter), and before "± sd" rather than after
+// the ± (a mean ± sd wraps as "29.5" over "± 33.3").
+func breakable(h string) string {
+	tags := htmlTag.FindAllString(h, -1)
+	parts := htmlTag.Split(h, -1)
+	var b strings.Builder
+	for i, p := range parts {
+		p = breakAfter.ReplaceAllString(p, "$1<wbr>$2")
+		b.WriteString(strings.ReplaceAll(p, " ± ", " ±&nbsp;"))
+		if i < len(tags) {
+			b.WriteString(tags[i])
+		}
+	}
 	return b.String()
 }
 

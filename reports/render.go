@@ -15,52 +15,33 @@ import (
 // Settings controls rendering. The zero value gives the defaults.
 type Settings struct {
 	Title string // default: "Inflate and Shrink: <experiment>"
+	// NoFigureTitles draws the figures without titles, to go into a paper
+	// whose captions say what they show (the zero value draws them). The
+	// panels of the recall@K figure keep their direction.
+	NoFigureTitles bool
 }
 
 // Render writes the report of an experiment into dir (created if need be)
 // and returns the paths written: dir/<experiment>.md (Markdown, GitHub
 // renders it), dir/<experiment>.html (the same report as one
-// self-contained page, figures inline), dir/<experiment>.tex (a booktabs
-// table), then each figure as PNG and SVG: rSum against interactions, rSum
-// against codes (when the experiment varies them), rSum against query
-// latency with its Pareto front, training and distillation curves (when
-// steps were logged), validation rSum against the epoch (when it was
-// logged), recall@K (when ranks were stored). It reads only the
+// self-contained page, figures inline), dir/<experiment>.tex (booktabs
+// tables in table environments, with caption and label), then each figure
+// as PNG, SVG and PDF: rSum against interactions, rSum against codes (when
+// the experiment varies them), rSum against query latency with its Pareto
+// front, training, distillation and cross-encoder curves (when steps were
+// logged), validation rSum against the epoch (when it was logged),
+// recall@K (when ranks were stored). It reads only the
 // database (run_summary, params, ranks, steps, environment, results); the
 // same database gives the same bytes.
 func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 	if experiment == "" || experiment == "." || experiment == ".." || strings.ContainsAny(experiment, `/\`) {
 		return nil, fmt.Errorf("reports: experiment name %q cannot name a file", experiment)
 	}
-	// Everything is read in one snapshot, so that runs recorded meanwhile
-	// (a sweep still running, another process) are wholly in the report or
-	// wholly out of it.
-	var (
-		rows      []Row
-		env       map[int64]map[string]string
-		steps     map[int64][]float64
-		valCurves map[int64][]valPoint
-		transfer  string
-	)
-	err := store.Snapshot(db, func(q store.Reader) (err error) {
-		if rows, err = load(q, experiment); err != nil {
-			return err
-		}
-		if env, err = loadEnvironment(q, experiment); err != nil {
-			return err
-		}
-		if steps, err = loadLoss(q, experiment); err != nil {
-			return err
-		}
-		if valCurves, err = loadValidationCurves(q, experiment); err != nil {
-			return err
-		}
-		transfer, err = transferSection(q, experiment)
-		return err
-	})
+	d, err := readExperiment(db, experiment)
 	if err != nil {
 		return nil, err
 	}
+	rows, env, transfer := d.rows, d.env, d.transfer
 	title := s.Title
 	if title == "" {
 		title = "Inflate and Shrink: " + experiment
@@ -74,33 +55,19 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 
 	l := newLabeller(rows)
 	sum := summarize(rows)
-	// The first figure keeps its own plotter (labelled points per run).
-	png := base + "-rsum-vs-interactions.png"
-	svg := base + "-rsum-vs-interactions.svg"
-	skipped, err := writeFigure(rows, l, title, png, svg)
-	if err != nil {
-		return nil, err
+	figTitle := title
+	if s.NoFigureTitles {
+		figTitle = ""
 	}
-	paths = append(paths, png, svg)
-	figs := []figureRef{{caption: "rSum against interactions per text-image pair (log scale), one point per run", png: png, svg: svg}}
-	for _, mk := range []func() (chart, bool){
-		func() (chart, bool) { return codesChart(sum, title) },
-		func() (chart, bool) { return latencyChart(sum, title) },
-		func() (chart, bool) { return lossChart(sum, steps, false, title) },
-		func() (chart, bool) { return lossChart(sum, steps, true, title) },
-		func() (chart, bool) { return validationChart(sum, valCurves, title) },
-		func() (chart, bool) { return recallChart(sum, title) },
-	} {
-		ch, ok := mk()
-		if !ok {
-			continue
-		}
-		png, svg, err := writeChart(ch, base)
+	var figs []figureRef
+	var skipped []Row
+	for _, ch := range charts(sum, d.steps, d.starts, d.valCurves, figTitle, &skipped) {
+		f, err := writeChart(ch, base)
 		if err != nil {
 			return nil, err
 		}
-		paths = append(paths, png, svg)
-		figs = append(figs, figureRef{caption: ch.caption, png: png, svg: svg})
+		paths = append(paths, f.png, f.svg, f.pdf)
+		figs = append(figs, figureRef{caption: ch.caption, figureFiles: f})
 	}
 
 	text := report(rows, sum, env, l, title, experiment, figs, skipped)
@@ -125,8 +92,70 @@ func Render(db *sql.DB, experiment, dir string, s Settings) ([]string, error) {
 	return paths, nil
 }
 
+// experimentData is what a report reads of an experiment.
+type experimentData struct {
+	rows      []Row
+	env       map[int64]map[string]string
+	steps     map[int64][]float64
+	starts    map[int64][]int
+	valCurves map[int64][]valPoint
+	transfer  string
+}
+
+// readExperiment reads everything in one snapshot, so that runs recorded
+// meanwhile (a sweep still running, another process) are wholly in the
+// report or wholly out of it.
+func readExperiment(db *sql.DB, experiment string) (d experimentData, err error) {
+	err = store.Snapshot(db, func(q store.Reader) (err error) {
+		if d.rows, err = load(q, experiment); err != nil {
+			return err
+		}
+		if d.env, err = loadEnvironment(q, experiment); err != nil {
+			return err
+		}
+		if d.steps, err = loadLoss(q, experiment); err != nil {
+			return err
+		}
+		if d.starts, err = loadEpochStarts(q, experiment); err != nil {
+			return err
+		}
+		if d.valCurves, err = loadValidationCurves(q, experiment); err != nil {
+			return err
+		}
+		d.transfer, err = transferSection(q, experiment)
+		return err
+	})
+	return d, err
+}
+
+// charts are the report's figures, in the report's order: rSum against
+// interactions (always, and the finished runs it cannot plot go to
+// skipped), then each of the others that the database has data for.
+func charts(sum summary, steps map[int64][]float64, starts map[int64][]int, valCurves map[int64][]valPoint, title string, skipped *[]Row) []chart {
+	first, sk := interactionsChart(sum, title)
+	*skipped = sk
+	out := []chart{first}
+	for _, mk := range []func() (chart, bool){
+		func() (chart, bool) { return codesChart(sum, title) },
+		func() (chart, bool) { return latencyChart(sum, title) },
+		func() (chart, bool) { return lossChart(sum, steps, starts, firstStage, title) },
+		func() (chart, bool) { return lossChart(sum, steps, starts, distillStage, title) },
+		func() (chart, bool) { return lossChart(sum, steps, starts, crossStage, title) },
+		func() (chart, bool) { return validationChart(sum, valCurves, title) },
+		func() (chart, bool) { return recallChart(sum, title) },
+	} {
+		if ch, ok := mk(); ok {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
 // figureRef is a figure written for the report.
-type figureRef struct{ caption, png, svg string }
+type figureRef struct {
+	caption string
+	figureFiles
+}
 
 // loadLoss returns, for each run of the experiment, its logged loss by step
 // (index step-1; NaN where a step has none). A database without a steps
@@ -156,6 +185,40 @@ func loadLoss(q store.Reader, experiment string) (map[int64][]float64, error) {
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
+	}
+	return out, nil
+}
+
+// loadEpochStarts returns, for each run of the experiment that logged its
+// epoch at each step (steps named epoch, 0-based), the first step of each
+// epoch (index: the epoch; 0 for an epoch with no step logged). A database
+// without a steps table has none.
+func loadEpochStarts(q store.Reader, experiment string) (map[int64][]int, error) {
+	out := map[int64][]int{}
+	if ok, err := hasTable(q, "steps"); !ok || err != nil {
+		return out, err
+	}
+	rs, err := q.Query(`SELECT run_id, CAST(value AS INTEGER) AS epoch, MIN(step) FROM steps
+		WHERE name = 'epoch' AND value IS NOT NULL AND value >= 0 AND step >= 1
+		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)
+		GROUP BY run_id, epoch ORDER BY run_id, epoch`, experiment)
+	if err != nil {
+		return nil, fmt.Errorf("reports: reading epochs of experiment %q: %w", experiment, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		var epoch, step int
+		if err := rs.Scan(&id, &epoch, &step); err != nil {
+			return nil, fmt.Errorf("reports: reading epochs of experiment %q: %w", experiment, err)
+		}
+		for len(out[id]) < epoch {
+			out[id] = append(out[id], 0)
+		}
+		out[id] = append(out[id], step)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("reports: reading epochs of experiment %q: %w", experiment, err)
 	}
 	return out, nil
 }
@@ -330,7 +393,8 @@ func report(rows []Row, sum summary, env map[int64]map[string]string, l labeller
 	fmt.Fprintf(&b, "- Seeds: %s\n\n", seedList(allSeeds(rows)))
 
 	b.WriteString("## Results\n\n")
-	b.WriteString("One row per configuration (every setting but the seed); each value is the mean ± sd over its seeds " +
+	b.WriteString("One row per configuration (every setting but the seed), in two tables: the accuracy, then the selected epochs, the rSum of each seed and the cost; " +
+		"settings that most configurations lack are listed under them, keyed by the configuration's number (as in the figures). Each value is the mean ± sd over its seeds " +
 		"(the mean alone for one seed). Each run keeps the checkpoint with the best validation rSum and evaluates the test set once, on it: " +
 		"val rSum is that checkpoint's validation rSum, epoch the epoch it was taken at (one per seed). " +
 		"Recalls in percent on the test set; rSum is the sum of the six, and rSum per seed its value for each seed in seed order; " +
@@ -363,8 +427,8 @@ func report(rows []Row, sum summary, env map[int64]map[string]string, l labeller
 
 	b.WriteString("\n## Figures\n")
 	for _, f := range figs {
-		png, svg := filepath.Base(f.png), filepath.Base(f.svg)
-		fmt.Fprintf(&b, "\n%s (vector version: [%s](%s)).\n\n![%s](%s)\n", f.caption, svg, svg, f.caption, png)
+		png, svg, pdf := filepath.Base(f.png), filepath.Base(f.svg), filepath.Base(f.pdf)
+		fmt.Fprintf(&b, "\n%s (vector versions: [%s](%s), [%s](%s)).\n\n![%s](%s)\n", f.caption, svg, svg, pdf, pdf, f.caption, png)
 	}
 	for _, r := range skipped {
 		fmt.Fprintf(&b, "\nNot plotted against interactions: run %d (%s, seed %d): rSum %s, interactions %s.\n",

@@ -188,6 +188,9 @@ type column struct {
 	// carries the † of a configuration not significantly different from
 	// the best.
 	bold, dagger bool
+	// cost: the column is in the second Markdown table (selected epochs,
+	// rSum per seed and cost) rather than the first (accuracy).
+	cost bool
 }
 
 func oneDecimal(x float64) string { return fixed(x, 1) }
@@ -242,25 +245,46 @@ func epochText(x float64) string {
 
 func valRSum(r Row) float64 { return r.ValRSum }
 
-var columns = []column{
-	{head: "val rSum", latex: `Val rSum`, cell: meanSDColumn(valRSum, oneDecimal, false), bold: true},
-	{head: "epoch", latex: `Epoch`, cell: perSeedColumn(func(r Row) float64 { return r.SelectedEpoch }, epochText, false)},
-	{head: "i2t R@1", latex: `R@1`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[0] }, oneDecimal, false)},
-	{head: "R@5", latex: `R@5`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[1] }, oneDecimal, false)},
-	{head: "R@10", latex: `R@10`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[2] }, oneDecimal, false)},
-	{head: "t2i R@1", latex: `R@1`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[0] }, oneDecimal, false)},
-	{head: "R@5", latex: `R@5`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[1] }, oneDecimal, false)},
-	{head: "R@10", latex: `R@10`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[2] }, oneDecimal, false)},
-	{head: "rSum", latex: `rSum`, cell: meanSDColumn(rsum, oneDecimal, false), bold: true, dagger: true},
-	{head: "rSum per seed", latex: `rSum per seed`, cell: perSeedColumn(rsum, oneDecimal, true)},
-	{head: "interactions", latex: `Inter.`, cell: meanSDColumn(func(r Row) float64 { return r.Interactions }, count, true)},
-	{head: "query ms", latex: `Query ms`, cell: meanSDColumn(func(r Row) float64 { return r.QueryMs }, sig3, true)},
-	{head: "index floats/image", latex: `Floats/img`, cell: meanSDColumn(func(r Row) float64 { return r.IndexFloats }, count, true)},
+func queryMs(r Row) float64 { return r.QueryMs }
+
+// columnDecimals is how many decimals every value of a column gets, so
+// that a column reads alike from row to row (and a mean like its sd): two
+// significant digits for the smallest mean of the groups, between 0 and 4.
+func columnDecimals(groups []group, value func(Row) float64) int {
+	smallest := math.Inf(1)
+	for _, g := range groups {
+		if m, _, n := g.stat(value); n > 0 && m > 0 {
+			smallest = math.Min(smallest, m)
+		}
+	}
+	if math.IsInf(smallest, 1) {
+		return 2
+	}
+	return min(4, max(0, 1-int(math.Floor(math.Log10(smallest)))))
 }
 
-// firstRecallColumn is the index in columns of i2t R@1, where the two
-// recall groups of the LaTeX header start.
-var firstRecallColumn = slices.IndexFunc(columns, func(c column) bool { return c.head == "i2t R@1" })
+// columns are the configuration tables' columns for s: recalls and rSum
+// with one decimal; query ms with the decimals that its smallest mean
+// needs, the same in every row (columnDecimals).
+func (s summary) columns() []column {
+	ms := columnDecimals(s.groups, queryMs)
+	msText := func(x float64) string { return fixed(x, ms) }
+	return []column{
+		{head: "val rSum", latex: `Val rSum`, cell: meanSDColumn(valRSum, oneDecimal, false), bold: true},
+		{head: "epoch", latex: `Epoch`, cell: perSeedColumn(func(r Row) float64 { return r.SelectedEpoch }, epochText, false), cost: true},
+		{head: "i2t R@1", latex: `R@1`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[0] }, oneDecimal, false)},
+		{head: "R@5", latex: `R@5`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[1] }, oneDecimal, false)},
+		{head: "R@10", latex: `R@10`, cell: meanSDColumn(func(r Row) float64 { return r.I2T[2] }, oneDecimal, false)},
+		{head: "t2i R@1", latex: `R@1`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[0] }, oneDecimal, false)},
+		{head: "R@5", latex: `R@5`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[1] }, oneDecimal, false)},
+		{head: "R@10", latex: `R@10`, cell: meanSDColumn(func(r Row) float64 { return r.T2I[2] }, oneDecimal, false)},
+		{head: "rSum", latex: `rSum`, cell: meanSDColumn(rsum, oneDecimal, false), bold: true, dagger: true},
+		{head: "rSum per seed", latex: `rSum per seed`, cell: perSeedColumn(rsum, oneDecimal, true), cost: true},
+		{head: "interactions", latex: `Inter.`, cell: meanSDColumn(func(r Row) float64 { return r.Interactions }, count, true), cost: true},
+		{head: "query ms", latex: `Query ms`, cell: meanSDColumn(queryMs, msText, true), cost: true},
+		{head: "index floats/image", latex: `Floats/img`, cell: meanSDColumn(func(r Row) float64 { return r.IndexFloats }, count, true), cost: true},
+	}
+}
 
 // tableCell is group i's text in column c for a table: "" when unknown,
 // else the text with the best configuration in bold (through bold) and
@@ -297,51 +321,146 @@ func (g group) identityValue(key string) string {
 	return na
 }
 
-// ConfigTable renders the finished runs as one Markdown table row per
-// configuration: the model, one column per identity key that differs
-// between configurations, the seeds, the validation rSum (mean ± sd over
-// seeds) and selected epoch of each seed, each test metric as mean ± sd
-// over seeds, and the test rSum of each seed. The configuration with the
-// highest mean validation rSum is in bold (none without validation
-// results); a † marks an rSum that the seed-aware bootstrap does not find
-// significantly different from the best's, a ‡ a seed that did not
-// converge (validation rSum below 90% of its configuration's best seed's).
+// maxSettingColumns is how many settings the configuration tables show as
+// columns: an experiment that varies more (an exploratory sweep) lists each
+// configuration's settings under the tables instead, so that the tables
+// still fit a page.
+const maxSettingColumns = 5
+
+// settingColumns splits the keys that differ between configurations into
+// the tables' columns and the keys listed under the tables, one line per
+// configuration that has them: the sparse keys that most configurations
+// do not have (n/a in more than half of the rows, like the cross encoder's
+// settings, which only cascades have), or every key when there are more
+// than maxSettingColumns (all).
+func (s summary) settingColumns() (cols, listed []string, all bool) {
+	for _, k := range s.keys {
+		missing := 0
+		for _, g := range s.groups {
+			if _, ok := g.runs[0].identity()[k]; !ok {
+				missing++
+			}
+		}
+		if 2*missing > len(s.groups) {
+			listed = append(listed, k)
+		} else {
+			cols = append(cols, k)
+		}
+	}
+	if len(cols) > maxSettingColumns {
+		return nil, s.keys, true
+	}
+	return cols, listed, false
+}
+
+// settingNote is the line under the tables that lists one configuration's
+// settings that are not columns.
+type settingNote struct {
+	mark, model, text string
+}
+
+// settingNotes lists, for each configuration that has some of the listed
+// settings, its settings ("fast>>cross: cross.epochs=20, ..."), marked
+// with the configuration's number (as in the figures' keys). marks[i] is
+// group i's mark, "" for none.
+func (s summary) settingNotes(listed []string) (marks []string, notes []settingNote) {
+	marks = make([]string, len(s.groups))
+	for i, g := range s.groups {
+		var parts []string
+		id := g.runs[0].identity()
+		for _, k := range listed {
+			if v, ok := id[k]; ok {
+				parts = append(parts, k+"="+v)
+			}
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		marks[i] = strconv.Itoa(i + 1)
+		notes = append(notes, settingNote{marks[i], g.model, strings.Join(parts, ", ")})
+	}
+	return marks, notes
+}
+
+// ConfigTable renders the finished runs as one row per configuration in
+// two Markdown tables, so that each fits a page: first the accuracy (the
+// model, one column per identity key that differs between configurations,
+// the seeds, the validation rSum and each test recall and rSum as mean ±
+// sd over seeds), then the selected epoch and test rSum of each seed and
+// the cost. The configuration with the highest mean validation rSum is in
+// bold (none without validation results); a † marks an rSum that the
+// seed-aware bootstrap does not find significantly different from the
+// best's, a ‡ a seed that did not converge (validation rSum below 90% of
+// its configuration's best seed's). Settings that most configurations do
+// not have (a cross encoder's) are listed under the tables, keyed by the
+// configuration's number ([6], as in the figures), rather than as columns
+// of n/a; so are all settings when more than maxSettingColumns vary.
 func ConfigTable(rows []Row) string { return configTable(summarize(rows)) }
 
 func configTable(s summary) string {
 	if len(s.groups) == 0 {
 		return "_No finished runs._\n"
 	}
-	var b strings.Builder
-	head := []string{"Model"}
-	align := []string{"---"}
-	for _, k := range s.keys {
-		head, align = append(head, k), append(align, "---")
-	}
-	head, align = append(head, "seeds"), append(align, "---:")
-	for _, c := range columns {
-		head, align = append(head, c.head), append(align, "---:")
-	}
-	b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Join(align, "|") + "|\n")
+	keys, listed, all := s.settingColumns()
+	marks, notes := s.settingNotes(listed)
 	bold := func(s string) string { return "**" + s + "**" }
-	for i, g := range s.groups {
-		label := cell(g.model)
-		if i == s.best {
-			label = bold(label)
+	cols := s.columns()
+	var b strings.Builder
+	for part, cost := range []bool{false, true} {
+		if part == 1 {
+			b.WriteString("\nThe selected epoch and test rSum of each seed, and the cost, of the same configurations:\n\n")
 		}
-		cells := []string{label}
-		for _, k := range s.keys {
-			cells = append(cells, cell(g.identityValue(k)))
+		head := []string{"Model"}
+		align := []string{"---"}
+		for _, k := range keys {
+			head, align = append(head, k), append(align, "---")
 		}
-		cells = append(cells, fmt.Sprint(len(g.seeds())))
-		for _, c := range columns {
-			text := s.tableCell(c, i, bold, " †")
-			if text == "" {
-				text = na
+		if !cost {
+			head, align = append(head, "seeds"), append(align, "---:")
+		}
+		for _, c := range cols {
+			if c.cost == cost {
+				head, align = append(head, c.head), append(align, "---:")
 			}
-			cells = append(cells, text)
 		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Join(align, "|") + "|\n")
+		for i, g := range s.groups {
+			label := cell(g.model)
+			if i == s.best {
+				label = bold(label)
+			}
+			if marks[i] != "" {
+				label += " [" + marks[i] + "]"
+			}
+			cells := []string{label}
+			for _, k := range keys {
+				cells = append(cells, cell(g.identityValue(k)))
+			}
+			if !cost {
+				cells = append(cells, fmt.Sprint(len(g.seeds())))
+			}
+			for _, c := range cols {
+				if c.cost != cost {
+					continue
+				}
+				text := s.tableCell(c, i, bold, " †")
+				if text == "" {
+					text = na
+				}
+				cells = append(cells, text)
+			}
+			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+	}
+	if len(notes) > 0 {
+		if all {
+			b.WriteString("\nThe settings of each configuration (those that differ between configurations):\n\n")
+		} else {
+			b.WriteString("\nSettings that only these configurations have:\n\n")
+		}
+		for _, n := range notes {
+			fmt.Fprintf(&b, "- [%s] %s: %s\n", n.mark, n.model, n.text)
+		}
 	}
 	return b.String()
 }

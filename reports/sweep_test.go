@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"image/png"
 	"math"
@@ -18,14 +19,7 @@ import (
 func sweepDB(t *testing.T) (rows []Row, render func(dir string) []string) {
 	t.Helper()
 	rows = sweepRuns()
-	env := map[int64]map[string]string{}
-	for _, r := range rows {
-		env[r.RunID] = map[string]string{"git_commit": "0123abc", "git_dirty": "false", "go_version": "go1.26.0",
-			"os_arch": "linux/amd64", "cpu_model": "Fixture CPU", "num_cpu": "2", "blas": "gonum", "command": "codes"}
-	}
-	db := openFixture(t, rows, env)
-	insertSteps(t, db, sweepSteps(rows))
-	insertValidationCurves(t, db, rows)
+	db := sweepFixtureDB(t)
 	return rows, func(dir string) []string {
 		paths, err := Render(db, "codes", dir, Settings{})
 		if err != nil {
@@ -35,12 +29,29 @@ func sweepDB(t *testing.T) (rows []Row, render func(dir string) []string) {
 	}
 }
 
+// sweepFixtureDB is the sweep fixture (sweepRuns) in a database, with
+// environment, loss curves and validation curves.
+func sweepFixtureDB(t *testing.T) *sql.DB {
+	t.Helper()
+	rows := sweepRuns()
+	env := map[int64]map[string]string{}
+	for _, r := range rows {
+		env[r.RunID] = map[string]string{"git_commit": "0123abc", "git_dirty": "false", "go_version": "go1.26.0",
+			"os_arch": "linux/amd64", "cpu_model": "Fixture CPU", "num_cpu": "2", "blas": "gonum", "command": "codes"}
+	}
+	db := openFixture(t, rows, env)
+	insertSteps(t, db, sweepSteps(rows))
+	insertValidationCurves(t, db, rows)
+	return db
+}
+
 var dataURI = regexp.MustCompile(`data:image/png;base64,[A-Za-z0-9+/=]+`)
 
 // TestReportGolden renders the sweep fixture's whole report: it must be
 // byte-identical when rendered twice, match the golden Markdown, HTML (PNG
 // data aside: the PNGs are compared byte for byte by the first check),
-// LaTeX and SVG figures, and every PNG must decode.
+// LaTeX and SVG figures, every PNG must decode and every PDF be one.
+// Regenerate the golden files with go test ./reports -regen.
 func TestReportGolden(t *testing.T) {
 	_, render := sweepDB(t)
 	a, b := render(filepath.Join(t.TempDir(), "a")), render(filepath.Join(t.TempDir(), "b"))
@@ -70,13 +81,20 @@ func TestReportGolden(t *testing.T) {
 			}
 		case ".html":
 			checkGolden(t, name, golden, dataURI.ReplaceAll(x, []byte("data:image/png;base64,...")))
+		case ".pdf":
+			// Drawn as the SVG is (whose golden pins the drawing); a
+			// golden PDF would hold the embedded font each time. Its
+			// dates are not the clock's.
+			if !bytes.HasPrefix(x, []byte("%PDF-")) || !bytes.Contains(x, []byte("/CreationDate (D:20000101000000)")) {
+				t.Errorf("%s: not a PDF, or dated by the clock: %.40q", name, x)
+			}
 		default:
 			checkGolden(t, name, golden, x)
 		}
 	}
 	want := []string{"codes.md", "codes.html", "codes.tex"}
 	for _, f := range []string{"rsum-vs-interactions", "rsum-vs-codes", "rsum-vs-latency", "training-curves", "distillation-curves", "validation-curves", "recall-at-k"} {
-		want = append(want, "codes-"+f+".png", "codes-"+f+".svg")
+		want = append(want, "codes-"+f+".png", "codes-"+f+".svg", "codes-"+f+".pdf")
 	}
 	if !slices.Equal(names, want) {
 		t.Errorf("files %v, want %v", names, want)
