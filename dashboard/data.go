@@ -1,0 +1,424 @@
+package dashboard
+
+import (
+	"cmp"
+	"database/sql"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/inflateshrink/inflateshrink/framework/store"
+)
+
+// run is one row of run_summary with what the pages need beside it.
+type run struct {
+	ID         int64  `json:"run_id"`
+	Experiment string `json:"experiment"`
+	Model      string `json:"model"`
+	Codes      int    `json:"codes"`
+	Schedule   string `json:"schedule"`
+	Seed       int64  `json:"seed"`
+	Dataset    string `json:"dataset"`
+	Protocol   string `json:"protocol"`
+	Status     string `json:"status"`
+	Error      string `json:"error,omitempty"`
+	Teacher    int64  `json:"teacher_run_id,omitempty"`
+
+	RSum         num `json:"rsum"`     // test
+	ValRSum      num `json:"val_rsum"` // validation, of the selected checkpoint
+	I2TR1        num `json:"i2t_r1"`
+	T2IR1        num `json:"t2i_r1"`
+	Interactions num `json:"interactions"`
+	QueryMs      num `json:"query_ms"`
+	IndexFloats  num `json:"index_floats"`
+	TrainSeconds num `json:"train_seconds"`
+
+	StartedAt  string `json:"started_at"`
+	FinishedAt string `json:"finished_at,omitempty"`
+
+	Config      int      `json:"config"`       // index into the experiment's configs
+	RanksSplits []string `json:"ranks_splits"` // splits with per-query ranks (drill-down)
+
+	Params map[string]string `json:"-"`
+}
+
+// Run statuses, as framework/store records them.
+const (
+	statusFinished = "finished"
+	statusRunning  = "running"
+)
+
+// loadRuns reads the runs of experiment, in id order, with their params,
+// validation rSum and the splits they stored ranks for.
+func loadRuns(db store.Reader, experiment string) ([]*run, error) {
+	rows, err := db.Query(`SELECT experiment, run_id, model, codes, schedule, seed, dataset, protocol, status,
+		error, teacher_run_id, rsum, i2t_r1, t2i_r1, interactions, query_ms, index_floats, train_seconds,
+		started_at, finished_at
+		FROM run_summary WHERE experiment = ? ORDER BY run_id`, experiment)
+	if err != nil {
+		return nil, err
+	}
+	var runs []*run
+	byID := map[int64]*run{}
+	for rows.Next() {
+		var (
+			r                                    run
+			errText, finished                    sql.NullString
+			teacher                              sql.NullInt64
+			rsum, i2t, t2i, inter, qms, idx, sec sql.NullFloat64
+		)
+		err := rows.Scan(&r.Experiment, &r.ID, &r.Model, &r.Codes, &r.Schedule, &r.Seed, &r.Dataset, &r.Protocol,
+			&r.Status, &errText, &teacher, &rsum, &i2t, &t2i, &inter, &qms, &idx, &sec, &r.StartedAt, &finished)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.Error, r.Teacher, r.FinishedAt = errText.String, teacher.Int64, finished.String
+		r.RSum, r.I2TR1, r.T2IR1 = nullNum(rsum), nullNum(i2t), nullNum(t2i)
+		r.Interactions, r.QueryMs, r.IndexFloats, r.TrainSeconds = nullNum(inter), nullNum(qms), nullNum(idx), nullNum(sec)
+		r.ValRSum = num(math.NaN())
+		r.Params = map[string]string{}
+		r.RanksSplits = []string{}
+		runs = append(runs, &r)
+		byID[r.ID] = &r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// The three side tables, each in one query over the experiment's runs
+	// rather than one per run: an experiment has up to hundreds of runs.
+	inExperiment := `run_id IN (SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?)`
+	err = eachRow(db, func(rows *sql.Rows) error {
+		var id int64
+		var k, v string
+		if err := rows.Scan(&id, &k, &v); err != nil {
+			return err
+		}
+		if r := byID[id]; r != nil {
+			r.Params[k] = v
+		}
+		return nil
+	}, `SELECT run_id, key, value FROM params WHERE `+inExperiment, experiment)
+	if err != nil {
+		return nil, err
+	}
+	// Validation rSum from the results table, not run_summary's val_rsum,
+	// which a version 3 database (opened read-only, never migrated) lacks.
+	err = eachRow(db, func(rows *sql.Rows) error {
+		var id int64
+		var v sql.NullFloat64
+		if err := rows.Scan(&id, &v); err != nil {
+			return err
+		}
+		if r := byID[id]; r != nil {
+			r.ValRSum = nullNum(v)
+		}
+		return nil
+	}, `SELECT run_id, value FROM results WHERE split = 'val' AND name = 'rsum' AND `+inExperiment, experiment)
+	if err != nil {
+		return nil, err
+	}
+	err = eachRow(db, func(rows *sql.Rows) error {
+		var id int64
+		var split string
+		if err := rows.Scan(&id, &split); err != nil {
+			return err
+		}
+		if r := byID[id]; r != nil && !slices.Contains(r.RanksSplits, split) {
+			r.RanksSplits = append(r.RanksSplits, split)
+		}
+		return nil
+	}, `SELECT run_id, split FROM ranks WHERE `+inExperiment+` ORDER BY run_id, split`, experiment)
+	if err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+// eachRow runs query and calls f on each row.
+func eachRow(db store.Reader, f func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// experimentRuns reads the runs of the request's experiment parameter,
+// refusing a missing or unknown one.
+func experimentRuns(r *http.Request, db store.Reader) (string, []*run, error) {
+	name := r.URL.Query().Get("experiment")
+	if name == "" {
+		return "", nil, badRequest("parameter experiment is missing")
+	}
+	runs, err := loadRuns(db, name)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(runs) == 0 {
+		names, err := experimentNames(db)
+		if err != nil {
+			return "", nil, err
+		}
+		if !slices.Contains(names, name) {
+			return "", nil, notFound("no experiment %q (experiments: %s)", name, strings.Join(names, ", "))
+		}
+	}
+	// An experiment without runs yet is a sweep about to start: nothing to
+	// show, which is no error.
+	return name, runs, nil
+}
+
+func experimentNames(db store.Reader) ([]string, error) {
+	var names []string
+	err := eachRow(db, func(rows *sql.Rows) error {
+		var n string
+		err := rows.Scan(&n)
+		names = append(names, n)
+		return err
+	}, `SELECT name FROM experiments ORDER BY name`)
+	return names, err
+}
+
+// config is a configuration: the runs of an experiment that differ only in
+// their seed.
+type config struct {
+	ID     int               `json:"id"`
+	Label  string            `json:"label"`
+	Model  string            `json:"model"`
+	Params map[string]string `json:"params"` // the identity keys that vary across the experiment, where it has them
+	Runs   []int64           `json:"runs"`   // every run, whatever its status, in id order
+
+	runs     []*run
+	identity map[string]string
+}
+
+// identity is what makes a run's configuration, as the reports define it
+// (reports/format.go and reports/load.go), so that the pages group and
+// label runs as the reports do: its params without the seed, with the
+// model, codes and schedule that run_summary reports, which are the
+// chain's own (a chain without an inflated stage ignores the codes param),
+// and the values that runs recorded before a key existed used.
+func identity(r *run) map[string]string {
+	id := make(map[string]string, len(r.Params)+3)
+	for k, v := range r.Params {
+		if k != "seed" {
+			id[k] = v
+		}
+	}
+	if len(r.Params) > 0 {
+		if _, ok := r.Params["train.reduction"]; !ok {
+			if l := id["train.loss"]; l == "" || l == "hinge-l8" {
+				id["train.loss"] = "hinge-l8-masked"
+			}
+			for k, v := range earlierRecipe {
+				id[k] = v
+			}
+		}
+		for k, v := range omittedDefaults {
+			if _, ok := id[k]; !ok {
+				id[k] = v
+			}
+		}
+	}
+	id["model"] = r.Model
+	id["codes"] = strconv.Itoa(r.Codes)
+	id["schedule"] = r.Schedule
+	return id
+}
+
+// omittedDefaults are the config keys that the framework leaves out of a
+// run's config at their default value, so that runs recorded before the
+// key existed keep their identity (reports/load.go).
+var omittedDefaults = map[string]string{"code_sides": "both", "train.loss": "hinge-l8"}
+
+// earlierRecipe is what a run recorded before train.reduction existed used
+// (reports/load.go): its hinge, then called hinge-l8, masked each anchor's
+// own pair.
+var earlierRecipe = map[string]string{"train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"}
+
+// keyOrder puts the keys a reader looks for first, then the rest
+// alphabetically; the reports' order.
+func keyOrder(a, b string) int {
+	rank := func(k string) int {
+		switch k {
+		case "model":
+			return 0
+		case "codes":
+			return 1
+		case "schedule":
+			return 2
+		}
+		return 3
+	}
+	return cmp.Or(rank(a)-rank(b), strings.Compare(a, b))
+}
+
+// varyingKeys lists, in keyOrder, the identity keys whose values differ
+// between ids; a key that some lack differs from any value.
+func varyingKeys(ids []map[string]string) []string {
+	values := map[string]map[string]bool{}
+	for _, id := range ids {
+		for k := range id {
+			values[k] = map[string]bool{}
+		}
+	}
+	for _, id := range ids {
+		for k := range values {
+			v, ok := id[k]
+			if !ok {
+				v = "\x00absent"
+			}
+			values[k][v] = true
+		}
+	}
+	var keys []string
+	for k, vs := range values {
+		if len(vs) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, keyOrder)
+	return keys
+}
+
+// paramText shows one identity value as the reports do.
+func paramText(key, value string) string {
+	switch key {
+	case "codes":
+		return "k=" + value
+	case "schedule":
+		return value
+	}
+	return key + "=" + value
+}
+
+// paperOrder is the order in which the paper tells its story; other
+// chains follow in the order they were first run.
+var paperOrder = []string{"base", "inflated", "fast", "inflated>base", "inflated>base>fast"}
+
+// configs groups runs (of one experiment) into configurations, labelled as
+// the reports label them: the model, plus the identity values in which
+// that model's runs differ. It sets each run's Config.
+func configs(runs []*run) []*config {
+	var cs []*config
+	byKey := map[string]*config{}
+	for _, r := range runs {
+		id := identity(r)
+		keys := make([]string, 0, len(id))
+		for k := range id {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var key strings.Builder
+		for _, k := range keys {
+			key.WriteString(k + "=" + id[k] + "\x00")
+		}
+		c := byKey[key.String()]
+		if c == nil {
+			c = &config{Model: r.Model, identity: id}
+			byKey[key.String()] = c
+			cs = append(cs, c)
+		}
+		c.runs = append(c.runs, r)
+		c.Runs = append(c.Runs, r.ID)
+	}
+	// Labels: the keys that vary among the configurations of the same model.
+	byModel := map[string][]map[string]string{}
+	for _, c := range cs {
+		byModel[c.Model] = append(byModel[c.Model], c.identity)
+	}
+	vary := map[string][]string{}
+	for m, ids := range byModel {
+		vary[m] = varyingKeys(ids)
+	}
+	var all []map[string]string
+	for _, c := range cs {
+		all = append(all, c.identity)
+	}
+	experimentVary := varyingKeys(all)
+	for _, c := range cs {
+		var parts []string
+		for _, k := range vary[c.Model] {
+			v, ok := c.identity[k]
+			if !ok {
+				v = "n/a"
+			}
+			parts = append(parts, paramText(k, v))
+		}
+		c.Label = c.Model
+		if len(parts) > 0 {
+			c.Label += " (" + strings.Join(parts, ", ") + ")"
+		}
+		c.Params = map[string]string{}
+		for _, k := range experimentVary {
+			if v, ok := c.identity[k]; ok {
+				c.Params[k] = v
+			}
+		}
+	}
+	order := func(model string) int {
+		if i := slices.Index(paperOrder, model); i >= 0 {
+			return i
+		}
+		return len(paperOrder)
+	}
+	slices.SortStableFunc(cs, func(a, b *config) int {
+		return cmp.Or(order(a.Model)-order(b.Model), cmp.Compare(a.Runs[0], b.Runs[0]))
+	})
+	for i, c := range cs {
+		c.ID = i
+		for _, r := range c.runs {
+			r.Config = i
+		}
+	}
+	return cs
+}
+
+// stat is the mean and sample standard deviation of a metric over the
+// seeds where it is known (SD null for fewer than two), and their number.
+type stat struct {
+	Mean num `json:"mean"`
+	SD   num `json:"sd"`
+	N    int `json:"n"`
+}
+
+func statOf(xs []float64) stat {
+	s := stat{Mean: num(math.NaN()), SD: num(math.NaN()), N: len(xs)}
+	if len(xs) == 0 {
+		return s
+	}
+	var mean float64
+	for _, x := range xs {
+		mean += x / float64(len(xs))
+	}
+	s.Mean = num(mean)
+	if len(xs) > 1 {
+		var v float64
+		for _, x := range xs {
+			v += (x - mean) * (x - mean) / float64(len(xs)-1)
+		}
+		s.SD = num(math.Sqrt(v))
+	}
+	return s
+}
+
+// finishedRuns are the runs whose metrics count.
+func (c *config) finishedRuns() []*run {
+	var out []*run
+	for _, r := range c.runs {
+		if r.Status == statusFinished {
+			out = append(out, r)
+		}
+	}
+	return out
+}
