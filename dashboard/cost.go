@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/reports"
 )
 
 // costAxis is one cost measure that accuracy is plotted against.
@@ -191,7 +192,7 @@ func (s *Server) diff(r *http.Request, db store.Reader) (any, error) {
 	for k := range keys {
 		sorted = append(sorted, k)
 	}
-	slices.SortFunc(sorted, keyOrder)
+	slices.SortFunc(sorted, reports.KeyOrder)
 	for _, k := range sorted {
 		va, oka := a.Params[k]
 		vb, okb := b.Params[k]

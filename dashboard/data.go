@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/reports"
 )
 
 // run is one row of run_summary with what the pages need beside it.
@@ -246,62 +247,6 @@ var omittedDefaults = map[string]string{"code_sides": "both", "train.loss": "hin
 // own pair.
 var earlierRecipe = map[string]string{"train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"}
 
-// keyOrder puts the keys a reader looks for first, then the rest
-// alphabetically; the reports' order.
-func keyOrder(a, b string) int {
-	rank := func(k string) int {
-		switch k {
-		case "model":
-			return 0
-		case "codes":
-			return 1
-		case "schedule":
-			return 2
-		}
-		return 3
-	}
-	return cmp.Or(rank(a)-rank(b), strings.Compare(a, b))
-}
-
-// varyingKeys lists, in keyOrder, the identity keys whose values differ
-// between ids; a key that some lack differs from any value.
-func varyingKeys(ids []map[string]string) []string {
-	values := map[string]map[string]bool{}
-	for _, id := range ids {
-		for k := range id {
-			values[k] = map[string]bool{}
-		}
-	}
-	for _, id := range ids {
-		for k := range values {
-			v, ok := id[k]
-			if !ok {
-				v = "\x00absent"
-			}
-			values[k][v] = true
-		}
-	}
-	var keys []string
-	for k, vs := range values {
-		if len(vs) > 1 {
-			keys = append(keys, k)
-		}
-	}
-	slices.SortFunc(keys, keyOrder)
-	return keys
-}
-
-// paramText shows one identity value as the reports do.
-func paramText(key, value string) string {
-	switch key {
-	case "codes":
-		return "k=" + value
-	case "schedule":
-		return value
-	}
-	return key + "=" + value
-}
-
 // paperOrder is the order in which the paper tells its story; other
 // chains follow in the order they were first run.
 var paperOrder = []string{"base", "inflated", "fast", "inflated>base", "inflated>base>fast"}
@@ -339,13 +284,13 @@ func configs(runs []*run) []*config {
 	}
 	vary := map[string][]string{}
 	for m, ids := range byModel {
-		vary[m] = varyingKeys(ids)
+		vary[m] = reports.VaryingKeys(ids)
 	}
 	var all []map[string]string
 	for _, c := range cs {
 		all = append(all, c.identity)
 	}
-	experimentVary := varyingKeys(all)
+	experimentVary := reports.VaryingKeys(all)
 	for _, c := range cs {
 		var parts []string
 		for _, k := range vary[c.Model] {
@@ -353,7 +298,7 @@ func configs(runs []*run) []*config {
 			if !ok {
 				v = "n/a"
 			}
-			parts = append(parts, paramText(k, v))
+			parts = append(parts, reports.ParamText(k, v))
 		}
 		c.Label = c.Model
 		if len(parts) > 0 {

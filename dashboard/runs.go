@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/reports"
 )
 
 // experimentSummary is a line of the experiments table.
@@ -132,6 +133,6 @@ func (s *Server) runs(r *http.Request, db store.Reader) (any, error) {
 		out.Configs = append(out.Configs, summarize(c))
 		ids = append(ids, c.identity)
 	}
-	out.Varying = append(out.Varying, varyingKeys(ids)...)
+	out.Varying = append(out.Varying, reports.VaryingKeys(ids)...)
 	return out, nil
 }

@@ -121,7 +121,7 @@ func seriesByCodes(s summary) []codesSeries {
 		id := g.runs[0].identity()
 		for _, k := range s.l.vary[g.model] {
 			if k != "codes" && k != "schedule" {
-				parts = append(parts, paramText(k, id[k]))
+				parts = append(parts, ParamText(k, id[k]))
 			}
 		}
 		lab := g.model

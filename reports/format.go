@@ -68,9 +68,9 @@ func (r Row) identity() map[string]string {
 	return id
 }
 
-// keyOrder puts the keys a reader looks for first (codes, schedule), then
+// KeyOrder puts the keys a reader looks for first (codes, schedule), then
 // the rest alphabetically.
-func keyOrder(a, b string) int {
+func KeyOrder(a, b string) int {
 	rank := func(k string) int {
 		switch k {
 		case "model":
@@ -88,14 +88,24 @@ func keyOrder(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// varyingKeys lists, in keyOrder, the identity keys whose values differ
+// varyingKeys lists, in KeyOrder, the identity keys whose values differ
 // between rows; a key some rows lack differs from any value.
 func varyingKeys(rows []Row) []string {
-	values := map[string]map[string]bool{}
 	ids := make([]map[string]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.identity()
-		for k := range ids[i] {
+	}
+	return VaryingKeys(ids)
+}
+
+// VaryingKeys lists, in KeyOrder, the keys whose values differ between
+// the identities ids (a configuration's params, model, codes and
+// schedule); a key some lack differs from any value. The dashboard labels
+// configurations with them as the reports do.
+func VaryingKeys(ids []map[string]string) []string {
+	values := map[string]map[string]bool{}
+	for _, id := range ids {
+		for k := range id {
 			values[k] = map[string]bool{}
 		}
 	}
@@ -114,13 +124,13 @@ func varyingKeys(rows []Row) []string {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, keyOrder)
+	slices.SortFunc(keys, KeyOrder)
 	return keys
 }
 
-// paramText shows one identity value: codes as "k=4", a schedule as itself,
+// ParamText shows one identity value: codes as "k=4", a schedule as itself,
 // anything else as key=value.
-func paramText(key, value string) string {
+func ParamText(key, value string) string {
 	switch key {
 	case "codes":
 		return "k=" + value
@@ -158,7 +168,7 @@ func (l labeller) label(r Row) string {
 		if !ok {
 			v = na
 		}
-		parts = append(parts, paramText(k, v))
+		parts = append(parts, ParamText(k, v))
 	}
 	if len(parts) == 0 {
 		return r.Model
