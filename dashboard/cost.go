@@ -1,11 +1,9 @@
 package dashboard
 
 import (
-	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 
@@ -70,34 +68,12 @@ func (s *Server) cost(r *http.Request, db store.Reader) (any, error) {
 				Model: r.Model, Seed: r.Seed, X: float64(x), Y: float64(r.RSum)})
 			xs, ys = append(xs, float64(x)), append(ys, float64(r.RSum))
 		}
-		for _, i := range paretoFront(xs, ys) {
+		for _, i := range reports.ParetoFront(xs, ys) {
 			ax.Front = append(ax.Front, ax.Points[i].RunID)
 		}
 		out.Axes = append(out.Axes, ax)
 	}
 	return out, nil
-}
-
-// paretoFront returns the indices of the points that no other point beats
-// on both axes (lower x, higher y), in order of x; of equal points, the
-// first. (The reports' rule.)
-func paretoFront(xs, ys []float64) []int {
-	idx := make([]int, len(xs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(xs[a], xs[b]), cmp.Compare(ys[b], ys[a]))
-	})
-	var front []int
-	best := math.Inf(-1)
-	for _, i := range idx {
-		if ys[i] > best {
-			front = append(front, i)
-			best = ys[i]
-		}
-	}
-	return front
 }
 
 // runBrief names a run in a comparison.

@@ -300,23 +300,6 @@ func TestCost(t *testing.T) {
 	}
 }
 
-func TestParetoFront(t *testing.T) {
-	for _, tt := range []struct {
-		xs, ys []float64
-		want   []int
-	}{
-		{nil, nil, nil},
-		{[]float64{1}, []float64{5}, []int{0}},
-		// Of equal costs the most accurate only; a costlier point stays only
-		// when it is more accurate; of equal points the first.
-		{[]float64{2, 1, 1, 3, 4, 4}, []float64{5, 3, 4, 4, 6, 6}, []int{2, 0, 4}},
-	} {
-		if got := paretoFront(tt.xs, tt.ys); !slices.Equal(got, tt.want) {
-			t.Errorf("paretoFront(%v, %v) = %v, want %v", tt.xs, tt.ys, got, tt.want)
-		}
-	}
-}
-
 func TestDiff(t *testing.T) {
 	s, _ := newServer(t, Options{})
 	var got struct {

@@ -235,9 +235,10 @@ func firstPositive(ks []int) int {
 	return 1
 }
 
-// paretoFront returns the indices of the points no other point beats on
-// both axes (lower x, higher y), in order of x.
-func paretoFront(xs, ys []float64) []int {
+// ParetoFront returns the indices of the points no other point beats on
+// both axes (lower x, higher y), in order of x; of equal points, the
+// first. The dashboard draws the same front.
+func ParetoFront(xs, ys []float64) []int {
 	idx := make([]int, len(xs))
 	for i := range idx {
 		idx[i] = i
@@ -288,7 +289,7 @@ func latencyChart(s summary, title string) (chart, bool) {
 	if len(pts) == 0 {
 		return chart{}, false
 	}
-	front := paretoFront(xs, ys)
+	front := ParetoFront(xs, ys)
 	var fxy plotter.XYs
 	for _, i := range front {
 		fxy = append(fxy, plotter.XY{X: xs[i], Y: ys[i]})

@@ -285,11 +285,13 @@ func TestParetoFront(t *testing.T) {
 		{"dominated point left out", []float64{1, 2, 3}, []float64{5, 4, 6}, []int{0, 2}},
 		{"all on the front", []float64{3, 1, 2}, []float64{9, 1, 5}, []int{1, 2, 0}},
 		{"same latency: the more accurate", []float64{1, 1}, []float64{2, 3}, []int{1}},
+		{"no points", nil, nil, nil},
+		{"equal points: the first", []float64{2, 1, 1, 3, 4, 4}, []float64{5, 3, 4, 4, 6, 6}, []int{2, 0, 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := paretoFront(tt.xs, tt.ys); !slices.Equal(got, tt.want) {
-				t.Errorf("paretoFront = %v, want %v", got, tt.want)
+			if got := ParetoFront(tt.xs, tt.ys); !slices.Equal(got, tt.want) {
+				t.Errorf("ParetoFront = %v, want %v", got, tt.want)
 			}
 		})
 	}
