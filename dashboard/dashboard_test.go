@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/internal/referencedb"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
 
@@ -229,15 +229,7 @@ func TestEmptyExperiment(t *testing.T) {
 // TestLabelsMatchReports: the pages group and label the runs of the
 // committed reference database as its reports do.
 func TestLabelsMatchReports(t *testing.T) {
-	data, err := os.ReadFile("../reference/results.db")
-	if err != nil {
-		t.Skipf("no reference database: %v", err)
-	}
-	// From a copy: SQLite opens a WAL database, even read-only, by creating
-	// -shm and -wal files beside it, which reference/ must not get.
-	path := filepath.Join(t.TempDir(), "results.db")
-	check(t, os.WriteFile(path, data, 0o644))
-	db := openReadOnly(t, path)
+	db := openReadOnly(t, referencedb.Copy(t, ".."))
 	names, err := reports.Experiments(db)
 	if err != nil {
 		t.Fatal(err)

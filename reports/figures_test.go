@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/internal/referencedb"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -153,14 +154,7 @@ func TestScatterLabels(t *testing.T) {
 // database's experiments and checks them as TestScatterLabels does: no
 // overlapping labels, keys off the data, error bars on every mean.
 func TestReferenceFigures(t *testing.T) {
-	data, err := os.ReadFile("../reference/results.db")
-	if err != nil {
-		t.Skipf("no reference database: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "results.db") // SQLite would leave -shm and -wal files in reference/
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := referencedb.Copy(t, "..")
 	db, err := store.OpenReadOnly(path)
 	if err != nil {
 		t.Fatal(err)

@@ -6,29 +6,22 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inflateshrink/inflateshrink/internal/referencedb"
 )
 
 // TestReferenceReportsRegenerate renders every experiment of the committed
 // reference database again and compares the result, byte for byte, with
 // the committed reports: they must be what the database alone gives.
 func TestReferenceReportsRegenerate(t *testing.T) {
-	const committedDB, committed = "../../../reference/results.db", "../../../reference/report"
-	data, err := os.ReadFile(committedDB)
-	if err != nil {
-		t.Skipf("no reference database: %v", err)
-	}
-	// Render from a copy: SQLite opens a WAL database, even read-only, by
-	// creating -shm and -wal files beside it, which reference/ must not get.
-	db := filepath.Join(t.TempDir(), "results.db")
-	if err := os.WriteFile(db, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	const committed = "../../../reference/report"
+	db := referencedb.Copy(t, "../../..")
 	out := t.TempDir()
 	if err := run([]string{"-db", db, "-out", out}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	err = filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -40,7 +33,7 @@ func TestReferenceReportsRegenerate(t *testing.T) {
 			return nil
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the committed file (regenerate with: go run ./reports/cmd/report -db reference/results.db -out reference/report)", rel)
+			t.Errorf("%s differs from the committed file (regenerate with: gunzip -k reference/results.db.gz && go run ./reports/cmd/report -db reference/results.db -out reference/report)", rel)
 		}
 		n++
 		return nil
