@@ -116,7 +116,7 @@ func oneByOneFindings(s summary) string {
 		switch sched := g.runs[0].Schedule; {
 		case oneByOne(sched):
 			ones = append(ones, i)
-		case !strings.Contains(sched, ">>"): // a re-ranking cascade is no late-interaction model
+		case !strings.Contains(sched, ">>") && sched != "none": // neither a re-ranking cascade nor a non-learned baseline is a late-interaction model
 			late = append(late, i)
 		}
 	}
