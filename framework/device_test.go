@@ -58,12 +58,12 @@ func TestGPUPathOnHost(t *testing.T) {
 // before anything is recorded, with the build's explanation.
 func TestCommandWithoutCUDA(t *testing.T) {
 	if gpu.CUDABuild {
-		t.Skip("built with -tags cuda")
+		t.Skip("built with -tags gpu")
 	}
 	db := filepath.Join(t.TempDir(), "results.db")
 	err := Command(context.Background(), fiveModels(tinyConfig()), []string{"-db", db, "-device", "cuda"}, io.Discard, io.Discard)
 	if !errors.Is(err, gpu.ErrNoCUDA) {
-		t.Errorf("-device cuda without -tags cuda: %v, want gpu.ErrNoCUDA", err)
+		t.Errorf("-device cuda without -tags gpu: %v, want gpu.ErrNoCUDA", err)
 	}
 	if err := Command(context.Background(), fiveModels(tinyConfig()), []string{"-db", db, "-device", "tpu"}, io.Discard, io.Discard); err == nil {
 		t.Error("-device tpu accepted")

@@ -54,7 +54,7 @@ type Runner struct {
 	Only func(i int) bool
 	// Device is where stages train and test splits are encoded and scored:
 	// the CPU (models' Gorgonia graphs) by default, or a GPU through
-	// package gpu (a -tags cuda build). Every run records the device, and
+	// package gpu (a -tags gpu build). Every run records the device, and
 	// a GPU's name, memory, driver and CUDA versions.
 	Device  gpu.Device
 	gpuInfo gpu.Info // the GPU's description, read once by Run

@@ -1,13 +1,6 @@
-//go:build cuda
+//go:build gpu
 
 package gpu
-
-// #include <stdint.h>
-// #include <cuda.h>
-// // devF32 turns a device address into a float pointer for cuBLAS, which
-// // takes device memory through Go slices.
-// static float* devF32(uintptr_t p) { return (float*)p; }
-import "C"
 
 import (
 	_ "embed"
@@ -17,12 +10,10 @@ import (
 	"sync"
 	"unsafe"
 
-	"gorgonia.org/cu"
-	cublas "gorgonia.org/cu/blas"
-	"gorgonia.org/cu/nvrtc"
+	"github.com/inflateshrink/inflateshrink/gpu/internal/cuda"
 )
 
-// CUDABuild reports whether this binary was built with the cuda tag.
+// CUDABuild reports whether this binary was built with the gpu tag.
 const CUDABuild = true
 
 //go:embed kernels.cu
@@ -40,10 +31,10 @@ var kernels = []string{
 // kernels.cu compiled with NVRTC for the rest, all queued on the legacy
 // default stream so that they run in order without host synchronisation.
 type CUDA struct {
-	ctx    cu.CUContext
-	blas   *cublas.Standard
-	fns    map[string]cu.Function
-	allocs []cu.DevicePtr
+	ctx    cuda.Context
+	blas   *cuda.Blas
+	fns    map[string]cuda.Function
+	allocs []cuda.Ptr
 	info   Info
 	err    error
 	args   []uint64 // launch argument scratch
@@ -52,7 +43,7 @@ type CUDA struct {
 var _ Backend = (*CUDA)(nil)
 
 func openCUDA(ordinal int) (be Backend, info Info, err error) {
-	if err := cu.Init(); err != nil {
+	if err := cuda.Init(); err != nil {
 		return nil, Info{}, fmt.Errorf("gpu: no usable CUDA driver or GPU: %v", err)
 	}
 	runtime.LockOSThread()
@@ -61,36 +52,39 @@ func openCUDA(ordinal int) (be Backend, info Info, err error) {
 			runtime.UnlockOSThread()
 		}
 	}()
-	n, err := cu.NumDevices()
+	n, err := cuda.DeviceCount()
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("gpu: no usable CUDA driver or GPU: %v", err)
 	}
 	if ordinal >= n {
 		return nil, Info{}, fmt.Errorf("gpu: device cuda:%d asked for, but this machine has %d GPU(s)", ordinal, n)
 	}
-	dev, err := cu.GetDevice(ordinal)
+	dev, err := cuda.GetDevice(ordinal)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("gpu: cuda:%d: %v", ordinal, err)
 	}
 	if info, err = describe(dev, ordinal); err != nil {
 		return nil, Info{}, err
 	}
-	ctx, err := dev.MakeContext(cu.SchedAuto)
+	ctx, err := cuda.NewContext(dev)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("gpu: cuda:%d: creating a context: %v", ordinal, err)
 	}
-	c := &CUDA{ctx: ctx, fns: map[string]cu.Function{}, info: info}
+	c := &CUDA{ctx: ctx, fns: map[string]cuda.Function{}, info: info}
 	if err := c.compile(dev); err != nil {
 		ctx.Destroy()
 		return nil, Info{}, err
 	}
-	c.blas = cublas.New()
+	if c.blas, err = cuda.NewBlas(); err != nil {
+		ctx.Destroy()
+		return nil, Info{}, fmt.Errorf("gpu: cuda:%d: cuBLAS: %v", ordinal, err)
+	}
 	return c, info, nil
 }
 
 // describe reads the device's name, memory, compute capability and
 // versions.
-func describe(dev cu.Device, ordinal int) (Info, error) {
+func describe(dev cuda.Device, ordinal int) (Info, error) {
 	name, err := dev.Name()
 	if err != nil {
 		return Info{}, fmt.Errorf("gpu: cuda:%d: %v", ordinal, err)
@@ -103,24 +97,27 @@ func describe(dev cu.Device, ordinal int) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("gpu: cuda:%d: %v", ordinal, err)
 	}
-	sms, err := dev.Attribute(cu.MultiprocessorCount)
+	sms, err := dev.Multiprocessors()
 	if err != nil {
 		return Info{}, fmt.Errorf("gpu: cuda:%d: %v", ordinal, err)
 	}
-	nvMajor, nvMinor, err := nvrtc.Version()
+	nvMajor, nvMinor, err := cuda.NVRTCVersion()
 	if err != nil {
-		return Info{}, fmt.Errorf("gpu: NVRTC: %v", err)
+		return Info{}, fmt.Errorf("gpu: %v", err)
 	}
-	driver := cu.Version()
+	driver, err := cuda.DriverVersion()
+	if err != nil {
+		return Info{}, fmt.Errorf("gpu: %v", err)
+	}
 	return Info{
 		Name: name, Ordinal: ordinal, MemoryBytes: mem, ComputeCapability: fmt.Sprintf("%d.%d", major, minor),
 		Multiprocessors: sms, Driver: fmt.Sprintf("%d.%d", driver/1000, driver%1000/10),
-		NVRTC: fmt.Sprintf("%d.%d", nvMajor, nvMinor), Toolkit: fmt.Sprintf("%d.%d", C.CUDA_VERSION/1000, C.CUDA_VERSION%1000/10),
+		NVRTC: fmt.Sprintf("%d.%d", nvMajor, nvMinor), Toolkit: fmt.Sprintf("%d.%d", cuda.ToolkitVersion/1000, cuda.ToolkitVersion%1000/10),
 	}, nil
 }
 
 // compile builds kernels.cu for the device's architecture and loads it.
-func (c *CUDA) compile(dev cu.Device) error {
+func (c *CUDA) compile(dev cuda.Device) error {
 	major, minor, err := dev.ComputeCapability()
 	if err != nil {
 		return err
@@ -134,7 +131,7 @@ func (c *CUDA) compile(dev cu.Device) error {
 		}
 		ptx, _ = compiled.LoadOrStore(arch, p)
 	}
-	mod, err := cu.LoadData(ptx.(string))
+	mod, err := cuda.LoadPTX(ptx.(string))
 	if err != nil {
 		return fmt.Errorf("gpu: loading the kernels' PTX: %v", err)
 	}
@@ -155,16 +152,11 @@ var compiled sync.Map
 // CompileKernels compiles kernels.cu with NVRTC for a virtual architecture
 // such as "compute_90" and returns the PTX. It needs no GPU.
 func CompileKernels(arch string) (string, error) {
-	prog, err := nvrtc.CreateProgram(kernelSource, "kernels.cu")
+	ptx, err := cuda.CompilePTX(kernelSource, "kernels.cu", "--gpu-architecture="+arch, "--std=c++14")
 	if err != nil {
-		return "", fmt.Errorf("gpu: NVRTC: %v", err)
+		return "", fmt.Errorf("gpu: kernels.cu for %s: %v", arch, err)
 	}
-	defer prog.Destroy()
-	if err := prog.Compile("--gpu-architecture="+arch, "--std=c++14"); err != nil {
-		log, _ := prog.GetLog()
-		return "", fmt.Errorf("gpu: compiling kernels.cu for %s: %v\n%s", arch, err, log)
-	}
-	return prog.GetPTX()
+	return ptx, nil
 }
 
 // Name implements Backend.
@@ -180,13 +172,13 @@ func (c *CUDA) alloc(bytes int) uintptr {
 	if c.err != nil || bytes == 0 {
 		return 0
 	}
-	p, err := cu.MemAlloc(int64(bytes))
+	p, err := cuda.Alloc(int64(bytes))
 	if err != nil {
 		c.fail(fmt.Sprintf("allocating %d bytes", bytes), err)
 		return 0
 	}
 	c.allocs = append(c.allocs, p)
-	if err := cu.MemsetD32Async(p, 0, int64(bytes/4), cu.Stream{}); err != nil {
+	if err := cuda.MemsetD32Async(p, 0, int64(bytes/4)); err != nil {
 		c.fail("zeroing", err)
 	}
 	return uintptr(p)
@@ -201,35 +193,35 @@ func (c *CUDA) AllocInt(n int) *IBuf { return &IBuf{n: n, ptr: c.alloc(4 * n)} }
 // Upload implements Backend.
 func (c *CUDA) Upload(dst *Buf, src []float32) {
 	if c.err == nil && len(src) > 0 {
-		c.fail("upload", cu.MemcpyHtoD(cu.DevicePtr(dst.ptr), unsafe.Pointer(&src[0]), int64(4*min(len(src), dst.n))))
+		c.fail("upload", cuda.CopyToDevice(cuda.Ptr(dst.ptr), unsafe.Pointer(&src[0]), int64(4*min(len(src), dst.n))))
 	}
 }
 
 // UploadInt implements Backend.
 func (c *CUDA) UploadInt(dst *IBuf, src []int32) {
 	if c.err == nil && len(src) > 0 {
-		c.fail("upload", cu.MemcpyHtoD(cu.DevicePtr(dst.ptr), unsafe.Pointer(&src[0]), int64(4*min(len(src), dst.n))))
+		c.fail("upload", cuda.CopyToDevice(cuda.Ptr(dst.ptr), unsafe.Pointer(&src[0]), int64(4*min(len(src), dst.n))))
 	}
 }
 
 // Download implements Backend.
 func (c *CUDA) Download(dst []float32, src *Buf) {
 	if c.err == nil && len(dst) > 0 {
-		c.fail("download", cu.MemcpyDtoH(unsafe.Pointer(&dst[0]), cu.DevicePtr(src.ptr), int64(4*min(len(dst), src.n))))
+		c.fail("download", cuda.CopyToHost(unsafe.Pointer(&dst[0]), cuda.Ptr(src.ptr), int64(4*min(len(dst), src.n))))
 	}
 }
 
 // DownloadInt implements Backend.
 func (c *CUDA) DownloadInt(dst []int32, src *IBuf) {
 	if c.err == nil && len(dst) > 0 {
-		c.fail("download", cu.MemcpyDtoH(unsafe.Pointer(&dst[0]), cu.DevicePtr(src.ptr), int64(4*min(len(dst), src.n))))
+		c.fail("download", cuda.CopyToHost(unsafe.Pointer(&dst[0]), cuda.Ptr(src.ptr), int64(4*min(len(dst), src.n))))
 	}
 }
 
 // Sync implements Backend.
 func (c *CUDA) Sync() error {
 	if c.err == nil {
-		c.fail("synchronize", cu.Synchronize())
+		c.fail("synchronize", cuda.Synchronize())
 	}
 	return c.err
 }
@@ -238,7 +230,7 @@ func (c *CUDA) Sync() error {
 func (c *CUDA) Close() error {
 	c.Sync()
 	for _, p := range c.allocs {
-		cu.MemFree(p)
+		cuda.Free(p)
 	}
 	c.allocs = nil
 	if c.blas != nil {
@@ -252,21 +244,15 @@ func (c *CUDA) Close() error {
 // Zero implements Backend.
 func (c *CUDA) Zero(x *Buf) {
 	if c.err == nil && x.n > 0 {
-		c.fail("zero", cu.MemsetD32Async(cu.DevicePtr(x.ptr), 0, int64(x.n), cu.Stream{}))
+		c.fail("zero", cuda.MemsetD32Async(cuda.Ptr(x.ptr), 0, int64(x.n)))
 	}
 }
 
 // Copy implements Backend.
 func (c *CUDA) Copy(dst, src *Buf) {
 	if c.err == nil && src.n > 0 {
-		c.fail("copy", cu.MemcpyDtoDAsync(cu.DevicePtr(dst.ptr), cu.DevicePtr(src.ptr), int64(4*src.n), cu.Stream{}))
+		c.fail("copy", cuda.CopyAsync(cuda.Ptr(dst.ptr), cuda.Ptr(src.ptr), int64(4*src.n)))
 	}
-}
-
-// devSlice presents device memory as a Go slice for cuBLAS, which reads
-// only its address. The slice must never be indexed by Go code.
-func devSlice(b *Buf) []float32 {
-	return unsafe.Slice((*float32)(unsafe.Pointer(C.devF32(C.uintptr_t(b.ptr)))), b.n)
 }
 
 // Gemm implements Backend. cuBLAS is column-major: a row-major C = A B is
@@ -275,8 +261,7 @@ func (c *CUDA) Gemm(tA, tB bool, m, n, k int, alpha float32, a *Buf, lda int, b 
 	if c.err != nil || m == 0 || n == 0 {
 		return
 	}
-	c.blas.Sgemm(trans(tB), trans(tA), n, m, k, alpha, devSlice(b), ldb, devSlice(a), lda, beta, devSlice(cb), ldc)
-	c.fail("cuBLAS sgemm", c.blas.Err())
+	c.fail("cuBLAS sgemm", c.blas.Sgemm(tB, tA, n, m, k, alpha, cuda.Ptr(b.ptr), ldb, cuda.Ptr(a.ptr), lda, beta, cuda.Ptr(cb.ptr), ldc))
 }
 
 // Launch argument kinds: every kernel parameter is passed as 8 bytes, the
@@ -330,11 +315,7 @@ func (c *CUDA) launchBlocks(name string, blocks, blockSize, shared int, args ...
 		}
 		c.args = append(c.args, v)
 	}
-	params := make([]unsafe.Pointer, len(c.args))
-	for i := range c.args {
-		params[i] = unsafe.Pointer(&c.args[i])
-	}
-	c.fail("launching "+name, c.fns[name].Launch(blocks, 1, 1, blockSize, 1, 1, shared, cu.Stream{}, params))
+	c.fail("launching "+name, c.fns[name].Launch(blocks, blockSize, shared, c.args))
 }
 
 // warps launches a kernel with one warp per row.

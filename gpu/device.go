@@ -63,8 +63,8 @@ func (i Info) Fields() map[string]string {
 }
 
 // ErrNoCUDA is returned by Open for a CUDA device in a binary built
-// without the cuda build tag.
-var ErrNoCUDA = errors.New("gpu: this binary was built without CUDA support: rebuild with -tags cuda on a machine with the CUDA toolkit (12 or 13) and the NVIDIA driver, or use -device cpu")
+// without the gpu build tag.
+var ErrNoCUDA = errors.New("gpu: this binary was built without CUDA support: rebuild with -tags gpu on a machine with the CUDA toolkit (12 or 13) and the NVIDIA driver, or use -device cpu")
 
 // Probe opens and closes a GPU device to check that it can be used and
 // describe it.

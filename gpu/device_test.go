@@ -38,9 +38,9 @@ func TestOpenWithoutCUDA(t *testing.T) {
 		t.Error("Open(cpu) succeeded; the CPU trains through package models")
 	}
 	if CUDABuild {
-		t.Skip("built with -tags cuda")
+		t.Skip("built with -tags gpu")
 	}
 	if _, _, err := Open(Device{CUDA: true}); !errors.Is(err, ErrNoCUDA) {
-		t.Errorf("Open(cuda) without -tags cuda: %v, want ErrNoCUDA", err)
+		t.Errorf("Open(cuda) without -tags gpu: %v, want ErrNoCUDA", err)
 	}
 }

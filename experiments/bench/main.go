@@ -10,13 +10,13 @@
 // GFLOP/s; allocation per step; and full-gallery MaxSim throughput.
 // Without -tags openblas it measures the pure-Go build.
 //
-// With -device cuda (or cuda:N), in a build with -tags cuda on a machine
+// With -device cuda (or cuda:N), in a build with -tags gpu on a machine
 // with an NVIDIA GPU, it is the GPU check instead (see gpuCheck): every
 // CUDA kernel against its CPU twin, one training step and a loss curve
 // against the CPU's, then the step and the gallery timed beside PyTorch on
 // the same GPU:
 //
-//	go run -tags cuda ./experiments/bench -device cuda
+//	go run -tags gpu ./experiments/bench -device cuda
 package main
 
 import (
@@ -46,7 +46,7 @@ func main() {
 	composedSteps := flag.Int("composed-steps", 2, "timed steps of the composed Gorgonia graph (0: skip)")
 	gallery := flag.String("gallery", "1000,5000,32,256", "images,captions,fragments,dims of the gallery test (empty: skip)")
 	python := flag.String("python", "/usr/bin/python3", "Python with torch (Debian python3-torch)")
-	device := flag.String("device", "cpu", "cpu, or cuda / cuda:N for the GPU check (needs -tags cuda)")
+	device := flag.String("device", "cpu", "cpu, or cuda / cuda:N for the GPU check (needs -tags gpu)")
 	curveSteps := flag.Int("curve-steps", 200, "GPU check: training steps of the CPU/GPU loss-curve comparison")
 	gpuSteps := flag.Int("gpu-steps", 50, "GPU check: timed training steps")
 	flag.Parse()

@@ -1,8 +1,0 @@
-package cuda
-
-//go:generate cudagen
-
-const (
-	elemBinOpMod   = "elembinop"
-	elemUnaryOpMod = "elemunaryop"
-)
