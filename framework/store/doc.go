@@ -5,7 +5,8 @@
 // and sweeps can be written as SQL and a rerun can skip work already done.
 // Training code never writes SQL: it receives a *Run from StartRun and calls
 // its methods (LogStep, RecordResults, RecordLatency, SetCheckpoint, Finish,
-// Fail, Interrupt) through small interfaces.
+// Fail, Interrupt) through small interfaces. Readers that need a run's
+// record or metrics use Runs (by RunFilter), FinishedRun and Results.
 //
 // # Tables (schema version 4)
 //

@@ -314,21 +314,27 @@ func (db *DB) FinishedRunAnyExperiment(configHash string) (r RunRecord, ok bool,
 }
 
 func (db *DB) queryRun(query string, args ...any) (RunRecord, bool, error) {
-	var (
-		r            RunRecord
-		errMsg, ckpt sql.NullString
-		teacher      sql.NullInt64
-	)
-	err := db.sql.QueryRow(query, args...).Scan(&r.ID, &r.Experiment, &r.ConfigHash, &r.Model,
-		&r.Schedule, &r.Dataset, &r.Protocol, &r.Status, &errMsg, &ckpt, &r.Codes, &r.Seed, &teacher)
+	r, err := scanRun(db.sql.QueryRow(query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return RunRecord{}, false, nil
 	}
 	if err != nil {
 		return RunRecord{}, false, err
 	}
-	r.Error, r.Checkpoint, r.TeacherRunID = errMsg.String, ckpt.String, teacher.Int64
 	return r, true, nil
+}
+
+// scanRun reads one row of selectRun.
+func scanRun(row interface{ Scan(...any) error }) (RunRecord, error) {
+	var (
+		r            RunRecord
+		errMsg, ckpt sql.NullString
+		teacher      sql.NullInt64
+	)
+	err := row.Scan(&r.ID, &r.Experiment, &r.ConfigHash, &r.Model,
+		&r.Schedule, &r.Dataset, &r.Protocol, &r.Status, &errMsg, &ckpt, &r.Codes, &r.Seed, &teacher)
+	r.Error, r.Checkpoint, r.TeacherRunID = errMsg.String, ckpt.String, teacher.Int64
+	return r, err
 }
 
 // CheckpointPath resolves rec's checkpoint to an absolute path: a relative
