@@ -28,3 +28,49 @@ func TestOpChecksRun(t *testing.T) {
 		}
 	}
 }
+
+// Backends that are Host but for one op, each wrong the way a kernel can
+// be: off by a rounding-sized amount, a row missed, an update dropped.
+type (
+	layerNormOff   struct{ Host }
+	maxSimLastMiss struct{ Host }
+	adamWNoUpdate  struct{ Host }
+)
+
+func (b layerNormOff) LayerNorm(y, xhat, rstd, x, r, g, bias *Buf, rows, d int) {
+	b.Host.LayerNorm(y, xhat, rstd, x, r, g, bias, rows, d)
+	y.host[0] += 1e-2
+}
+
+func (b maxSimLastMiss) MaxSim(scores *Buf, argmax *IBuf, sims, weight, bias *Buf, bt, ft, bi, fi int) {
+	b.Host.MaxSim(scores, argmax, sims, weight, bias, bt, ft, bi, fi)
+	scores.host[len(scores.host)-1] = 0
+}
+
+func (adamWNoUpdate) AdamW(w, g, m, v, acc *Buf, s AdamStep) {}
+
+// TestOpChecksCatchWrongOps shows that the comparison the GPU check runs
+// on each CUDA kernel fails a wrong op, and only the checks that use it.
+func TestOpChecksCatchWrongOps(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		be    Backend
+		wrong map[string]bool
+	}{
+		{"LayerNorm off by 1e-2 in one value", layerNormOff{}, map[string]bool{"layernorm": true}},
+		{"MaxSim misses the last pair", maxSimLastMiss{}, map[string]bool{"maxsim": true}},
+		{"AdamW drops the update", adamWNoUpdate{}, map[string]bool{"adamw": true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			results, err := CompareOps(Host{}, tt.be, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range results {
+				if r.OK == tt.wrong[r.Name] {
+					t.Errorf("%s: OK %v (relative error %.2g)", r.Name, r.OK, r.RelErr)
+				}
+			}
+		})
+	}
+}

@@ -40,3 +40,23 @@ func TestOpenReportsNoGPU(t *testing.T) {
 		t.Errorf("GPU described as %+v", info)
 	}
 }
+
+// TestKernelsMatchHost compares every CUDA kernel with its Host twin on
+// random inputs (CompareOps, the GPU check's section 1). It needs a GPU
+// and skips, saying why, where none is usable.
+func TestKernelsMatchHost(t *testing.T) {
+	be, info, err := Open(Device{CUDA: true})
+	if err != nil {
+		t.Skipf("no usable GPU: %v", err)
+	}
+	defer be.Close()
+	results, err := CompareOps(Host{}, be, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.OK {
+			t.Errorf("%s on %s: relative error %.2g, tolerance %.0e", r.Name, info.Name, r.RelErr, OpTolerance)
+		}
+	}
+}
