@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/internal/referencedb"
 	"github.com/inflateshrink/inflateshrink/reports"
 )

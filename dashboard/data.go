@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
 
@@ -45,7 +45,7 @@ type run struct {
 	Params map[string]string `json:"-"`
 }
 
-// Run statuses, as framework/store records them.
+// Run statuses, as store records them.
 const (
 	statusFinished = "finished"
 	statusRunning  = "running"

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // maxLimit bounds how many won queries of each run a drill-down lists.

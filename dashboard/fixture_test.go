@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // The fixture is one small database that every test of the package reads,
-// written through framework/store's write API as a sweep writes it.
+// written through store's write API as a sweep writes it.
 //
 // Data set fixtureSet: 6 test images (a colour each, a 4x4 thumbnail) with
 // 2 captions each, caption c describing image c/2.

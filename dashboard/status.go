@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // recentFailures is how many failed or interrupted runs the status lists.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/baselines"
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
 )
 

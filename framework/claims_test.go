@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // TestConcurrentSweepsTrainOnce: four runners, each with its own handle

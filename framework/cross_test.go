@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // TestCrossConfig: cascade names parse, the cross keys are spelled out

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
 )
 

@@ -20,7 +20,7 @@ import (
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/distill"
 	"github.com/inflateshrink/inflateshrink/framework/environ"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/gpu"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"

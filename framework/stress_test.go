@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
 

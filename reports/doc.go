@@ -47,7 +47,7 @@
 //
 // Reports never retrain and never re-score: they read the view run_summary
 // and the tables params, ranks, steps, environment and results that package
-// framework/store maintains (params, ranks and steps are optional, and the
+// store maintains (params, ranks and steps are optional, and the
 // validation results are read from the results table, not from the view's
 // columns of schema version 4, so older databases still render). A report
 // reads all of it in one read transaction (store.Snapshot), so a sweep may

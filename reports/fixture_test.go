@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
 )
 
-// fixtureSchema stands in for framework/store's view: a table with the view's
+// fixtureSchema stands in for store's view: a table with the view's
 // exact columns, and the environment and results tables.
 const fixtureSchema = `
 CREATE TABLE run_summary(experiment TEXT, run_id INTEGER, model TEXT, codes INTEGER, schedule TEXT,

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // Settings controls rendering. The zero value gives the defaults.

@@ -31,7 +31,7 @@ import (
 	"github.com/inflateshrink/inflateshrink/dashboard"
 	"github.com/inflateshrink/inflateshrink/datasets"
 	_ "github.com/inflateshrink/inflateshrink/datasets/all" // the real data sets, for the drill-down's pictures
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // syncBuffer is a bytes.Buffer that the server's goroutine and the test can

@@ -16,7 +16,7 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/framework"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/internal/safetensors"
 	"github.com/inflateshrink/inflateshrink/models"
 )

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/framework"
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // Data is the data set of every experiment's test: synthetic-small's

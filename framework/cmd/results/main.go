@@ -59,7 +59,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 func main() {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 type failure struct{ msg, stack string }

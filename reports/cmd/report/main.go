@@ -27,7 +27,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
 )
 

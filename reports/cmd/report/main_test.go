@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/framework/store"
+	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/internal/readonly"
 )
 

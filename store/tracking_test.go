@@ -179,7 +179,7 @@ var (
 
 // TestMultiProcessWriters starts several processes (this test binary again)
 // that write runs into one new database at the same moment, and counts
-// every row. go test ./framework/store -run MultiProcess -stress.procs=32
+// every row. go test ./store -run MultiProcess -stress.procs=32
 // -stress.steps=20000 is the long variant.
 func TestMultiProcessWriters(t *testing.T) {
 	if path := os.Getenv("STORE_STRESS_DB"); path != "" {
