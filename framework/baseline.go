@@ -7,8 +7,8 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/baselines"
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // A model named "baseline:METHOD" (baseline:caption-mean, ...) is a

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/retrieval"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // CrossConfig is the cross encoder of a cascade. Zero fields take their

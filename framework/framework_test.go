@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,8 +12,9 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/store"
+	"github.com/inflateshrink/inflateshrink/internal/cli"
 	"github.com/inflateshrink/inflateshrink/metrics"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // tinyConfig trains in well under a second per stage.
@@ -203,7 +205,7 @@ func TestCommandBadInput(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			_, isUsage := err.(usageError)
+			isUsage := errors.As(err, new(*cli.UsageError))
 			if isUsage != tt.usage || !strings.Contains(err.Error()+errOut.String(), tt.want) {
 				t.Errorf("error %q (usage %v), want one naming %s (usage %v)", err, isUsage, tt.want, tt.usage)
 			}

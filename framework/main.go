@@ -15,10 +15,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/gpu"
+	"github.com/inflateshrink/inflateshrink/internal/cli"
 	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/reports"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // Main is the command line every program under experiments/ shares: it
@@ -35,12 +36,9 @@ func Main(e Experiment) {
 // before they kill a job.
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
-type usageError struct{ error }
-
 // Command runs e as Main does, with explicit arguments and output.
 func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(e.Name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	dbPath := fs.String("db", "results.db", "results database `path` (SQLite)")
 	reportDir := fs.String("report", "", "report `directory` (default report/<name>)")
 	seed := fs.Int64("seed", 0, "run only this seed (default: the experiment's seeds)")
@@ -55,33 +53,28 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	device := fs.String("device", "cpu", "where to train and evaluate: `cpu`, cuda or cuda:N (cuda needs a -tags gpu build)")
 	var sets setList
 	fs.Var(&sets, "set", "override a config value, `key=value` (repeatable), e.g. -set train.epochs=2")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags]\n\nTrains and evaluates the trials of experiment %s (skipping those results.db holds), then writes its report.\n\n", filepath.Base(os.Args[0]), e.Name)
-		fs.PrintDefaults()
+	program := filepath.Base(os.Args[0]) // what the user runs, whatever the experiment's name
+	help := fmt.Sprintf("usage: %s [flags]\n\nTrains and evaluates the trials of experiment %s (skipping those results.db holds), then writes its report.\n\nflags:\n", program, e.Name)
+	if err := cli.Parse(program, fs, args, stdout, help); err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	if err := cli.NoArgs(program, fs, ""); err != nil {
+		return err
 	}
 	if *workers < 1 {
-		return usageError{fmt.Errorf("-workers %d: want at least 1", *workers)}
+		return cli.Usage(program, fmt.Errorf("-workers %d: want at least 1", *workers))
 	}
 	dev, err := gpu.ParseDevice(*device)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(program, err)
 	}
 	for _, s := range sets {
 		key, _, _ := strings.Cut(s, "=")
 		if axis := e.axisOwner(key); axis != "" {
-			return usageError{fmt.Errorf("-set %s: the sweep's %s axis sets %s in every trial; change the experiment instead", s, axis, key)}
+			return cli.Usage(program, fmt.Errorf("-set %s: the sweep's %s axis sets %s in every trial; change the experiment instead", s, axis, key))
 		}
 		if e.Base, err = e.Base.Set(s); err != nil {
-			return usageError{err}
+			return cli.Usage(program, err)
 		}
 	}
 	e.Name = *name
@@ -97,16 +90,16 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 		}
 	})
 	if err := e.Check(); err != nil {
-		return usageError{err}
+		return cli.Usage(program, err)
 	}
 	trials := e.Trials()
 	for _, t := range trials {
 		if err := t.Validate(); err != nil {
-			return usageError{err}
+			return cli.Usage(program, err)
 		}
 	}
 	if *trialIndex < -1 || *trialIndex >= len(trials) {
-		return usageError{fmt.Errorf("-trial %d: the sweep has %d trials (0 to %d)", *trialIndex, len(trials), len(trials)-1)}
+		return cli.Usage(program, fmt.Errorf("-trial %d: the sweep has %d trials (0 to %d)", *trialIndex, len(trials), len(trials)-1))
 	}
 	var only func(int) bool
 	if *trialIndex >= 0 {

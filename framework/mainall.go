@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/inflateshrink/inflateshrink/internal/cli"
 )
 
 // MainAll is Main for a program that runs several experiments one after
@@ -23,18 +26,10 @@ func MainAll(es ...Experiment) {
 	exit(CommandAll(ctx, es, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// exit ends the process as Main does for err.
+// exit ends the process as Main does for err (see cli.Exit: 0, 2 for a
+// mistake in the command line, 1).
 func exit(err error) {
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
-	case errors.As(err, new(usageError)):
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Exit(filepath.Base(os.Args[0]), err, os.Stderr))
 }
 
 // perExperiment are the flags whose value belongs to a single experiment.
@@ -46,19 +41,19 @@ var perExperiment = []string{"name", "report", "trial", "slurm"}
 func CommandAll(ctx context.Context, es []Experiment, args []string, stdout, stderr io.Writer) error {
 	selected, rest, err := takeFlag(args, "experiment")
 	if err != nil {
-		return usageError{err}
+		return cli.Usage("", err)
 	}
 	if selected != "" {
 		i := slices.IndexFunc(es, func(e Experiment) bool { return e.Name == selected })
 		if i < 0 {
-			return usageError{fmt.Errorf("-experiment %q: this program runs %s", selected, experimentNames(es))}
+			return cli.Usage("", fmt.Errorf("-experiment %q: this program runs %s", selected, experimentNames(es)))
 		}
 		es = es[i : i+1]
 	}
 	if len(es) > 1 {
 		for _, name := range perExperiment {
 			if hasFlag(rest, name) {
-				return usageError{fmt.Errorf("-%s names one experiment's output: add -experiment NAME (one of %s)", name, experimentNames(es))}
+				return cli.Usage("", fmt.Errorf("-%s names one experiment's output: add -experiment NAME (one of %s)", name, experimentNames(es)))
 			}
 		}
 	}
@@ -68,7 +63,7 @@ func CommandAll(ctx context.Context, es []Experiment, args []string, stdout, std
 	var errs []error
 	for _, e := range es {
 		if err := Command(ctx, e, rest, stdout, stderr); err != nil {
-			if errors.Is(err, flag.ErrHelp) || errors.As(err, new(usageError)) || ctx.Err() != nil {
+			if errors.Is(err, flag.ErrHelp) || errors.As(err, new(*cli.UsageError)) || ctx.Err() != nil {
 				return err
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", e.Name, err))

@@ -20,10 +20,10 @@ import (
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/distill"
 	"github.com/inflateshrink/inflateshrink/framework/environ"
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/gpu"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // Runner trains and evaluates an experiment's trials into a store.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 var (

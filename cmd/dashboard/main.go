@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,13 +30,14 @@ import (
 	"github.com/inflateshrink/inflateshrink/dashboard"
 	"github.com/inflateshrink/inflateshrink/datasets"
 	_ "github.com/inflateshrink/inflateshrink/datasets/all" // the real data sets, for the drill-down's pictures
+	"github.com/inflateshrink/inflateshrink/internal/cli"
 	"github.com/inflateshrink/inflateshrink/store"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+	os.Exit(exitStatus(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
 }
 
 const usage = `usage: dashboard [-db results.db] [-addr localhost:8080] [-no-data]
@@ -50,52 +50,28 @@ read, and may be written by sweeps meanwhile.
 flags:
 `
 
-// usageError is an error in the command line itself.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-
-// cli runs args until ctx ends and returns the exit status: 0 on success
+// exitStatus runs args until ctx ends and returns the exit status: 0 on success
 // and for -h, 2 for a usage error, 1 for any other. Errors are printed
 // once, to stderr. listening, when not nil, receives the server's URL once
 // it accepts connections.
-func cli(ctx context.Context, args []string, stdout, stderr io.Writer, listening func(url string)) int {
-	err := run(ctx, args, stdout, listening)
-	var u usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &u):
-		fmt.Fprintln(stderr, "dashboard:", err)
-		fmt.Fprintln(stderr, "run 'dashboard -h' for usage")
-		return 2
-	default:
-		fmt.Fprintln(stderr, "dashboard:", err)
-		return 1
-	}
+func exitStatus(ctx context.Context, args []string, stdout, stderr io.Writer, listening func(url string)) int {
+	return cli.Exit("dashboard", run(ctx, args, stdout, listening), stderr)
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer, listening func(string)) error {
 	fs := flag.NewFlagSet("dashboard", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
 	dbPath := fs.String("db", "results.db", "results database `path`, opened read-only")
 	addr := fs.String("addr", "localhost:8080", "`host:port` to serve on; port 0 picks a free one")
 	noData := fs.Bool("no-data", false, "do not load data sets: the drill-down shows query numbers without captions or pictures")
-	switch err := fs.Parse(args); {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
+	if err := cli.Parse("dashboard", fs, args, stdout, usage); err != nil {
 		return err
-	case err != nil:
-		return usageError{err}
-	case fs.NArg() > 0:
-		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	if err := cli.NoArgs("dashboard", fs, ""); err != nil {
+		return err
 	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
-		return usageError{fmt.Errorf("-addr %q: %w", *addr, err)}
+		return cli.Usage("dashboard", fmt.Errorf("-addr %q: %w", *addr, err))
 	}
 
 	db, err := store.OpenReadOnly(*dbPath)

@@ -47,7 +47,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"-db", filepath.Join(t.TempDir(), "none.db")}, 1, "", "none.db"},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := cli(context.Background(), tt.args, &stdout, &stderr, nil)
+		code := exitStatus(context.Background(), tt.args, &stdout, &stderr, nil)
 		if code != tt.code || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
 			t.Errorf("dashboard %q: exit %d, stdout %q, stderr %q; want %d, %q, %q",
 				tt.args, code, stdout.String(), stderr.String(), tt.code, tt.stdout, tt.stderr)
@@ -80,7 +80,7 @@ func TestServe(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- cli(ctx, []string{"-db", path, "-addr", "127.0.0.1:0", "-no-data"}, &stdout, &stderr, func(u string) { urls <- u })
+		done <- exitStatus(ctx, []string{"-db", path, "-addr", "127.0.0.1:0", "-no-data"}, &stdout, &stderr, func(u string) { urls <- u })
 	}()
 	var url string
 	select {

@@ -46,37 +46,18 @@ import (
 	"strings"
 
 	_ "github.com/inflateshrink/inflateshrink/datasets/all" // the real data sets
+	"github.com/inflateshrink/inflateshrink/internal/cli"
 	"github.com/inflateshrink/inflateshrink/search"
 )
 
 func main() {
-	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(exitStatus(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// usageError is an error in the command line itself.
-type usageError struct {
-	cmd string
-	err error
-}
-
-func (e usageError) Error() string { return e.err.Error() }
-
-// cli runs args and returns the exit status: 0 on success and for -h, 2
-// for a usage error, 1 for any other. Errors are printed once, to stderr.
-func cli(args []string, stdout, stderr io.Writer) int {
-	err := run(args, stdout, stderr)
-	var u usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &u):
-		fmt.Fprintln(stderr, strings.TrimSpace("search "+u.cmd)+":", err)
-		fmt.Fprintf(stderr, "run '%s -h' for usage\n", strings.TrimSpace("search "+u.cmd))
-		return 2
-	default:
-		fmt.Fprintln(stderr, "search:", strings.TrimPrefix(err.Error(), "search: "))
-		return 1
-	}
+// exitStatus runs args and returns the exit status (see cli.Exit: 0, 2
+// for a mistake in the command line, 1).
+func exitStatus(args []string, stdout, stderr io.Writer) int {
+	return cli.Exit("search", run(args, stdout, stderr), stderr)
 }
 
 const searchUsage = `usage: search [-db results.db] (-run ID | -checkpoint PATH -data NAME) (-text QUERY | -image N) [flags]
@@ -122,23 +103,13 @@ type options struct {
 	n     int
 }
 
-// parse parses args into fs; help is printed on stdout for -h.
-func parse(cmd string, fs *flag.FlagSet, args []string, stdout io.Writer, help string) error {
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, help)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
+// parse parses args into fs (help on stdout for -h); a query is a flag,
+// so positional arguments are a mistake.
+func parse(command string, fs *flag.FlagSet, args []string, stdout io.Writer, help string) error {
+	if err := cli.Parse(command, fs, args, stdout, help); err != nil {
 		return err
-	case err != nil:
-		return usageError{cmd, err}
-	case fs.NArg() > 0:
-		return usageError{cmd, fmt.Errorf("unexpected arguments %q (a query goes in -text \"...\")", fs.Args())}
 	}
-	return nil
+	return cli.NoArgs(command, fs, `a query goes in -text "..."`)
 }
 
 func modelFlags(fs *flag.FlagSet, o *options) {
@@ -173,31 +144,31 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.coarseCkpt, "coarse-checkpoint", "", "cascade: a coarse model's checkpoint `file` instead of -coarse-run")
 	fs.IntVar(&o.candidates, "candidates", 100, "cascade: items the coarse model preselects per query")
 	fs.BoolVar(&o.reindex, "reindex", false, "encode the gallery again even when a valid index is saved")
-	if err := parse("", fs, args, stdout, searchUsage); err != nil {
+	if err := parse("search", fs, args, stdout, searchUsage); err != nil {
 		return err
 	}
 	if err := checkSource(o.run, o.checkpoint, "-run", "-checkpoint"); err != nil {
-		return usageError{"", err}
+		return cli.Usage("search", err)
 	}
 	switch {
 	case o.checkpoint != "" && o.data == "":
-		return usageError{"", errors.New("-checkpoint needs -data NAME, the data set whose test split is the gallery")}
+		return cli.Usage("search", errors.New("-checkpoint needs -data NAME, the data set whose test split is the gallery"))
 	case (o.text == "") == !o.imageSet:
-		return usageError{"", errors.New("give one query: -text QUERY or -image N")}
+		return cli.Usage("search", errors.New("give one query: -text QUERY or -image N"))
 	case o.k <= 0:
-		return usageError{"", fmt.Errorf("-k must be positive, got %d", o.k)}
+		return cli.Usage("search", fmt.Errorf("-k must be positive, got %d", o.k))
 	case o.zoom <= 0:
-		return usageError{"", fmt.Errorf("-zoom must be positive, got %d", o.zoom)}
+		return cli.Usage("search", fmt.Errorf("-zoom must be positive, got %d", o.zoom))
 	case o.coarseRun != "" && o.coarseCkpt != "":
-		return usageError{"", errors.New("give one coarse model: -coarse-run or -coarse-checkpoint")}
+		return cli.Usage("search", errors.New("give one coarse model: -coarse-run or -coarse-checkpoint"))
 	case o.candidates <= 0:
-		return usageError{"", fmt.Errorf("-candidates must be positive, got %d", o.candidates)}
+		return cli.Usage("search", fmt.Errorf("-candidates must be positive, got %d", o.candidates))
 	case (o.coarseRun != "" || o.coarseCkpt != "") && o.k > o.candidates:
-		return usageError{"", fmt.Errorf("-k %d exceeds -candidates %d: the cascade returns at most its candidates", o.k, o.candidates)}
+		return cli.Usage("search", fmt.Errorf("-k %d exceeds -candidates %d: the cascade returns at most its candidates", o.k, o.candidates))
 	}
 	if o.coarseRun != "" {
 		if _, err := search.ParseRun(o.coarseRun); err != nil {
-			return usageError{"", fmt.Errorf("-coarse-run: %w", err)}
+			return cli.Usage("search", fmt.Errorf("-coarse-run: %w", err))
 		}
 	}
 	return searchCmd(o, stdout, stderr)
@@ -298,7 +269,7 @@ func searchCmd(o options, stdout, stderr io.Writer) error {
 		}
 	} else {
 		if o.image >= len(g.Split.Images) {
-			return usageError{"", fmt.Errorf("-image %d: gallery %s has images 0 to %d", o.image, name, len(g.Split.Images)-1)}
+			return cli.Usage("search", fmt.Errorf("-image %d: gallery %s has images 0 to %d", o.image, name, len(g.Split.Images)-1))
 		}
 		fmt.Fprintf(stdout, "query:   image %d, captioned %s\n", o.image, quoteAll(captions(g, o.image)))
 		if hits, err = s.Image(o.image, o.k); err != nil {
@@ -376,19 +347,19 @@ func export(args []string, stdout io.Writer) error {
 	fs.StringVar(&o.pairs, "pairs", "", "also write gallery pairs and Go's scores of them to this safetensors `file`, for tools/safetensors_check.py")
 	fs.IntVar(&o.n, "n", 8, "with -pairs: how many captions and images")
 	fs.StringVar(&o.data, "data", "", "with -pairs: the data set `name` whose test split gives the pairs (default: the run's); with -checkpoint: rebuilds a missing vocabulary")
-	if err := parse("export", fs, args, stdout, exportUsage); err != nil {
+	if err := parse("search export", fs, args, stdout, exportUsage); err != nil {
 		return err
 	}
 	if err := checkSource(o.run, o.checkpoint, "-run", "-checkpoint"); err != nil {
-		return usageError{"export", err}
+		return cli.Usage("search export", err)
 	}
 	switch {
 	case o.out == "":
-		return usageError{"export", errors.New("-out FILE.safetensors is required")}
+		return cli.Usage("search export", errors.New("-out FILE.safetensors is required"))
 	case o.n <= 0:
-		return usageError{"export", fmt.Errorf("-n must be positive, got %d", o.n)}
+		return cli.Usage("search export", fmt.Errorf("-n must be positive, got %d", o.n))
 	case o.pairs != "" && o.run == "" && o.data == "":
-		return usageError{"export", errors.New("-pairs with -checkpoint needs -data NAME, the data set whose test split gives the pairs")}
+		return cli.Usage("search export", errors.New("-pairs with -checkpoint needs -data NAME, the data set whose test split gives the pairs"))
 	}
 	data := &search.Loader{}
 	src, err := source(o, o.run, o.checkpoint)

@@ -24,7 +24,7 @@ import (
 // call runs the command line and returns its exit status and output.
 func call(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = cli(args, &out, &errOut)
+	code = exitStatus(args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

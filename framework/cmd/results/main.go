@@ -59,47 +59,19 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/inflateshrink/inflateshrink/internal/cli"
 	"github.com/inflateshrink/inflateshrink/store"
 )
 
 func main() {
-	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(exitStatus(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// cli runs the command line args and returns its exit status: 0 on
-// success and for -h, 2 for a usage error, 1 for any other error. Errors
-// are printed once, to stderr.
-func cli(args []string, stdout, stderr io.Writer) int {
-	err := run(args, stdout)
-	var u usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &u):
-		fmt.Fprintln(stderr, "results:", err)
-		fmt.Fprintf(stderr, "run '%s -h' for usage\n", strings.TrimSpace("results "+u.cmd))
-		return 2
-	default:
-		fmt.Fprintln(stderr, "results:", err)
-		return 1
-	}
+// exitStatus runs the command line args and returns its exit status (see
+// cli.Exit: 0, 2 for a mistake in the command line, 1).
+func exitStatus(args []string, stdout, stderr io.Writer) int {
+	return cli.Exit("results", run(args, stdout), stderr)
 }
-
-// usageError is a mistake in the command line of command cmd ("" for
-// the command line before any command).
-type usageError struct {
-	cmd string
-	err error
-}
-
-func (e usageError) Error() string {
-	if e.cmd == "" {
-		return e.err.Error()
-	}
-	return e.cmd + ": " + e.err.Error()
-}
-
-func (e usageError) Unwrap() error { return e.err }
 
 // command is a subcommand of results: its arguments after the name and
 // what it does, in one line for the command list and in full for its help.
@@ -187,16 +159,16 @@ func run(args []string, stdout io.Writer) error {
 	var o options
 	top := flag.NewFlagSet("results", flag.ContinueOnError)
 	top.StringVar(&o.db, "db", "results.db", "results database `path`")
-	if err := parse("", top, args, stdout, topUsage()); err != nil {
+	if err := cli.Parse("results", top, args, stdout, topUsage()); err != nil {
 		return err
 	}
 	if top.NArg() == 0 {
-		return usageError{err: fmt.Errorf("no command: want %s", oneOf(commandNames()))}
+		return cli.Usagef("results", "no command: want %s", oneOf(commandNames()))
 	}
 	name, rest := top.Arg(0), top.Args()[1:]
 	i := slices.IndexFunc(commands, func(c command) bool { return c.name == name })
 	if i < 0 {
-		return usageError{err: fmt.Errorf("unknown command %q: want %s", name, oneOf(commandNames()))}
+		return cli.Usagef("results", "unknown command %q: want %s", name, oneOf(commandNames()))
 	}
 	c := commands[i]
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -226,11 +198,12 @@ func run(args []string, stdout io.Writer) error {
 	}
 	synopsis := strings.TrimSpace("results [-db results.db] " + name + " " + c.args)
 	help := fmt.Sprintf("usage: %s\n\n%s\n\nflags:\n", synopsis, c.long)
-	if err := parse(name, fs, rest, stdout, help); err != nil {
+	command := "results " + name
+	if err := cli.Parse(command, fs, rest, stdout, help); err != nil {
 		return err
 	}
 	if err := checkArgs(name, fs.Args(), &o); err != nil {
-		return usageError{cmd: name, err: err}
+		return cli.Usage(command, err)
 	}
 	if name == "merge" {
 		return merge(o.db, fs.Args(), stdout)
@@ -251,7 +224,7 @@ func run(args []string, stdout io.Writer) error {
 		switch name {
 		case "runs", "best", "export":
 			if err := q.checkFilter(o.filter); err != nil {
-				return usageError{cmd: name, err: err}
+				return cli.Usage(command, err)
 			}
 		}
 		switch name {
@@ -265,35 +238,16 @@ func run(args []string, stdout io.Writer) error {
 			return q.compare(o.ids, o.all)
 		case "best":
 			if err := q.checkResult(o.split, o.metric); err != nil {
-				return usageError{cmd: name, err: err}
+				return cli.Usage(command, err)
 			}
 			return q.best(o.filter, o.split, o.metric, o.lowest)
 		default: // export
 			if err := q.checkRanksSplit(o.split); err != nil {
-				return usageError{cmd: name, err: err}
+				return cli.Usage(command, err)
 			}
 			return q.export(o.filter, o.what, o.format, o.split)
 		}
 	})
-}
-
-// parse parses the args of command cmd ("" for results itself) into fs.
-// It prints nothing on an error, which it returns as a usageError; on -h
-// it prints help and fs's flags to stdout and returns flag.ErrHelp.
-func parse(cmd string, fs *flag.FlagSet, args []string, stdout io.Writer, help string) error {
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, help)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return err
-	case err != nil:
-		return usageError{cmd: cmd, err: err}
-	}
-	return nil
 }
 
 func commandNames() []string {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inflateshrink/inflateshrink/internal/cli"
+	"github.com/inflateshrink/inflateshrink/internal/cli/clitest"
 	"github.com/inflateshrink/inflateshrink/store"
 )
 
@@ -271,8 +272,7 @@ func TestMergeCommand(t *testing.T) {
 	s.SQL().Exec(`UPDATE experiments SET definition = '{"x":1}' WHERE name = 'e'`)
 	s.Close()
 	out, err = results(t, "-db", db, "merge", other)
-	var usage usageError
-	if err == nil || errors.As(err, &usage) || !strings.Contains(out, `conflict: experiment "e" is defined otherwise`) {
+	if err == nil || errors.As(err, new(*cli.UsageError)) || !strings.Contains(out, `conflict: experiment "e" is defined otherwise`) {
 		t.Errorf("conflicting merge: %v\n%s", err, out)
 	}
 }
@@ -361,30 +361,14 @@ func TestShowDuringWrites(t *testing.T) {
 }
 
 // TestMain runs the results command itself, instead of the tests, in the
-// processes that command starts.
-func TestMain(m *testing.M) {
-	if os.Getenv("RESULTS_TEST_COMMAND") == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// processes that execResults starts.
+func TestMain(m *testing.M) { clitest.Main(m, "RESULTS_TEST_COMMAND", main) }
 
-// execResults runs the results command line args in a process of its own, as
-// a user would, and returns what it printed to stdout and stderr and its
-// exit status.
+// execResults runs the results command line args in a process of its own,
+// as a user would.
 func execResults(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "RESULTS_TEST_COMMAND=1")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("results %q: %v", args, err)
-	}
-	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+	return clitest.Exec(t, "RESULTS_TEST_COMMAND", args...)
 }
 
 // TestHelp: -h prints the usage of results, or of the command it follows
@@ -436,15 +420,15 @@ func TestUsageErrors(t *testing.T) {
 		{nil, 2, "results: no command: want experiments, runs, show, compare, best, export or merge", "results -h"},
 		{[]string{"-db", db, "frobnicate"}, 2, `results: unknown command "frobnicate": want experiments, runs`, "results -h"},
 		{[]string{"-x"}, 2, "results: flag provided but not defined: -x", "results -h"},
-		{[]string{"-db", db, "runs", "-x"}, 2, "results: runs: flag provided but not defined: -x", "results runs -h"},
-		{[]string{"-db", db, "runs", "extra"}, 2, `results: runs: unexpected arguments ["extra"]`, "results runs -h"},
-		{[]string{"-db", db, "runs", "-param", "lr"}, 2, `results: runs: invalid value "lr" for flag -param: "lr": want key=value`, "results runs -h"},
-		{[]string{"-db", db, "show"}, 2, "results: show: want one run id", "results show -h"},
-		{[]string{"-db", db, "show", "x"}, 2, `results: show: run id "x": want a positive integer`, "results show -h"},
-		{[]string{"-db", db, "compare", "1"}, 2, "results: compare: want at least two run ids", "results compare -h"},
-		{[]string{"-db", db, "export", "-format", "xml"}, 2, `results: export: -format "xml": want csv or json`, "results export -h"},
-		{[]string{"-db", db, "runs", "-status", "done"}, 2, `results: runs: -status "done": want running, finished, failed or interrupted`, "results runs -h"},
-		{[]string{"-db", db, "merge"}, 2, "results: merge: no shard given", "results merge -h"},
+		{[]string{"-db", db, "runs", "-x"}, 2, "results runs: flag provided but not defined: -x", "results runs -h"},
+		{[]string{"-db", db, "runs", "extra"}, 2, `results runs: unexpected arguments ["extra"]`, "results runs -h"},
+		{[]string{"-db", db, "runs", "-param", "lr"}, 2, `results runs: invalid value "lr" for flag -param: "lr": want key=value`, "results runs -h"},
+		{[]string{"-db", db, "show"}, 2, "results show: want one run id", "results show -h"},
+		{[]string{"-db", db, "show", "x"}, 2, `results show: run id "x": want a positive integer`, "results show -h"},
+		{[]string{"-db", db, "compare", "1"}, 2, "results compare: want at least two run ids", "results compare -h"},
+		{[]string{"-db", db, "export", "-format", "xml"}, 2, `results export: -format "xml": want csv or json`, "results export -h"},
+		{[]string{"-db", db, "runs", "-status", "done"}, 2, `results runs: -status "done": want running, finished, failed or interrupted`, "results runs -h"},
+		{[]string{"-db", db, "merge"}, 2, "results merge: no shard given", "results merge -h"},
 		{[]string{"-db", db, "show", "99"}, 1, "results: no run 99", ""},
 		{[]string{"-db", filepath.Join(t.TempDir(), "none.db"), "runs"}, 1, "results: no results database at", ""},
 	}
@@ -490,7 +474,8 @@ func TestInvalidFilterValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		out, err := results(t, append([]string{"-db", db}, tt.args...)...)
-		if err == nil || err.Error() != tt.want || !errors.As(err, new(usageError)) {
+		var u *cli.UsageError
+		if !errors.As(err, &u) || strings.TrimPrefix(u.Command, "results ")+": "+err.Error() != tt.want {
 			t.Errorf("results %q: error %v, want the usage error %q", tt.args, err, tt.want)
 		}
 		if out != "" {

@@ -27,36 +27,20 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inflateshrink/inflateshrink/store"
+	"github.com/inflateshrink/inflateshrink/internal/cli"
 	"github.com/inflateshrink/inflateshrink/reports"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 func main() {
-	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(exitStatus(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// cli runs the command line args and returns its exit status: 0 on
-// success and for -h, 2 for a usage error, 1 for any other error. Errors
-// are printed once, to stderr.
-func cli(args []string, stdout, stderr io.Writer) int {
-	err := run(args, stdout)
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, new(usageError)):
-		fmt.Fprintln(stderr, err)
-		fmt.Fprintln(stderr, "run 'report -h' for usage")
-		return 2
-	default:
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
+// exitStatus runs the command line args and returns its exit status (see
+// cli.Exit: 0, 2 for a mistake in the command line, 1).
+func exitStatus(args []string, stdout, stderr io.Writer) int {
+	return cli.Exit("report", run(args, stdout), stderr)
 }
-
-// usageError is a mistake in the command line.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
 
 const usage = `usage: report [-db results.db] [-out report] [-experiment NAME]...
 
@@ -78,23 +62,15 @@ func (n *names) Set(v string) error { *n = append(*n, v); return nil }
 // to stdout.
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are returned and printed once, by cli
-	fs.Usage = func() {}
 	dbPath := fs.String("db", "results.db", "results `database` to read")
 	out := fs.String("out", "report", "`directory` to write <experiment>/ reports into")
 	var exps names
 	fs.Var(&exps, "experiment", "experiment `name` to render (repeatable; default: every experiment)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return err
-		}
-		return usageError{fmt.Errorf("report: %w", err)}
+	if err := cli.Parse("report", fs, args, stdout, usage); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("report: unexpected arguments %q", fs.Args())}
+	if err := cli.NoArgs("report", fs, ""); err != nil {
+		return err
 	}
 	db, err := store.OpenReadOnly(*dbPath)
 	if err != nil {
@@ -110,7 +86,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	for _, e := range exps {
 		if !slices.Contains(recorded, e) {
-			return usageError{fmt.Errorf("report: -experiment %q: no runs in %s; want %s", e, *dbPath, oneOf(recorded))}
+			return cli.Usagef("report", "-experiment %q: no runs in %s; want %s", e, *dbPath, oneOf(recorded))
 		}
 	}
 	if len(exps) == 0 {

@@ -2,16 +2,15 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/store"
+	"github.com/inflateshrink/inflateshrink/internal/cli/clitest"
 	"github.com/inflateshrink/inflateshrink/internal/readonly"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // fixture writes a results database with two experiments of one finished
@@ -64,8 +63,8 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "every experiment", args: nil, files: []string{"alpha/alpha.md", "alpha/alpha.html", "alpha/alpha.tex", "beta/beta.md"}},
 		{name: "one experiment", args: []string{"-experiment", "beta"}, files: []string{"beta/beta.html"}},
-		{name: "unknown experiment", args: []string{"-experiment", "gamma"}, want: `report: -experiment "gamma": no runs in `},
-		{name: "stray argument", args: []string{"x"}, want: `report: unexpected arguments ["x"]`},
+		{name: "unknown experiment", args: []string{"-experiment", "gamma"}, want: `-experiment "gamma": no runs in `},
+		{name: "stray argument", args: []string{"x"}, want: `unexpected arguments ["x"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,29 +121,13 @@ func TestRunReadOnlyDirectory(t *testing.T) {
 
 // TestMain runs the report command itself, instead of the tests, in the
 // processes that execReport starts.
-func TestMain(m *testing.M) {
-	if os.Getenv("REPORT_TEST_COMMAND") == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { clitest.Main(m, "REPORT_TEST_COMMAND", main) }
 
 // execReport runs the report command line args in a process of its own,
-// as a user would, and returns what it printed to stdout and stderr and
-// its exit status.
+// as a user would.
 func execReport(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "REPORT_TEST_COMMAND=1")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("report %q: %v", args, err)
-	}
-	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+	return clitest.Exec(t, "REPORT_TEST_COMMAND", args...)
 }
 
 // TestHelp: -h prints the usage and the flags to stdout and exits 0.
