@@ -61,5 +61,5 @@ func gpuObjective(fs models.FirstStageSettings, teacher, student *models.Model, 
 		s := ds.WithDefaults(teacher.Config, student.Config)
 		return gpu.Objective{Teacher: teacher, TeacherScale: s.TeacherTemp, StudentScale: s.StudentTemp, Reduction: s.Reduction}
 	}
-	return gpu.Objective{Loss: fs.Loss, Margin: fs.Margin, WarmupEpochs: fs.WarmupEpochs, WarmupTemp: fs.Temperature, Reduction: fs.Reduction}
+	return gpu.Objective{FirstStage: fs}
 }

@@ -46,6 +46,7 @@ func closeTo(got, want []float32, tol, floor float64) (float64, bool) {
 // parameter, for each shape option and loss.
 func TestNetMatchesGraph(t *testing.T) {
 	base := models.Config{Dim: 16, Heads: 2, FFDim: 24, MaxTextLen: 10, MaxRegions: 8, TextCodes: 3, ImageCodes: 2}
+	hinge := Objective{FirstStage: models.FirstStageSettings{Margin: 0.2}}
 	cases := []struct {
 		name   string
 		edit   func(*models.Config)
@@ -54,25 +55,25 @@ func TestNetMatchesGraph(t *testing.T) {
 		epoch  int
 		kdKeep models.Keep // with a teacher: the student's Keep
 	}{
-		{"hinge", nil, models.Hinge{Margin: 0.2}, Objective{Margin: 0.2}, 0, ""},
-		{"infonce warm-up", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Then: models.Hinge{Margin: 0.2}}, Objective{Margin: 0.2, WarmupEpochs: 1, WarmupTemp: 0.1}, 0, ""},
-		{"after warm-up", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Then: models.Hinge{Margin: 0.3}}, Objective{Margin: 0.3, WarmupEpochs: 1}, 1, ""},
-		{"vse++", nil, models.VSE{Margin: 0.2}, Objective{Loss: models.LossVSE}, 3, ""},
-		{"infonce throughout", nil, models.Contrastive{Temperature: 0.05}, Objective{Loss: models.LossInfoNCE, WarmupTemp: 0.05}, 4, ""},
-		{"keep tokens", func(c *models.Config) { c.Keep = models.KeepTokens }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
-		{"dual encoder", func(c *models.Config) { c.Keep = models.KeepFirst }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
-		{"codes only", func(c *models.Config) { c.Keep = models.KeepCodes }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
-		{"padding included", func(c *models.Config) { c.Padding = models.PadInclude }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
-		{"padding kept", func(c *models.Config) { c.Padding = models.PadKeep }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
-		{"shared two layers", func(c *models.Config) { c.SharedLayers, c.Layers = true, 2 }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
-		{"no codes", func(c *models.Config) { c.TextCodes, c.ImageCodes = 0, 0 }, models.Hinge{Margin: 0.2}, Objective{}, 0, ""},
+		{"hinge", nil, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		{"infonce warm-up", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Then: models.Hinge{Margin: 0.2}}, Objective{FirstStage: models.FirstStageSettings{Margin: 0.2, WarmupEpochs: 1, Temperature: 0.1}}, 0, ""},
+		{"after warm-up", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Then: models.Hinge{Margin: 0.3}}, Objective{FirstStage: models.FirstStageSettings{Margin: 0.3, WarmupEpochs: 1}}, 1, ""},
+		{"vse++", nil, models.VSE{Margin: 0.2}, Objective{FirstStage: models.FirstStageSettings{Loss: models.LossVSE, Margin: 0.2}}, 3, ""},
+		{"infonce throughout", nil, models.Contrastive{Temperature: 0.05}, Objective{FirstStage: models.FirstStageSettings{Loss: models.LossInfoNCE, Temperature: 0.05}}, 4, ""},
+		{"keep tokens", func(c *models.Config) { c.Keep = models.KeepTokens }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		{"dual encoder", func(c *models.Config) { c.Keep = models.KeepFirst }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		{"codes only", func(c *models.Config) { c.Keep = models.KeepCodes }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		{"padding included", func(c *models.Config) { c.Padding = models.PadInclude }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		{"padding kept", func(c *models.Config) { c.Padding = models.PadKeep }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		{"shared two layers", func(c *models.Config) { c.SharedLayers, c.Layers = true, 2 }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		{"no codes", func(c *models.Config) { c.TextCodes, c.ImageCodes = 0, 0 }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
 		{"distil to base", nil, nil, Objective{}, 0, models.KeepTokens},
 		{"distil to fast", nil, nil, Objective{}, 0, models.KeepFirst},
 		{"hinge masked, mean", nil, models.Hinge{Margin: 0.6, MaskPositive: true, Reduction: models.ReduceMean},
-			Objective{Loss: models.LossHingeL8Masked, Margin: 0.6, Reduction: models.ReduceMean}, 0, ""},
-		{"vse++ mean", nil, models.VSE{Margin: 0.2, Reduction: models.ReduceMean}, Objective{Loss: models.LossVSE, Reduction: models.ReduceMean}, 0, ""},
+			Objective{FirstStage: models.FirstStageSettings{Loss: models.LossHingeL8Masked, Margin: 0.6, Reduction: models.ReduceMean}}, 0, ""},
+		{"vse++ mean", nil, models.VSE{Margin: 0.2, Reduction: models.ReduceMean}, Objective{FirstStage: models.FirstStageSettings{Loss: models.LossVSE, Margin: 0.2, Reduction: models.ReduceMean}}, 0, ""},
 		{"infonce warm-up, mean", nil, &models.Warmup{Epochs: 1, Temperature: 0.1, Reduction: models.ReduceMean, Then: models.Hinge{Margin: 0.2}},
-			Objective{Margin: 0.2, WarmupEpochs: 1, WarmupTemp: 0.1, Reduction: models.ReduceMean}, 0, ""},
+			Objective{FirstStage: models.FirstStageSettings{Margin: 0.2, WarmupEpochs: 1, Temperature: 0.1, Reduction: models.ReduceMean}}, 0, ""},
 		{"distil to base, mean", nil, nil, Objective{Reduction: models.ReduceMean}, 0, models.KeepTokens},
 	}
 	for _, tc := range cases {

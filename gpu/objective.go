@@ -1,61 +1,46 @@
 package gpu
 
 import (
-	"fmt"
-	"slices"
-
 	"github.com/inflateshrink/inflateshrink/models"
 )
 
-// Objective is a training loss computed on the device, named as
-// models.FirstStage names them: Loss "hinge-l8" (or empty: the authors' L8
-// hinge, models.Hinge), "hinge-l8-masked", "vse++" (models.VSE) or
-// "infonce" (models.Contrastive, at WarmupTemp, for the whole training).
-// The hinges follow WarmupEpochs of InfoNCE (models.Warmup). A Teacher
-// makes it knowledge distillation (distill.KD) instead, with no other
-// loss. Reduction applies to every loss, as in package models.
+// Objective is a training loss computed on the device: the first-stage
+// loss FirstStage names (its mix of each epoch is models'
+// FirstStageSettings.Mix, the same the CPU reads), or, when Teacher is set,
+// knowledge distillation (distill.KD) from it instead, with no other loss.
 type Objective struct {
-	Loss         string
-	Margin       float64 // hinge margin; default 0.2
-	WarmupEpochs int     // epochs of InfoNCE before a hinge
-	WarmupTemp   float64 // InfoNCE temperature; default 0.1
-	Reduction    models.Reduction
+	FirstStage models.FirstStageSettings
 	// Teacher, when set, is distilled from: the student matches the
 	// softmaxes of TeacherScale x the teacher's scores with those of
-	// StudentScale x its own (distill.Settings' temperatures, applied).
+	// StudentScale x its own (distill.Settings' temperatures, applied),
+	// reduced over the batch as Reduction says.
 	Teacher                    *models.Model
 	TeacherScale, StudentScale float64
+	Reduction                  models.Reduction
 }
 
 // Validate reports an unknown loss or reduction.
 func (o Objective) Validate() error {
-	if err := o.Reduction.Validate(); err != nil {
-		return err
+	if o.Teacher != nil {
+		return o.Reduction.Validate()
 	}
-	if !slices.Contains(models.LossNames(), o.Loss) && o.Loss != "" {
-		return fmt.Errorf("gpu: unknown loss %q", o.Loss)
-	}
-	return nil
+	_, err := o.FirstStage.Mix(0)
+	return err
 }
 
-// Weights are the loss mix of a step in the given epoch (from 0).
+// Weights are the loss mix of a step in the given epoch (from 0). o must
+// be valid (Validate).
 func (o Objective) Weights(epoch int) LossWeights {
-	sum := o.Reduction != models.ReduceMean
 	if o.Teacher != nil {
-		return LossWeights{KD: 1, TeacherScale: float32(o.TeacherScale), StudentScale: float32(o.StudentScale), Sum: sum}
+		return LossWeights{KD: 1, TeacherScale: float32(o.TeacherScale), StudentScale: float32(o.StudentScale), Sum: o.Reduction != models.ReduceMean}
 	}
-	margin, temp := o.Margin, o.WarmupTemp
-	if margin == 0 {
-		margin = 0.2
+	m, err := o.FirstStage.Mix(epoch)
+	if err != nil {
+		panic(err) // Validate accepted it: a bug, not bad input
 	}
-	if temp == 0 {
-		temp = 0.1
+	return LossWeights{
+		NCE: float32(m.InfoNCE), NCETemp: float32(m.Temperature),
+		Hinge: float32(m.Hinge), VSE: float32(m.VSE), Margin: float32(m.Margin), MaskPositive: m.MaskPositive,
+		Sum: m.Reduction != models.ReduceMean,
 	}
-	if o.Loss == models.LossInfoNCE || epoch < o.WarmupEpochs {
-		return LossWeights{NCE: 1, NCETemp: float32(temp), Sum: sum}
-	}
-	if o.Loss == models.LossVSE {
-		return LossWeights{VSE: 1, Margin: float32(margin), Sum: sum}
-	}
-	return LossWeights{Hinge: 1, Margin: float32(margin), Sum: sum, MaskPositive: o.Loss == models.LossHingeL8Masked}
 }

@@ -59,7 +59,7 @@ func TestTrainMatchesModels(t *testing.T) {
 		return err
 	})
 	got := run(func(m *models.Model, rng *rand.Rand, log *lossLog) error {
-		_, err := Train(context.Background(), Host{}, m, split, vocab, Objective{Margin: 0.2, WarmupEpochs: 2}, settings, rng, log)
+		_, err := Train(context.Background(), Host{}, m, split, vocab, Objective{FirstStage: models.FirstStageSettings{Margin: 0.2, WarmupEpochs: 2}}, settings, rng, log)
 		return err
 	})
 	if len(got) != len(want) || len(want) != 24 {
@@ -84,7 +84,7 @@ func TestTrainResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var log lossLog
-		if _, err := Train(context.Background(), Host{}, m, split, vocab, Objective{}, s, rand.New(rand.NewPCG(2, 2)), &log); err != nil {
+		if _, err := Train(context.Background(), Host{}, m, split, vocab, Objective{FirstStage: models.FirstStageSettings{Margin: 0.2}}, s, rand.New(rand.NewPCG(2, 2)), &log); err != nil {
 			t.Fatal(err)
 		}
 		return m, log
@@ -137,7 +137,7 @@ func TestTrainValidates(t *testing.T) {
 		return scores[epoch], nil
 	}}
 	s := models.TrainSettings{Batches: datasets.ByImage, BatchSize: 8, Epochs: 5, Validation: v}
-	stats, err := Train(context.Background(), Host{}, m, split, vocab, Objective{}, s, rand.New(rand.NewPCG(2, 2)), nil)
+	stats, err := Train(context.Background(), Host{}, m, split, vocab, Objective{FirstStage: models.FirstStageSettings{Margin: 0.2}}, s, rand.New(rand.NewPCG(2, 2)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

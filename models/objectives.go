@@ -131,8 +131,10 @@ func LossNames() []string {
 // rather than distilled. The zero value of each field is its documented
 // default.
 type FirstStageSettings struct {
-	Loss   string  // one of LossNames(); "" is LossHingeL8
-	Margin float64 // of the hinges
+	Loss string // one of LossNames(); "" is LossHingeL8
+	// Margin of the hinges, as given: 0 is a margin of 0 (the framework
+	// sets the authors' 0.6 and 0.2).
+	Margin float64
 	// WarmupEpochs of InfoNCE precede a hinge (see Warmup for why);
 	// Temperature is InfoNCE's, default 0.1.
 	WarmupEpochs int
@@ -140,27 +142,69 @@ type FirstStageSettings struct {
 	Reduction    Reduction // default ReduceSum
 }
 
+// LossMix is the first-stage loss of one epoch as weights of the three
+// losses, with their parameters, defaults applied. It is the form both
+// devices read: FirstStage builds the Gorgonia objective from it, and
+// package gpu its loss kernel's weights.
+type LossMix struct {
+	InfoNCE, Hinge, VSE float64 // weights, one of them 1
+	Margin              float64 // of Hinge and VSE
+	Temperature         float64 // of InfoNCE
+	MaskPositive        bool    // of Hinge, see Hinge
+	Reduction           Reduction
+}
+
+// Mix is the loss s trains with in epoch (from 0): InfoNCE during the
+// warm-up, the named loss after it. It is the one place that reads a loss
+// name.
+func (s FirstStageSettings) Mix(epoch int) (LossMix, error) {
+	if err := s.Reduction.Validate(); err != nil {
+		return LossMix{}, err
+	}
+	m := LossMix{Margin: s.Margin, Temperature: s.Temperature, Reduction: s.Reduction}
+	if m.Temperature == 0 {
+		m.Temperature = 0.1
+	}
+	switch s.Loss {
+	case "", LossHingeL8, LossHingeL8Masked:
+		m.Hinge, m.MaskPositive = 1, s.Loss == LossHingeL8Masked
+	case LossVSE:
+		m.VSE = 1
+	case LossInfoNCE:
+		m.InfoNCE = 1
+	default:
+		return LossMix{}, fmt.Errorf("models: unknown loss %q (want %s)", s.Loss, strings.Join(LossNames(), ", "))
+	}
+	if epoch < s.WarmupEpochs {
+		m.InfoNCE, m.Hinge, m.VSE, m.MaskPositive = 1, 0, 0, false
+	}
+	return m, nil
+}
+
+// objective is the Gorgonia objective of a mix's one loss.
+func (m LossMix) objective() Objective {
+	switch {
+	case m.InfoNCE == 1:
+		return Contrastive{Temperature: m.Temperature, Reduction: m.Reduction}
+	case m.VSE == 1:
+		return VSE{Margin: m.Margin, Reduction: m.Reduction}
+	default:
+		return Hinge{Margin: m.Margin, MaskPositive: m.MaskPositive, Reduction: m.Reduction}
+	}
+}
+
 // FirstStage is the objective s names. InfoNCE needs no warm-up: it is
 // the warm-up's own loss, so it runs at the temperature throughout.
 func FirstStage(s FirstStageSettings) (Objective, error) {
-	if err := s.Reduction.Validate(); err != nil {
+	after, err := s.Mix(s.WarmupEpochs) // the loss once any warm-up is over
+	if err != nil {
 		return nil, err
 	}
-	var then Objective
-	switch s.Loss {
-	case "", LossHingeL8, LossHingeL8Masked:
-		then = Hinge{Margin: s.Margin, MaskPositive: s.Loss == LossHingeL8Masked, Reduction: s.Reduction}
-	case LossVSE:
-		then = VSE{Margin: s.Margin, Reduction: s.Reduction}
-	case LossInfoNCE:
-		return Contrastive{Temperature: s.Temperature, Reduction: s.Reduction}, nil
-	default:
-		return nil, fmt.Errorf("models: unknown loss %q (want %s)", s.Loss, strings.Join(LossNames(), ", "))
-	}
-	if s.WarmupEpochs == 0 {
+	then := after.objective()
+	if s.WarmupEpochs == 0 || after.InfoNCE == 1 {
 		return then, nil
 	}
-	return &Warmup{Epochs: s.WarmupEpochs, Temperature: s.Temperature, Reduction: s.Reduction, Then: then}, nil
+	return &Warmup{Epochs: s.WarmupEpochs, Temperature: after.Temperature, Reduction: s.Reduction, Then: then}, nil
 }
 
 // Warmup minimises InfoNCE (temperature Temperature, default 0.1) for the

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -158,5 +159,56 @@ func TestFirstStageLosses(t *testing.T) {
 	}
 	if _, err := FirstStage(FirstStageSettings{Reduction: "max"}); err == nil || !strings.Contains(err.Error(), `"max"`) {
 		t.Errorf("unknown reduction: %v", err)
+	}
+}
+
+// TestFirstStageMix: the one reading of a loss name, which both devices
+// train from, per epoch and with its defaults; and FirstStage builds the
+// graph objective that the mix names.
+func TestFirstStageMix(t *testing.T) {
+	hinge := func(margin float64, mask bool) LossMix {
+		return LossMix{Hinge: 1, Margin: margin, Temperature: 0.1, MaskPositive: mask}
+	}
+	for _, tt := range []struct {
+		name  string
+		s     FirstStageSettings
+		epoch int
+		want  LossMix
+		graph Objective
+	}{
+		{"default is the authors' hinge", FirstStageSettings{Margin: 0.6}, 0, hinge(0.6, false), Hinge{Margin: 0.6}},
+		{"named hinge", FirstStageSettings{Loss: LossHingeL8, Margin: 0.2}, 3, hinge(0.2, false), Hinge{Margin: 0.2}},
+		{"masked hinge, mean", FirstStageSettings{Loss: LossHingeL8Masked, Margin: 0.2, Reduction: ReduceMean}, 0,
+			LossMix{Hinge: 1, Margin: 0.2, Temperature: 0.1, MaskPositive: true, Reduction: ReduceMean},
+			Hinge{Margin: 0.2, MaskPositive: true, Reduction: ReduceMean}},
+		{"margin 0 stays 0", FirstStageSettings{}, 0, hinge(0, false), Hinge{}},
+		{"vse++", FirstStageSettings{Loss: LossVSE, Margin: 0.2}, 0, LossMix{VSE: 1, Margin: 0.2, Temperature: 0.1}, VSE{Margin: 0.2}},
+		{"infonce throughout", FirstStageSettings{Loss: LossInfoNCE, Temperature: 0.05, WarmupEpochs: 2}, 5,
+			LossMix{InfoNCE: 1, Temperature: 0.05}, Contrastive{Temperature: 0.05}},
+		{"in the warm-up", FirstStageSettings{Loss: LossHingeL8Masked, Margin: 0.6, WarmupEpochs: 2}, 1,
+			LossMix{InfoNCE: 1, Margin: 0.6, Temperature: 0.1},
+			&Warmup{Epochs: 2, Temperature: 0.1, Then: Hinge{Margin: 0.6, MaskPositive: true}}},
+		{"after the warm-up", FirstStageSettings{Loss: LossVSE, Margin: 0.6, WarmupEpochs: 2, Temperature: 0.2}, 2,
+			LossMix{VSE: 1, Margin: 0.6, Temperature: 0.2},
+			&Warmup{Epochs: 2, Temperature: 0.2, Then: VSE{Margin: 0.6}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.s.Mix(tt.epoch)
+			if err != nil || got != tt.want {
+				t.Errorf("Mix(%d) = %+v, %v; want %+v", tt.epoch, got, err, tt.want)
+			}
+			obj, err := FirstStage(tt.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%#v", obj) != fmt.Sprintf("%#v", tt.graph) {
+				t.Errorf("FirstStage = %#v, want %#v", obj, tt.graph)
+			}
+		})
+	}
+	for _, s := range []FirstStageSettings{{Loss: "triplet"}, {Reduction: "max"}} {
+		if _, err := s.Mix(0); err == nil {
+			t.Errorf("Mix of %+v: no error", s)
+		}
 	}
 }

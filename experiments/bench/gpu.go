@@ -59,7 +59,7 @@ func gpuCheck(device string, curveSteps, timedSteps int, gallery, python string)
 	c := models.SpeedConfig()
 	const batch = 64
 	split, vocab := models.SpeedData(c, 10*batch, rand.New(rand.NewPCG(1, 2)))
-	obj := gpu.Objective{Margin: 0.2, WarmupEpochs: 1}
+	obj := gpu.Objective{FirstStage: models.FirstStageSettings{Margin: 0.2, WarmupEpochs: 1}}
 	graphObj := &models.Warmup{Epochs: 1, Then: models.Hinge{Margin: 0.2}}
 
 	// 2. One step of the benchmark model: graph, Host program, GPU program.
@@ -260,7 +260,7 @@ func gpuSpeed(be gpu.Backend, c models.Config, split *datasets.Split, vocab *dat
 	for i := range batches {
 		batches[i] = it.Next()
 	}
-	w := gpu.Objective{WarmupEpochs: 1}.Weights(0)
+	w := gpu.Objective{FirstStage: models.FirstStageSettings{WarmupEpochs: 1}}.Weights(0)
 	phases := []string{"upload", "forward", "backward + loss", "AdamW + loss download"}
 	var total []float64
 	parts := make([][]float64, len(phases))
