@@ -5,131 +5,95 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/models"
 )
 
-// Train is models.Train on a backend: the same batches in the same order
-// (the iterator draws from rng), the same learning-rate schedule, AdamW
-// with global-norm clipping, logging, validation (models.Selector),
-// checkpoints and resumption. The trained weights are written back into m
-// before every validation and checkpoint, and at the end the chosen ones.
-// s.Frozen, s.Validation, s.Checkpoint and s.Resume mean what they mean
-// there.
+// Train is models.Train on a backend, through the same loop (models.Loop):
+// the same batches in the same order (the iterator draws from rng), the
+// same learning-rate schedule, logging, validation, checkpoints and
+// resumption; AdamW with global-norm clipping on the device. The trained
+// weights are written back into m before every validation and checkpoint,
+// and at the end the chosen ones. s.Frozen, s.Validation, s.Checkpoint and
+// s.Resume mean what they mean there.
 func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Split, vocab *datasets.Vocab, obj Objective, s models.TrainSettings, rng *rand.Rand, log models.StepLogger) (models.TrainStats, error) {
 	s = s.WithDefaults()
 	if err := obj.Validate(); err != nil {
 		return models.TrainStats{}, err
 	}
-	start := time.Now()
 	it, err := datasets.NewIterator(split, vocab, s.Batches, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
 		return models.TrainStats{}, fmt.Errorf("gpu: train: %w", err)
 	}
-	net, err := NewNet(be, m, s.BatchSize)
-	if err != nil {
+	st := &netStepper{m: m, obj: obj}
+	if st.net, err = NewNet(be, m, s.BatchSize); err != nil {
 		return models.TrainStats{}, err
 	}
-	var teacher *Net
 	if obj.Teacher != nil {
-		if teacher, err = NewNet(be, obj.Teacher, s.BatchSize); err != nil {
+		if st.teacher, err = NewNet(be, obj.Teacher, s.BatchSize); err != nil {
 			return models.TrainStats{}, err
 		}
 	}
-	var names []string
 	for _, name := range m.Params.Names() {
 		if s.Frozen == nil || !s.Frozen(name) {
-			names = append(names, name)
+			st.names = append(st.names, name)
 		}
 	}
-	if len(names) == 0 {
+	if len(st.names) == 0 {
 		return models.TrainStats{}, fmt.Errorf("gpu: every parameter is frozen: nothing to train")
 	}
-	opt := NewAdamW(net, s.WeightDecay, s.ClipNorm)
-	perEpoch := it.BatchesPerEpoch()
-	total := s.Epochs * perEpoch
-	var last, before float64
-	first := 1
-	if r := s.Resume; r != nil {
-		if err := resume(net, opt, m, it, r, s.Epochs, names); err != nil {
-			return models.TrainStats{}, err
+	st.opt = NewAdamW(st.net, s.WeightDecay, s.ClipNorm)
+	return models.Loop(ctx, m, it, st.names, st, s, log)
+}
+
+// netStepper is the models.Stepper of a Net: the step program and AdamW
+// on the backend, with the teacher's scores computed there too.
+type netStepper struct {
+	m            *models.Model
+	net, teacher *Net
+	opt          *AdamW
+	obj          Objective
+	names        []string
+}
+
+// Step implements models.Stepper. The loss and norm are read after the
+// update, which is queued behind the backward pass.
+func (n *netStepper) Step(batch datasets.Batch, _, epoch int, lr float64) (loss, gradNorm float64, err error) {
+	var scores *Buf
+	if n.teacher != nil {
+		if err := n.teacher.SetBatch(batch); err != nil {
+			return 0, 0, err
 		}
-		first, last, before = r.Step+1, r.Loss, r.Seconds
+		n.teacher.Forward(false)
+		scores = n.teacher.scores
 	}
-	choice := models.NewSelector(s.Validation, m, s.Epochs, s.Resume)
-	if choice.Stopped() {
-		total = first - 1 // the interrupted training had stopped early
+	if err := n.net.SetBatch(batch); err != nil {
+		return 0, 0, err
 	}
-	step := first
-	for ; step <= total; step++ {
-		if err := ctx.Err(); err != nil {
-			return models.TrainStats{Steps: step - 1}, fmt.Errorf("gpu: training stopped at step %d: %w", step, err)
-		}
-		epoch := it.Epoch()
-		lr := s.LearningRate
-		if epoch >= s.DecayEpoch {
-			lr *= s.DecayFactor
-		}
-		batch := it.Next()
-		var scores *Buf
-		if teacher != nil {
-			if err := teacher.SetBatch(batch); err != nil {
-				return models.TrainStats{Steps: step - 1}, err
-			}
-			teacher.Forward(false)
-			scores = teacher.scores
-		}
-		if err := net.SetBatch(batch); err != nil {
-			return models.TrainStats{Steps: step - 1}, err
-		}
-		net.Forward(true)
-		net.Backward(obj.Weights(epoch), scores)
-		opt.Step(lr, names)
-		loss, sq, err := net.Loss()
-		if err != nil {
-			return models.TrainStats{Steps: step - 1}, fmt.Errorf("gpu: step %d: %w", step, err)
-		}
-		last = loss
-		if math.IsNaN(last) || math.IsInf(last, 0) {
-			if log != nil {
-				log.LogStep(step, map[string]float64{"loss": last, "lr": lr})
-			}
-			return models.TrainStats{Steps: step, FinalLoss: last}, fmt.Errorf("gpu: non-finite loss %v at step %d (epoch %d, learning rate %g)", last, step, epoch+1, lr)
-		}
-		if log != nil {
-			if err := log.LogStep(step, map[string]float64{"loss": last, "lr": lr, "grad_norm": math.Sqrt(sq), "epoch": float64(epoch)}); err != nil {
-				return models.TrainStats{Steps: step}, fmt.Errorf("gpu: log step %d: %w", step, err)
-			}
-		}
-		if step%perEpoch != 0 {
-			continue
-		}
-		// Validation and checkpoints read the weights from m.
-		if err := net.Store(m); err != nil {
-			return models.TrainStats{Steps: step}, err
-		}
-		stop, err := choice.EndEpoch(it.Epoch(), step)
-		if err != nil {
-			return models.TrainStats{Steps: step}, err
-		}
-		if s.Checkpoint != nil {
-			if err := checkpoint(opt, m, names, it.Epoch(), last, before+time.Since(start).Seconds(), choice.State(), s.Checkpoint); err != nil {
-				return models.TrainStats{Steps: step}, err
-			}
-		}
-		if stop {
-			step++
-			break
-		}
+	n.net.Forward(true)
+	n.net.Backward(n.obj.Weights(epoch), scores)
+	n.opt.Step(lr, n.names)
+	loss, sq, err := n.net.Loss()
+	return loss, math.Sqrt(sq), err
+}
+
+// Sync implements models.Stepper: it downloads the weights into the model.
+func (n *netStepper) Sync() error { return n.net.Store(n.m) }
+
+// Moments implements models.Stepper.
+func (n *netStepper) Moments() (int, map[string][]float32, map[string][]float32, error) {
+	return n.opt.State(n.names)
+}
+
+// Resume implements models.Stepper: it uploads the restored weights and
+// the optimiser's state.
+func (n *netStepper) Resume(r *models.TrainState) error {
+	if err := n.net.Load(n.m); err != nil {
+		return err
 	}
-	if err := net.Store(m); err != nil {
-		return models.TrainStats{Steps: step - 1}, err
-	}
-	trained := (step - 1) / perEpoch
-	return models.TrainStats{Steps: step - 1, FinalLoss: last, Seconds: before + time.Since(start).Seconds(),
-		Epochs: trained, SelectedEpoch: choice.Finish(trained), SelectedScore: choice.State().Score}, nil
+	n.opt.Restore(r, n.names)
+	return nil
 }
 
 // SetBatch uploads a training batch of exactly the net's batch size.
@@ -138,34 +102,4 @@ func (n *Net) SetBatch(b datasets.Batch) error {
 		return err
 	}
 	return n.SetImages(b.Image)
-}
-
-// checkpoint hands the training's state at the end of an epoch, whose
-// weights are in m, to save.
-func checkpoint(opt *AdamW, m *models.Model, names []string, epoch int, loss, seconds float64, chosen models.Selected, save func(models.TrainState) error) error {
-	step, mo, v, err := opt.State(names)
-	if err != nil {
-		return err
-	}
-	st := models.TrainState{Epoch: epoch, Step: step, Loss: loss, Seconds: seconds, Params: map[string][]float32{}, M: mo, V: v, Selected: chosen}
-	for _, name := range m.Params.Names() {
-		st.Params[name] = m.Params.Data(name)
-	}
-	if err := save(st); err != nil {
-		return fmt.Errorf("gpu: checkpoint after epoch %d: %w", epoch, err)
-	}
-	return nil
-}
-
-// resume loads r into m, the net and the optimiser, and advances the
-// iterator past r's epochs, with models' checks (TrainState.Restore).
-func resume(net *Net, opt *AdamW, m *models.Model, it *datasets.Iterator, r *models.TrainState, epochs int, trained []string) error {
-	if err := r.Restore(m, it, epochs, trained); err != nil {
-		return err
-	}
-	if err := net.Load(m); err != nil {
-		return err
-	}
-	opt.Restore(r, trained)
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"time"
 	"unsafe"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -150,138 +149,106 @@ func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets
 	return fit(ctx, b, loss, feed, it, s, log)
 }
 
-// fit is the optimisation loop shared by Train and TrainCross: it trains
-// the parameters of b's graph that s does not freeze to minimise loss,
-// binding each batch of it with feed(batch, step, epoch) (steps count from
-// 1) before the step. s must have its defaults applied.
+// fit trains the parameters of b's graph that s does not freeze to
+// minimise loss, through Loop, for Train and TrainCross: feed(batch, step,
+// epoch) binds each batch (steps count from 1) before the graph runs. s
+// must have its defaults applied.
 func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets.Batch, step, epoch int) error, it *datasets.Iterator, s TrainSettings, log StepLogger) (TrainStats, error) {
-	start := time.Now()
 	m := b.m
-	var names []string
-	var learn G.Nodes
+	g := &graphStepper{loss: loss, feed: feed, opt: &AdamW{WeightDecay: s.WeightDecay, ClipNorm: s.ClipNorm},
+		weights: map[string][]float32{}, grads: map[string][]float32{}, matrix: map[string]bool{}}
 	for _, name := range b.names {
 		if s.Frozen == nil || !s.Frozen(name) {
-			names = append(names, name)
-			learn = append(learn, b.nodes[name])
+			g.names = append(g.names, name)
+			g.learn = append(g.learn, b.nodes[name])
 		}
 	}
-	if len(learn) == 0 {
+	if len(g.learn) == 0 {
 		return TrainStats{}, fmt.Errorf("models: every parameter is frozen: nothing to train")
 	}
-	if _, err := G.Grad(loss, learn...); err != nil {
+	if _, err := G.Grad(loss, g.learn...); err != nil {
 		return TrainStats{}, fmt.Errorf("models: gradients: %w", err)
 	}
-	machine := G.NewTapeMachine(b.g, G.BindDualValues(learn...))
-	defer machine.Close()
-
+	g.machine = G.NewTapeMachine(b.g, G.BindDualValues(g.learn...))
+	defer g.machine.Close()
 	// The optimiser writes the model's own tensors, which every graph of
 	// the model shares; grads are the machine's gradient buffers, bound on
-	// the first run.
-	weights, grads, matrix := map[string][]float32{}, map[string][]float32{}, map[string]bool{}
-	for _, name := range names {
-		weights[name] = m.Params.Data(name)
-		matrix[name] = len(m.Params.Tensor(name).Shape()) >= 2
+	// the first step.
+	for _, name := range g.names {
+		g.weights[name] = m.Params.Data(name)
+		g.matrix[name] = len(m.Params.Tensor(name).Shape()) >= 2
 	}
-	bindGrads := func() error {
-		for i, name := range names {
-			g, err := learn[i].Grad()
-			if err != nil || g == nil {
-				return fmt.Errorf("models: no gradient for %s: %v", name, err)
-			}
-			grads[name] = g.Data().([]float32)
-			if v := learn[i].Value().Data().([]float32); unsafe.SliceData(v) != unsafe.SliceData(weights[name]) {
-				return fmt.Errorf("models: graph copied parameter %s: updates would be lost", name)
-			}
-		}
-		return nil
-	}
-	opt := &AdamW{WeightDecay: s.WeightDecay, ClipNorm: s.ClipNorm}
-	perEpoch := it.BatchesPerEpoch()
-	total := s.Epochs * perEpoch
-	var last, before float64
-	first := 1
-	if r := s.Resume; r != nil {
-		if err := resume(m, opt, it, r, s.Epochs, names); err != nil {
-			return TrainStats{}, err
-		}
-		first, last, before = r.Step+1, r.Loss, r.Seconds
-	}
-	choice := NewSelector(s.Validation, m, s.Epochs, s.Resume)
-	if choice.Stopped() {
-		total = first - 1 // the interrupted training had stopped early
-	}
-	step := first
-	for ; step <= total; step++ {
-		if err := ctx.Err(); err != nil {
-			return TrainStats{Steps: step - 1}, fmt.Errorf("models: training stopped at step %d: %w", step, err)
-		}
-		epoch := it.Epoch()
-		lr := s.LearningRate
-		if epoch >= s.DecayEpoch {
-			lr *= s.DecayFactor
-		}
-		if err := feed(it.Next(), step, epoch); err != nil {
-			return TrainStats{Steps: step - 1}, fmt.Errorf("models: step %d: %w", step, err)
-		}
-		if err := machine.RunAll(); err != nil {
-			return TrainStats{Steps: step - 1}, fmt.Errorf("models: step %d: %w", step, err)
-		}
-		last = float64(loss.Value().Data().(float32))
-		if math.IsNaN(last) || math.IsInf(last, 0) {
-			if log != nil {
-				log.LogStep(step, map[string]float64{"loss": last, "lr": lr})
-			}
-			return TrainStats{Steps: step, FinalLoss: last}, fmt.Errorf("models: non-finite loss %v at step %d (epoch %d, learning rate %g)", last, step, epoch+1, lr)
-		}
-		if step == first {
-			if err := bindGrads(); err != nil {
-				return TrainStats{}, err
-			}
-		}
-		norm := opt.Step(lr, weights, grads, matrix, names)
-		machine.Reset()
-		if log != nil {
-			if err := log.LogStep(step, map[string]float64{"loss": last, "lr": lr, "grad_norm": norm, "epoch": float64(epoch)}); err != nil {
-				return TrainStats{Steps: step}, fmt.Errorf("models: log step %d: %w", step, err)
-			}
-		}
-		if step%perEpoch != 0 {
-			continue
-		}
-		stop, err := choice.EndEpoch(it.Epoch(), step)
-		if err != nil {
-			return TrainStats{Steps: step}, err
-		}
-		if s.Checkpoint != nil {
-			st := TrainState{Epoch: it.Epoch(), Step: opt.step, Loss: last, Seconds: before + time.Since(start).Seconds(),
-				Params: map[string][]float32{}, M: opt.m, V: opt.v, Selected: choice.State()}
-			for _, name := range m.Params.Names() {
-				st.Params[name] = m.Params.Data(name)
-			}
-			if err := s.Checkpoint(st); err != nil {
-				return TrainStats{Steps: step}, fmt.Errorf("models: checkpoint after epoch %d: %w", st.Epoch, err)
-			}
-		}
-		if stop {
-			step++
-			break
-		}
-	}
-	trained := (step - 1) / perEpoch
-	return TrainStats{Steps: step - 1, FinalLoss: last, Seconds: before + time.Since(start).Seconds(),
-		Epochs: trained, SelectedEpoch: choice.Finish(trained), SelectedScore: choice.State().Score}, nil
+	return Loop(ctx, m, it, g.names, g, s, log)
 }
 
-// resume loads r into the model and optimiser and advances the iterator
-// past r's epochs (see TrainState.Restore).
-func resume(m *Model, opt *AdamW, it *datasets.Iterator, r *TrainState, epochs int, trained []string) error {
-	if err := r.Restore(m, it, epochs, trained); err != nil {
-		return err
+// graphStepper is the Stepper of a Gorgonia graph: a tape machine runs
+// the forward and backward pass, AdamW updates the model's tensors in
+// place.
+type graphStepper struct {
+	machine G.VM
+	loss    *G.Node
+	feed    func(batch datasets.Batch, step, epoch int) error
+	opt     *AdamW
+	names   []string
+	learn   G.Nodes
+	weights map[string][]float32
+	grads   map[string][]float32
+	matrix  map[string]bool
+	bound   bool // grads hold the machine's gradient buffers
+}
+
+// Step implements Stepper. A non-finite loss leaves the weights as they
+// were.
+func (g *graphStepper) Step(b datasets.Batch, step, epoch int, lr float64) (loss, gradNorm float64, err error) {
+	if err := g.feed(b, step, epoch); err != nil {
+		return 0, 0, err
 	}
-	opt.step, opt.m, opt.v = r.Step, map[string][]float32{}, map[string][]float32{}
+	if err := g.machine.RunAll(); err != nil {
+		return 0, 0, err
+	}
+	loss = float64(g.loss.Value().Data().(float32))
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, 0, nil
+	}
+	if !g.bound {
+		if err := g.bindGrads(); err != nil {
+			return 0, 0, err
+		}
+		g.bound = true
+	}
+	gradNorm = g.opt.Step(lr, g.weights, g.grads, g.matrix, g.names)
+	g.machine.Reset()
+	return loss, gradNorm, nil
+}
+
+func (g *graphStepper) bindGrads() error {
+	for i, name := range g.names {
+		grad, err := g.learn[i].Grad()
+		if err != nil || grad == nil {
+			return fmt.Errorf("models: no gradient for %s: %v", name, err)
+		}
+		g.grads[name] = grad.Data().([]float32)
+		if v := g.learn[i].Value().Data().([]float32); unsafe.SliceData(v) != unsafe.SliceData(g.weights[name]) {
+			return fmt.Errorf("models: graph copied parameter %s: updates would be lost", name)
+		}
+	}
+	return nil
+}
+
+// Sync implements Stepper: the graph trains the model's own tensors.
+func (g *graphStepper) Sync() error { return nil }
+
+// Moments implements Stepper.
+func (g *graphStepper) Moments() (int, map[string][]float32, map[string][]float32, error) {
+	return g.opt.step, g.opt.m, g.opt.v, nil
+}
+
+// Resume implements Stepper: it loads r's moments into the optimiser.
+func (g *graphStepper) Resume(r *TrainState) error {
+	g.opt.step, g.opt.m, g.opt.v = r.Step, map[string][]float32{}, map[string][]float32{}
 	if r.Step > 0 {
-		for _, name := range trained {
-			opt.m[name], opt.v[name] = slices.Clone(r.M[name]), slices.Clone(r.V[name])
+		for _, name := range g.names {
+			g.opt.m[name], g.opt.v[name] = slices.Clone(r.M[name]), slices.Clone(r.V[name])
 		}
 	}
 	return nil
