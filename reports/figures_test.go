@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/internal/referencedb"
+	"github.com/inflateshrink/inflateshrink/store"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // fixtureSchema stands in for store's view: a table with the view's

@@ -3,14 +3,13 @@ package reports
 import (
 	"cmp"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // Run statuses as run_summary stores them.
@@ -79,14 +78,6 @@ type Row struct {
 // Finished reports whether the run finished, i.e. whether its metrics count.
 func (r Row) Finished() bool { return r.Status == StatusFinished }
 
-// summaryColumns are named rather than selected with * so that the view may
-// gain columns without breaking reports.
-const summaryColumns = `experiment, run_id, model, codes, schedule, seed, dataset, protocol, status, error,
-	i2t_r1, i2t_r5, i2t_r10, t2i_r1, t2i_r5, t2i_r10, rsum, i2t_medr, t2i_medr,
-	chance_rsum, test_images, test_captions,
-	interactions, query_ms, index_floats, encode_text_ms, encode_image_ms,
-	train_seconds, teacher_run_id, config_hash, started_at, finished_at`
-
 // Load reads the runs of one experiment from run_summary, ordered by the
 // paper's model order (base, inflated, fast, inflated>base,
 // inflated>base>fast, then any other model name alphabetically), then seed,
@@ -105,24 +96,16 @@ func Load(db *sql.DB, experiment string) ([]Row, error) {
 // load is Load on q, which should be a snapshot: run_summary, params,
 // ranks and results are read in separate queries.
 func load(q store.Reader, experiment string) ([]Row, error) {
-	rows, err := q.Query(`SELECT `+summaryColumns+` FROM run_summary WHERE experiment = ?`, experiment)
+	summaries, err := store.Summaries(q, experiment)
 	if err != nil {
-		return nil, fmt.Errorf("reports: reading run_summary for experiment %q: %w", experiment, err)
+		return nil, fmt.Errorf("reports: %w", err)
 	}
-	defer rows.Close()
-	var out []Row
-	for rows.Next() {
-		r, err := scanRow(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reports: reading run_summary for experiment %q: %w", experiment, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reports: reading run_summary for experiment %q: %w", experiment, err)
-	}
-	if len(out) == 0 {
+	if len(summaries) == 0 {
 		return nil, fmt.Errorf("reports: experiment %q has no runs in run_summary", experiment)
+	}
+	out := make([]Row, len(summaries))
+	for i, s := range summaries {
+		out[i] = rowOf(s)
 	}
 	if err := loadParams(q, experiment, out); err != nil {
 		return nil, err
@@ -137,47 +120,31 @@ func load(q store.Reader, experiment string) ([]Row, error) {
 	return out, nil
 }
 
-// hasTable reports whether the database has a table or view of that name:
-// params, ranks and steps are optional, so that a database written before
-// a table existed still renders.
-func hasTable(q store.Reader, name string) (bool, error) {
-	var n int
-	err := q.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`, name).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("reports: looking for table %s: %w", name, err)
+// rowOf is a run_summary row as a report row, before its params, ranks
+// and validation are filled in.
+func rowOf(s store.RunSummary) Row {
+	return Row{
+		Experiment: s.Experiment, RunID: s.RunID, Model: s.Model, Codes: s.Codes, Schedule: s.Schedule,
+		Seed: s.Seed, Dataset: s.Dataset, Protocol: s.Protocol, Status: s.Status, Error: s.Error,
+		I2T: s.I2T, T2I: s.T2I, RSum: s.RSum, I2TMedR: s.I2TMedR, T2IMedR: s.T2IMedR,
+		ChanceRSum: s.ChanceRSum, TestImages: s.TestImages, TestCaptions: s.TestCaptions,
+		Interactions: s.Interactions, QueryMs: s.QueryMs, IndexFloats: s.IndexFloats,
+		EncodeTextMs: s.EncodeTextMs, EncodeImageMs: s.EncodeImageMs, TrainSeconds: s.TrainSeconds,
+		TeacherRunID: s.TeacherRunID, ConfigHash: s.ConfigHash, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
 	}
-	return n > 0, nil
 }
 
 // loadParams fills Row.Params of rows, the runs of experiment.
 func loadParams(q store.Reader, experiment string, rows []Row) error {
-	if ok, err := hasTable(q, "params"); !ok || err != nil {
-		return err
+	params, err := store.ExperimentParams(q, experiment)
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
 	}
 	byID := indexRows(rows)
-	rs, err := q.Query(`SELECT run_id, key, value FROM params
-		WHERE run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
-	if err != nil {
-		return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		var id int64
-		var k, v string
-		if err := rs.Scan(&id, &k, &v); err != nil {
-			return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
+	for id, p := range params {
+		if r := byID[id]; r != nil { // else not a run of rows: see indexRows
+			r.Params = p
 		}
-		r := byID[id]
-		if r == nil {
-			continue // not a run of rows: see indexRows
-		}
-		if r.Params == nil {
-			r.Params = map[string]string{}
-		}
-		r.Params[k] = v
-	}
-	if err := rs.Err(); err != nil {
-		return fmt.Errorf("reports: reading params of experiment %q: %w", experiment, err)
 	}
 	for _, r := range rows {
 		if r.Params == nil {
@@ -217,40 +184,15 @@ var earlierRecipe = map[string]string{"train.reduction": "mean", "train.batches"
 
 // loadRanks fills Row.Ranks of rows from the test split's stored ranks.
 func loadRanks(q store.Reader, experiment string, rows []Row) error {
-	if ok, err := hasTable(q, "ranks"); !ok || err != nil {
-		return err
+	ranks, err := store.ExperimentRanks(q, experiment, "test")
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
 	}
 	byID := indexRows(rows)
-	rs, err := q.Query(`SELECT run_id, direction, ranks FROM ranks WHERE split = 'test'
-		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
-	if err != nil {
-		return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		var id int64
-		var dir string
-		var blob []byte
-		if err := rs.Scan(&id, &dir, &blob); err != nil {
-			return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
+	for id, rr := range ranks {
+		if r := byID[id]; r != nil { // else not a run of rows: see indexRows
+			r.Ranks.I2T, r.Ranks.T2I = rr.I2T, rr.T2I
 		}
-		r := byID[id]
-		if r == nil {
-			continue // not a run of rows: see indexRows
-		}
-		ranks, err := store.DecodeRanks(blob)
-		if err != nil {
-			return fmt.Errorf("reports: ranks of run %d: %w", id, err)
-		}
-		switch dir {
-		case store.I2T:
-			r.Ranks.I2T = ranks
-		case store.T2I:
-			r.Ranks.T2I = ranks
-		}
-	}
-	if err := rs.Err(); err != nil {
-		return fmt.Errorf("reports: reading ranks of experiment %q: %w", experiment, err)
 	}
 	return nil
 }
@@ -264,34 +206,24 @@ func loadValidation(q store.Reader, experiment string, rows []Row) error {
 	for _, r := range byID {
 		r.ValRSum, r.SelectedEpoch, r.EpochsTrained = math.NaN(), math.NaN(), math.NaN()
 	}
-	rs, err := q.Query(`SELECT run_id, name, value FROM results WHERE split = 'val' AND name IN ('rsum', 'epoch', 'epochs')
-		AND value IS NOT NULL AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
+	val, err := store.ExperimentResults(q, experiment, "val", "rsum", "epoch", "epochs")
 	if err != nil {
-		return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
+		return fmt.Errorf("reports: %w", err)
 	}
-	defer rs.Close()
-	for rs.Next() {
-		var id int64
-		var name string
-		var v float64
-		if err := rs.Scan(&id, &name, &v); err != nil {
-			return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
-		}
+	for id, v := range val {
 		r := byID[id]
 		if r == nil {
 			continue // not a run of rows: see indexRows
 		}
-		switch name {
-		case "rsum":
-			r.ValRSum = v
-		case "epoch":
-			r.SelectedEpoch = v
-		case "epochs":
-			r.EpochsTrained = v
+		if x, ok := v["rsum"]; ok {
+			r.ValRSum = x
 		}
-	}
-	if err := rs.Err(); err != nil {
-		return fmt.Errorf("reports: reading validation results of experiment %q: %w", experiment, err)
+		if x, ok := v["epoch"]; ok {
+			r.SelectedEpoch = x
+		}
+		if x, ok := v["epochs"]; ok {
+			r.EpochsTrained = x
+		}
 	}
 	return nil
 }
@@ -314,44 +246,6 @@ func indexRows(rows []Row) map[int64]*Row {
 // HasRanks reports whether the run stored its per-query ranks in both
 // directions.
 func (r Row) HasRanks() bool { return len(r.Ranks.I2T) > 0 && len(r.Ranks.T2I) > 0 }
-
-func scanRow(rows *sql.Rows) (Row, error) {
-	var (
-		exp, model, schedule, dataset, protocol, status, errText sql.NullString
-		hash, started, finished                                  sql.NullString
-		runID, codes, seed, teacher                              sql.NullInt64
-		f                                                        [18]sql.NullFloat64
-	)
-	dest := []any{&exp, &runID, &model, &codes, &schedule, &seed, &dataset, &protocol, &status, &errText}
-	for i := range f {
-		dest = append(dest, &f[i])
-	}
-	dest = append(dest, &teacher, &hash, &started, &finished)
-	if err := rows.Scan(dest...); err != nil {
-		return Row{}, err
-	}
-	if !runID.Valid {
-		return Row{}, errors.New("run_id is NULL")
-	}
-	v := func(i int) float64 {
-		if !f[i].Valid {
-			return math.NaN()
-		}
-		return f[i].Float64
-	}
-	return Row{
-		Experiment: exp.String, RunID: runID.Int64, Model: model.String, Codes: int(codes.Int64),
-		Schedule: schedule.String, Seed: seed.Int64, Dataset: dataset.String, Protocol: protocol.String,
-		Status: status.String, Error: errText.String,
-		I2T: [3]float64{v(0), v(1), v(2)}, T2I: [3]float64{v(3), v(4), v(5)},
-		RSum: v(6), I2TMedR: v(7), T2IMedR: v(8),
-		ChanceRSum: v(9), TestImages: v(10), TestCaptions: v(11),
-		Interactions: v(12), QueryMs: v(13), IndexFloats: v(14),
-		EncodeTextMs: v(15), EncodeImageMs: v(16), TrainSeconds: v(17),
-		TeacherRunID: teacher.Int64, ConfigHash: hash.String,
-		StartedAt: started.String, FinishedAt: finished.String,
-	}, nil
-}
 
 // compareRows orders runs by paper model order, then seed, then run id.
 func compareRows(a, b Row) int {

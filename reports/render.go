@@ -161,30 +161,18 @@ type figureRef struct {
 // (index step-1; NaN where a step has none). A database without a steps
 // table has none.
 func loadLoss(q store.Reader, experiment string) (map[int64][]float64, error) {
-	out := map[int64][]float64{}
-	if ok, err := hasTable(q, "steps"); !ok || err != nil {
-		return out, err
-	}
-	rs, err := q.Query(`SELECT run_id, step, value FROM steps WHERE name = 'loss' AND step >= 1 AND value IS NOT NULL
-		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?) ORDER BY run_id, step`, experiment)
+	steps, err := store.ExperimentSteps(q, experiment, "loss")
 	if err != nil {
-		return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
+		return nil, fmt.Errorf("reports: %w", err)
 	}
-	defer rs.Close()
-	for rs.Next() {
-		var id int64
-		var step int
-		var v float64
-		if err := rs.Scan(&id, &step, &v); err != nil {
-			return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
+	out := map[int64][]float64{}
+	for id, values := range steps {
+		for _, sv := range values {
+			for len(out[id]) < sv.Step-1 {
+				out[id] = append(out[id], math.NaN())
+			}
+			out[id] = append(out[id], sv.Value)
 		}
-		for len(out[id]) < step-1 {
-			out[id] = append(out[id], math.NaN())
-		}
-		out[id] = append(out[id], v)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("reports: reading steps of experiment %q: %w", experiment, err)
 	}
 	return out, nil
 }
@@ -194,31 +182,28 @@ func loadLoss(q store.Reader, experiment string) (map[int64][]float64, error) {
 // epoch (index: the epoch; 0 for an epoch with no step logged). A database
 // without a steps table has none.
 func loadEpochStarts(q store.Reader, experiment string) (map[int64][]int, error) {
-	out := map[int64][]int{}
-	if ok, err := hasTable(q, "steps"); !ok || err != nil {
-		return out, err
-	}
-	rs, err := q.Query(`SELECT run_id, CAST(value AS INTEGER) AS epoch, MIN(step) FROM steps
-		WHERE name = 'epoch' AND value IS NOT NULL AND value >= 0 AND step >= 1
-		AND run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)
-		GROUP BY run_id, epoch ORDER BY run_id, epoch`, experiment)
+	steps, err := store.ExperimentSteps(q, experiment, "epoch")
 	if err != nil {
-		return nil, fmt.Errorf("reports: reading epochs of experiment %q: %w", experiment, err)
+		return nil, fmt.Errorf("reports: %w", err)
 	}
-	defer rs.Close()
-	for rs.Next() {
-		var id int64
-		var epoch, step int
-		if err := rs.Scan(&id, &epoch, &step); err != nil {
-			return nil, fmt.Errorf("reports: reading epochs of experiment %q: %w", experiment, err)
+	out := map[int64][]int{}
+	for id, values := range steps {
+		var starts []int
+		for _, sv := range values { // in step order: the first step of an epoch comes first
+			if sv.Value < 0 {
+				continue
+			}
+			epoch := int(sv.Value)
+			for len(starts) <= epoch {
+				starts = append(starts, 0)
+			}
+			if starts[epoch] == 0 {
+				starts[epoch] = sv.Step
+			}
 		}
-		for len(out[id]) < epoch {
-			out[id] = append(out[id], 0)
+		if len(starts) > 0 {
+			out[id] = starts
 		}
-		out[id] = append(out[id], step)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("reports: reading epochs of experiment %q: %w", experiment, err)
 	}
 	return out, nil
 }
@@ -233,80 +218,49 @@ type valPoint struct{ epoch, rsum float64 }
 // logged at the same step (the epochs trained when validation ran), or
 // the point's position in the curve where no epoch was logged.
 func loadValidationCurves(q store.Reader, experiment string) (map[int64][]valPoint, error) {
-	out := map[int64][]valPoint{}
-	if ok, err := hasTable(q, "steps"); !ok || err != nil {
-		return out, err
-	}
-	rs, err := q.Query(`SELECT v.run_id, v.value, e.value FROM steps v
-		LEFT JOIN steps e ON e.run_id = v.run_id AND e.step = v.step AND e.name = 'epoch'
-		WHERE v.name = 'val_rsum' AND v.value IS NOT NULL
-		AND v.run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?) ORDER BY v.run_id, v.step`, experiment)
+	vals, err := store.ExperimentSteps(q, experiment, "val_rsum")
 	if err != nil {
-		return nil, fmt.Errorf("reports: reading validation curves of experiment %q: %w", experiment, err)
+		return nil, fmt.Errorf("reports: %w", err)
 	}
-	defer rs.Close()
-	for rs.Next() {
-		var id int64
-		var v float64
-		var epoch sql.NullFloat64
-		if err := rs.Scan(&id, &v, &epoch); err != nil {
-			return nil, fmt.Errorf("reports: reading validation curves of experiment %q: %w", experiment, err)
-		}
-		x := float64(len(out[id]) + 1)
-		if epoch.Valid {
-			x = epoch.Float64 + 1
-		}
-		out[id] = append(out[id], valPoint{x, v})
+	out := map[int64][]valPoint{}
+	if len(vals) == 0 {
+		return out, nil
 	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("reports: reading validation curves of experiment %q: %w", experiment, err)
+	epochs, err := store.ExperimentSteps(q, experiment, "epoch")
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	for id, values := range vals {
+		epochAt := map[int]float64{}
+		for _, e := range epochs[id] {
+			epochAt[e.Step] = e.Value
+		}
+		for _, v := range values {
+			x := float64(len(out[id]) + 1)
+			if e, ok := epochAt[v.Step]; ok {
+				x = e + 1
+			}
+			out[id] = append(out[id], valPoint{x, v.Value})
+		}
 	}
 	return out, nil
 }
 
 // Experiments lists the experiments that have runs, by name.
 func Experiments(db *sql.DB) ([]string, error) {
-	rs, err := db.Query(`SELECT DISTINCT experiment FROM run_summary ORDER BY experiment`)
+	names, err := store.Experiments(db)
 	if err != nil {
-		return nil, fmt.Errorf("reports: listing experiments: %w", err)
+		return nil, fmt.Errorf("reports: %w", err)
 	}
-	defer rs.Close()
-	var out []string
-	for rs.Next() {
-		var name string
-		if err := rs.Scan(&name); err != nil {
-			return nil, fmt.Errorf("reports: listing experiments: %w", err)
-		}
-		out = append(out, name)
-	}
-	return out, rs.Err()
+	return names, nil
 }
 
 // loadEnvironment returns, for each run of the experiment, its environment
 // key/value pairs.
 func loadEnvironment(q store.Reader, experiment string) (map[int64]map[string]string, error) {
-	rs, err := q.Query(`SELECT run_id, key, value FROM environment
-		WHERE run_id IN (SELECT run_id FROM run_summary WHERE experiment = ?)`, experiment)
+	env, err := store.ExperimentEnvironment(q, experiment)
 	if err != nil {
-		return nil, fmt.Errorf("reports: reading environment of experiment %q: %w", experiment, err)
-	}
-	defer rs.Close()
-	env := map[int64]map[string]string{}
-	for rs.Next() {
-		var (
-			id         int64
-			key, value string
-		)
-		if err := rs.Scan(&id, &key, &value); err != nil {
-			return nil, fmt.Errorf("reports: reading environment of experiment %q: %w", experiment, err)
-		}
-		if env[id] == nil {
-			env[id] = map[string]string{}
-		}
-		env[id][key] = value
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("reports: reading environment of experiment %q: %w", experiment, err)
+		return nil, fmt.Errorf("reports: %w", err)
 	}
 	return env, nil
 }

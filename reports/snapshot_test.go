@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // TestLoadDuringWrites: loading and rendering while another connection

@@ -20,14 +20,10 @@ func TransferSection(db *sql.DB, experiment string) (string, error) {
 }
 
 func transferSection(q store.Reader, experiment string) (string, error) {
-	rs, err := q.Query(`SELECT r.split, s.run_id, s.model, s.seed, r.name, r.value
-		FROM results r JOIN run_summary s ON s.run_id = r.run_id
-		WHERE s.experiment = ? AND s.status = 'finished' AND r.split LIKE 'transfer:%'
-		ORDER BY r.split, s.run_id`, experiment)
+	results, err := store.ResultsOfSplits(q, experiment, "transfer:")
 	if err != nil {
 		return "", fmt.Errorf("reports: transfer results: %w", err)
 	}
-	defer rs.Close()
 	type run struct {
 		id     int64
 		model  string
@@ -36,27 +32,11 @@ func transferSection(q store.Reader, experiment string) (string, error) {
 	}
 	var splits []string
 	runs := map[string][]*run{}
-	for rs.Next() {
-		var split, model, name string
-		var id, seed int64
-		var value sql.NullFloat64
-		if err := rs.Scan(&split, &id, &model, &seed, &name, &value); err != nil {
-			return "", fmt.Errorf("reports: transfer results: %w", err)
+	for _, r := range results {
+		if runs[r.Split] == nil {
+			splits = append(splits, r.Split)
 		}
-		list := runs[split]
-		if list == nil {
-			splits = append(splits, split)
-		}
-		if len(list) == 0 || list[len(list)-1].id != id {
-			list = append(list, &run{id: id, model: model, seed: seed, values: map[string]float64{}})
-			runs[split] = list
-		}
-		if value.Valid {
-			list[len(list)-1].values[name] = value.Float64
-		}
-	}
-	if err := rs.Err(); err != nil {
-		return "", fmt.Errorf("reports: transfer results: %w", err)
+		runs[r.Split] = append(runs[r.Split], &run{id: r.RunID, model: r.Model, seed: r.Seed, values: r.Values})
 	}
 	if len(splits) == 0 {
 		return "", nil

@@ -16,10 +16,8 @@ package search
 import (
 	"cmp"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -67,24 +65,21 @@ func FromRun(dbPath string, id int64) (Source, error) {
 		return Source{}, fmt.Errorf("search: %w", err)
 	}
 	defer db.Close()
-	src := Source{Run: id, DB: dbPath}
-	var ckpt, runErr sql.NullString
-	err = db.QueryRow(`SELECT model, dataset, status, checkpoint, error FROM runs WHERE id = ?`, id).
-		Scan(&src.Model, &src.Dataset, &src.Status, &ckpt, &runErr)
-	if errors.Is(err, sql.ErrNoRows) {
+	rec, ok, err := store.RunByID(db, id)
+	if err != nil {
+		return Source{}, fmt.Errorf("search: %s: %w", dbPath, err)
+	}
+	if !ok {
 		return Source{}, fmt.Errorf("search: %s has no run %d (go run ./framework/cmd/results -db %s runs lists them)", dbPath, id, dbPath)
 	}
-	if err != nil {
-		return Source{}, fmt.Errorf("search: run %d of %s: %w", id, dbPath, err)
-	}
-	if ckpt.String == "" {
+	src := Source{Run: id, DB: dbPath, Model: rec.Model, Dataset: rec.Dataset, Status: rec.Status, Checkpoint: rec.Checkpoint}
+	if src.Checkpoint == "" {
 		why := "status " + src.Status
-		if runErr.String != "" {
-			why += ": " + runErr.String
+		if rec.Error != "" {
+			why += ": " + rec.Error
 		}
 		return Source{}, fmt.Errorf("search: run %d of %s has no checkpoint (%s)", id, dbPath, why)
 	}
-	src.Checkpoint = ckpt.String
 	if !filepath.IsAbs(src.Checkpoint) {
 		src.Checkpoint = filepath.Join(filepath.Dir(dbPath), src.Checkpoint)
 	}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -44,6 +46,19 @@ func (db *DB) Runs(f RunFilter) ([]RunRecord, error) {
 		runs = append(runs, r)
 	}
 	return runs, rows.Err()
+}
+
+// RunByID returns the run with that id as q holds it (a DB from
+// OpenReadOnly, say); ok is false when there is none.
+func RunByID(q Reader, id int64) (r RunRecord, ok bool, err error) {
+	r, err = scanRun(q.QueryRow(selectRun+`WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return RunRecord{}, false, nil
+	}
+	if err != nil {
+		return RunRecord{}, false, fmt.Errorf("store: run %d: %w", id, err)
+	}
+	return r, true, nil
 }
 
 // Results returns the metrics a run recorded for split ("val" or "test"),

@@ -85,3 +85,68 @@ func TestRunsAndResults(t *testing.T) {
 		})
 	}
 }
+
+// TestExperimentReads: what the reports read of one experiment, by run,
+// and nothing of another experiment.
+func TestExperimentReads(t *testing.T) {
+	db := openTemp(t)
+	start := func(exp string, seed int64) *Run {
+		return mustStart(t, db, RunInfo{Experiment: exp, ConfigHash: exp, Model: "base", Seed: seed, Config: `{}`,
+			Params: map[string]string{"dim": "32"}, Env: map[string]string{"go": "go1.26"}})
+	}
+	a, other := start("a", 1), start("b", 2)
+	for _, r := range []*Run{a, other} {
+		for step, v := range []float64{3, math.NaN(), 1} {
+			if err := r.LogStep(step+1, map[string]float64{"loss": v, "epoch": float64(step / 2)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := r.RecordResults("val", map[string]float64{"rsum": 10, "epoch": 2}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.RecordResults("transfer:emoji", map[string]float64{"rsum": 5, "r1": math.Inf(1)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.RecordRanks("test", []int{1, 2}, []int{3}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Finish(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := db.SQL()
+	id := a.ID()
+	sums, err := Summaries(q, "a")
+	if err != nil || len(sums) != 1 || sums[0].RunID != id || sums[0].Seed != 1 || sums[0].Status != "finished" || !math.IsNaN(sums[0].RSum) {
+		t.Errorf("Summaries = %+v, %v", sums, err)
+	}
+	if names, err := Experiments(q); err != nil || !slices.Equal(names, []string{"a", "b"}) {
+		t.Errorf("Experiments = %v, %v", names, err)
+	}
+	if p, err := ExperimentParams(q, "a"); err != nil || len(p) != 1 || p[id]["dim"] != "32" {
+		t.Errorf("ExperimentParams = %v, %v", p, err)
+	}
+	if env, err := ExperimentEnvironment(q, "a"); err != nil || len(env) != 1 || env[id]["go"] != "go1.26" {
+		t.Errorf("ExperimentEnvironment = %v, %v", env, err)
+	}
+	if r, err := ExperimentRanks(q, "a", "test"); err != nil || len(r) != 1 || !slices.Equal(r[id].I2T, []int{1, 2}) || !slices.Equal(r[id].T2I, []int{3}) {
+		t.Errorf("ExperimentRanks = %v, %v", r, err)
+	}
+	if v, err := ExperimentResults(q, "a", "val", "rsum"); err != nil || len(v) != 1 || len(v[id]) != 1 || v[id]["rsum"] != 10 {
+		t.Errorf("ExperimentResults(rsum) = %v, %v", v, err)
+	}
+	if v, err := ExperimentResults(q, "a", "val"); err != nil || len(v[id]) != 2 {
+		t.Errorf("ExperimentResults(every name) = %v, %v", v, err)
+	}
+	steps, err := ExperimentSteps(q, "a", "loss")
+	if want := []StepValue{{1, 3}, {3, 1}}; err != nil || len(steps) != 1 || !slices.Equal(steps[id], want) {
+		t.Errorf("ExperimentSteps = %v, %v; want run %d: %v (the NaN step left out)", steps, err, id, want)
+	}
+	tr, err := ResultsOfSplits(q, "a", "transfer:")
+	if err != nil || len(tr) != 1 || tr[0].Split != "transfer:emoji" || tr[0].RunID != id || len(tr[0].Values) != 1 || tr[0].Values["rsum"] != 5 {
+		t.Errorf("ResultsOfSplits = %+v, %v", tr, err)
+	}
+	if tr, err := ResultsOfSplits(q, "a", "transfer:x"); err != nil || len(tr) != 0 {
+		t.Errorf("ResultsOfSplits of another prefix = %+v, %v", tr, err)
+	}
+}

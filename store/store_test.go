@@ -208,8 +208,8 @@ func TestEnsureExperiment(t *testing.T) {
 	}
 }
 
-// summaryColumns is the documented column order of run_summary.
-var summaryColumns = []string{"experiment", "run_id", "model", "codes", "schedule", "seed", "dataset",
+// summaryView is the documented column order of run_summary.
+var summaryView = []string{"experiment", "run_id", "model", "codes", "schedule", "seed", "dataset",
 	"protocol", "status", "error", "i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "rsum",
 	"i2t_medr", "t2i_medr", "chance_rsum", "test_images", "test_captions", "interactions", "query_ms",
 	"index_floats", "encode_text_ms", "encode_image_ms", "train_seconds", "teacher_run_id",
@@ -227,8 +227,8 @@ func summary(t *testing.T, db *DB, id int64) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(cols, summaryColumns) {
-		t.Fatalf("run_summary columns:\n got %q\nwant %q", cols, summaryColumns)
+	if !reflect.DeepEqual(cols, summaryView) {
+		t.Fatalf("run_summary columns:\n got %q\nwant %q", cols, summaryView)
 	}
 	if !rows.Next() {
 		t.Fatalf("no run_summary row for run %d", id)
