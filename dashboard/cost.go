@@ -1,14 +1,12 @@
 package dashboard
 
 import (
-	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // costAxis is one cost measure that accuracy is plotted against.
@@ -88,15 +86,14 @@ type runBrief struct {
 
 // loadRun reads one run, with its params, wherever its experiment.
 func loadRun(db store.Reader, id int64) (*run, error) {
-	var exp string
-	err := db.QueryRow(`SELECT experiment FROM run_summary WHERE run_id = ?`, id).Scan(&exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no run %d", id)
-	}
+	rec, ok, err := store.RunByID(db, id)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := loadRuns(db, exp)
+	if !ok {
+		return nil, notFound("no run %d", id)
+	}
+	runs, err := loadRuns(db, rec.Experiment)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +102,7 @@ func loadRun(db store.Reader, id int64) (*run, error) {
 			return r, nil
 		}
 	}
-	return nil, fmt.Errorf("run %d vanished from its experiment %q", id, exp)
+	return nil, fmt.Errorf("run %d vanished from its experiment %q", id, rec.Experiment)
 }
 
 // twoRuns reads the runs of the request's parameters a and b.

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"database/sql"
 	"fmt"
 	"math"
 	"net/http"
@@ -152,24 +151,19 @@ func (cv *curveSet) addBands(b binning, rs []*run, loss map[int64][]binMean, val
 // loadSpans reads how far each run of the experiment that logged a step
 // got.
 func loadSpans(db store.Reader, experiment string) (map[int64]span, error) {
-	out := map[int64]span{}
-	err := eachRow(db, func(rows *sql.Rows) error {
-		var id int64
-		var last int
-		var firstOfEpoch1 sql.NullInt64
-		if err := rows.Scan(&id, &last, &firstOfEpoch1); err != nil {
-			return err
-		}
-		s := span{last: last}
-		if firstOfEpoch1.Int64 > 1 {
-			s.perEpoch = int(firstOfEpoch1.Int64) - 1
+	spans, err := store.ExperimentSpans(db, experiment)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]span, len(spans))
+	for id, sp := range spans {
+		s := span{last: sp.Last}
+		if sp.FirstOfEpoch1 > 1 {
+			s.perEpoch = sp.FirstOfEpoch1 - 1
 		}
 		out[id] = s
-		return nil
-	}, `SELECT run_id, max(step), min(CASE WHEN name = 'epoch' AND value >= 1 THEN step END) FROM steps
-		WHERE run_id IN (SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?)
-		GROUP BY run_id`, experiment)
-	return out, err
+	}
+	return out, nil
 }
 
 // binning maps the steps of a configuration's runs to x and to loss bins:
@@ -215,51 +209,26 @@ type binMean struct {
 	n       float64 // how many
 }
 
-// loadCurves reads the binned loss and the validation rSum of the runs in
-// axes. The binning is done by SQLite: a 20-epoch run logs 1,860 losses,
-// and reading every one into Go costs seconds for a sweep of 30 runs where
-// the aggregate takes a tenth of one.
+// loadCurves reads the binned loss (binned by the store, in SQL) and the
+// validation rSum of the runs in axes.
 func loadCurves(db store.Reader, axes map[int64]binning) (map[int64][]binMean, map[int64]map[int]float64, error) {
-	// The binning of each run, as SQL literals: numbers this code made.
-	var values, ids []string
+	storeAxes := make(map[int64]store.Binning, len(axes))
+	ids := make([]int64, 0, len(axes))
 	for id, b := range axes {
-		values = append(values, fmt.Sprintf("(%d, %d, %s)", id, b.bins, strconv.FormatFloat(b.total, 'f', -1, 64)))
-		ids = append(ids, strconv.FormatInt(id, 10))
+		storeAxes[id] = store.Binning{Bins: b.bins, Total: b.total}
+		ids = append(ids, id)
 	}
-	loss := map[int64][]binMean{}
-	err := eachRow(db, func(rows *sql.Rows) error {
-		var id int64
-		var m binMean
-		if err := rows.Scan(&id, &m.bin, &m.mean, &m.stepSum, &m.n); err != nil {
-			return err
-		}
-		b := axes[id]
-		m.bin = min(b.bins-1, max(0, m.bin))
-		loss[id] = append(loss[id], m)
-		return nil
-	}, `WITH axis(run_id, bins, total) AS (VALUES `+strings.Join(values, ", ")+`)
-		SELECT s.run_id, CAST((s.step - 1) * a.bins / a.total AS INTEGER) AS bin,
-			avg(s.value), sum(s.step), count(*)
-		FROM steps s JOIN axis a ON a.run_id = s.run_id
-		WHERE s.name = 'loss' AND s.value IS NOT NULL
-		GROUP BY s.run_id, bin`)
+	bins, err := store.BinnedSteps(db, "loss", storeAxes)
 	if err != nil {
 		return nil, nil, err
 	}
-	val := map[int64]map[int]float64{}
-	err = eachRow(db, func(rows *sql.Rows) error {
-		var id int64
-		var step int
-		var v float64
-		if err := rows.Scan(&id, &step, &v); err != nil {
-			return err
+	loss := map[int64][]binMean{}
+	for id, bs := range bins {
+		for _, m := range bs {
+			loss[id] = append(loss[id], binMean{bin: min(axes[id].bins-1, max(0, m.Bin)), mean: m.Mean, stepSum: m.StepSum, n: m.N})
 		}
-		if val[id] == nil {
-			val[id] = map[int]float64{}
-		}
-		val[id][step] = v
-		return nil
-	}, `SELECT run_id, step, value FROM steps WHERE name = 'val_rsum' AND value IS NOT NULL AND run_id IN (`+strings.Join(ids, ", ")+`)`)
+	}
+	val, err := store.StepsOfRuns(db, "val_rsum", ids)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/internal/referencedb"
 	"github.com/inflateshrink/inflateshrink/reports"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // get serves path from s and decodes its JSON answer into v, failing the

@@ -2,15 +2,14 @@ package dashboard
 
 import (
 	"cmp"
-	"database/sql"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // run is one row of run_summary with what the pages need beside it.
@@ -54,104 +53,46 @@ const (
 // loadRuns reads the runs of experiment, in id order, with their params,
 // validation rSum and the splits they stored ranks for.
 func loadRuns(db store.Reader, experiment string) ([]*run, error) {
-	rows, err := db.Query(`SELECT experiment, run_id, model, codes, schedule, seed, dataset, protocol, status,
-		error, teacher_run_id, rsum, i2t_r1, t2i_r1, interactions, query_ms, index_floats, train_seconds,
-		started_at, finished_at
-		FROM run_summary WHERE experiment = ? ORDER BY run_id`, experiment)
+	summaries, err := store.Summaries(db, experiment)
 	if err != nil {
 		return nil, err
 	}
-	var runs []*run
-	byID := map[int64]*run{}
-	for rows.Next() {
-		var (
-			r                                    run
-			errText, finished                    sql.NullString
-			teacher                              sql.NullInt64
-			rsum, i2t, t2i, inter, qms, idx, sec sql.NullFloat64
-		)
-		err := rows.Scan(&r.Experiment, &r.ID, &r.Model, &r.Codes, &r.Schedule, &r.Seed, &r.Dataset, &r.Protocol,
-			&r.Status, &errText, &teacher, &rsum, &i2t, &t2i, &inter, &qms, &idx, &sec, &r.StartedAt, &finished)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		r.Error, r.Teacher, r.FinishedAt = errText.String, teacher.Int64, finished.String
-		r.RSum, r.I2TR1, r.T2IR1 = nullNum(rsum), nullNum(i2t), nullNum(t2i)
-		r.Interactions, r.QueryMs, r.IndexFloats, r.TrainSeconds = nullNum(inter), nullNum(qms), nullNum(idx), nullNum(sec)
-		r.ValRSum = num(math.NaN())
-		r.Params = map[string]string{}
-		r.RanksSplits = []string{}
-		runs = append(runs, &r)
-		byID[r.ID] = &r
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// The three side tables, each in one query over the experiment's runs
-	// rather than one per run: an experiment has up to hundreds of runs.
-	inExperiment := `run_id IN (SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?)`
-	err = eachRow(db, func(rows *sql.Rows) error {
-		var id int64
-		var k, v string
-		if err := rows.Scan(&id, &k, &v); err != nil {
-			return err
-		}
-		if r := byID[id]; r != nil {
-			r.Params[k] = v
-		}
-		return nil
-	}, `SELECT run_id, key, value FROM params WHERE `+inExperiment, experiment)
+	params, err := store.ExperimentParams(db, experiment)
 	if err != nil {
 		return nil, err
 	}
 	// Validation rSum from the results table, not run_summary's val_rsum,
 	// which a version 3 database (opened read-only, never migrated) lacks.
-	err = eachRow(db, func(rows *sql.Rows) error {
-		var id int64
-		var v sql.NullFloat64
-		if err := rows.Scan(&id, &v); err != nil {
-			return err
-		}
-		if r := byID[id]; r != nil {
-			r.ValRSum = nullNum(v)
-		}
-		return nil
-	}, `SELECT run_id, value FROM results WHERE split = 'val' AND name = 'rsum' AND `+inExperiment, experiment)
+	val, err := store.ExperimentResults(db, experiment, "val", "rsum")
 	if err != nil {
 		return nil, err
 	}
-	err = eachRow(db, func(rows *sql.Rows) error {
-		var id int64
-		var split string
-		if err := rows.Scan(&id, &split); err != nil {
-			return err
-		}
-		if r := byID[id]; r != nil && !slices.Contains(r.RanksSplits, split) {
-			r.RanksSplits = append(r.RanksSplits, split)
-		}
-		return nil
-	}, `SELECT run_id, split FROM ranks WHERE `+inExperiment+` ORDER BY run_id, split`, experiment)
+	splits, err := store.RanksSplits(db, experiment)
 	if err != nil {
 		return nil, err
+	}
+	runs := make([]*run, len(summaries))
+	for i, s := range summaries {
+		r := &run{
+			ID: s.RunID, Experiment: s.Experiment, Model: s.Model, Codes: s.Codes, Schedule: s.Schedule,
+			Seed: s.Seed, Dataset: s.Dataset, Protocol: s.Protocol, Status: s.Status, Error: s.Error, Teacher: s.TeacherRunID,
+			RSum: num(s.RSum), ValRSum: num(math.NaN()), I2TR1: num(s.I2T[0]), T2IR1: num(s.T2I[0]),
+			Interactions: num(s.Interactions), QueryMs: num(s.QueryMs), IndexFloats: num(s.IndexFloats), TrainSeconds: num(s.TrainSeconds),
+			StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
+			Params: params[s.RunID], RanksSplits: splits[s.RunID],
+		}
+		if v, ok := val[s.RunID]["rsum"]; ok {
+			r.ValRSum = num(v)
+		}
+		if r.Params == nil {
+			r.Params = map[string]string{}
+		}
+		if r.RanksSplits == nil {
+			r.RanksSplits = []string{}
+		}
+		runs[i] = r
 	}
 	return runs, nil
-}
-
-// eachRow runs query and calls f on each row.
-func eachRow(db store.Reader, f func(*sql.Rows) error, query string, args ...any) error {
-	rows, err := db.Query(query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := f(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // experimentRuns reads the runs of the request's experiment parameter,
@@ -179,16 +120,7 @@ func experimentRuns(r *http.Request, db store.Reader) (string, []*run, error) {
 	return name, runs, nil
 }
 
-func experimentNames(db store.Reader) ([]string, error) {
-	var names []string
-	err := eachRow(db, func(rows *sql.Rows) error {
-		var n string
-		err := rows.Scan(&n)
-		names = append(names, n)
-		return err
-	}, `SELECT name FROM experiments ORDER BY name`)
-	return names, err
-}
+func experimentNames(db store.Reader) ([]string, error) { return store.DefinedExperiments(db) }
 
 // config is a configuration: the runs of an experiment that differ only in
 // their seed.

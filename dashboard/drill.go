@@ -3,8 +3,6 @@ package dashboard
 import (
 	"bytes"
 	"cmp"
-	"database/sql"
-	"errors"
 	"fmt"
 	"image/png"
 	"math"
@@ -147,32 +145,18 @@ func (s *Server) drill(r *http.Request, db store.Reader) (any, error) {
 
 // readRanks reads the ranks a run stored.
 func readRanks(db store.Reader, id int64, split, dir string) ([]int, error) {
-	var blob []byte
-	err := db.QueryRow(`SELECT ranks FROM ranks WHERE run_id = ? AND split = ? AND direction = ?`, id, split, dir).Scan(&blob)
-	if errors.Is(err, sql.ErrNoRows) {
-		var have []string
-		err := eachRow(db, func(rows *sql.Rows) error {
-			var s string
-			err := rows.Scan(&s)
-			have = append(have, s)
-			return err
-		}, `SELECT DISTINCT split FROM ranks WHERE run_id = ? ORDER BY split`, id)
-		if err != nil {
-			return nil, err
-		}
-		if len(have) == 0 {
-			return nil, notFound("run %d stored no per-query ranks (a run that failed, or was recorded before they were kept)", id)
-		}
-		return nil, notFound("run %d stored no %s ranks of split %q (its splits: %s)", id, dir, split, strings.Join(have, ", "))
+	ranks, ok, err := store.RunRanksOf(db, id, split, dir)
+	if err != nil || ok {
+		return ranks, err
 	}
+	have, err := store.RunRanksSplits(db, id)
 	if err != nil {
 		return nil, err
 	}
-	ranks, err := store.DecodeRanks(blob)
-	if err != nil {
-		return nil, fmt.Errorf("run %d, split %q, %s: %w", id, split, dir, err)
+	if len(have) == 0 {
+		return nil, notFound("run %d stored no per-query ranks (a run that failed, or was recorded before they were kept)", id)
 	}
-	return ranks, nil
+	return nil, notFound("run %d stored no %s ranks of split %q (its splits: %s)", id, dir, split, strings.Join(have, ", "))
 }
 
 // splitDataset names the data set whose test split the queries of split

@@ -2,12 +2,11 @@ package dashboard
 
 import (
 	"cmp"
-	"database/sql"
 	"net/http"
 	"slices"
 
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/reports"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // experimentSummary is a line of the experiments table.
@@ -27,34 +26,26 @@ type experimentSummary struct {
 func (s *Server) experiments(r *http.Request, db store.Reader) (any, error) {
 	var out []*experimentSummary
 	byName := map[string]*experimentSummary{}
-	err := eachRow(db, func(rows *sql.Rows) error {
-		var name string
-		var status, dataset, last sql.NullString
-		var n int
-		if err := rows.Scan(&name, &status, &dataset, &n, &last); err != nil {
-			return err
-		}
-		e := byName[name]
-		if e == nil {
-			e = &experimentSummary{Name: name, Status: map[string]int{}, Datasets: []string{}}
-			byName[name] = e
-			out = append(out, e)
-		}
-		if !status.Valid { // an experiment without runs
-			return nil
-		}
-		e.Runs += n
-		e.Status[status.String] += n
-		if !slices.Contains(e.Datasets, dataset.String) {
-			e.Datasets = append(e.Datasets, dataset.String)
-		}
-		e.LastActivity = max(e.LastActivity, last.String)
-		return nil
-	}, `SELECT e.name, r.status, r.dataset, count(r.id), max(max(r.started_at, coalesce(r.finished_at, '')))
-		FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id
-		GROUP BY e.name, r.status, r.dataset ORDER BY e.name`)
+	groups, err := store.RunGroups(db)
 	if err != nil {
 		return nil, err
+	}
+	for _, g := range groups {
+		e := byName[g.Experiment]
+		if e == nil {
+			e = &experimentSummary{Name: g.Experiment, Status: map[string]int{}, Datasets: []string{}}
+			byName[g.Experiment] = e
+			out = append(out, e)
+		}
+		if g.Runs == 0 { // an experiment without runs
+			continue
+		}
+		e.Runs += g.Runs
+		e.Status[g.Status] += g.Runs
+		if !slices.Contains(e.Datasets, g.Dataset) {
+			e.Datasets = append(e.Datasets, g.Dataset)
+		}
+		e.LastActivity = max(e.LastActivity, g.LastActivity)
 	}
 	for _, e := range out {
 		slices.Sort(e.Datasets)

@@ -110,9 +110,9 @@ func New(db *sql.DB, opt Options) (*Server, error) {
 // checkSchema refuses a database the dashboard cannot read, saying what to
 // do about it.
 func checkSchema(db *sql.DB) error {
-	var v string
-	if err := db.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
-		return fmt.Errorf("dashboard: reading the schema version: %w (is this a results database?)", err)
+	v, err := store.StoredSchemaVersion(db)
+	if err != nil {
+		return fmt.Errorf("dashboard: %w (is this a results database?)", err)
 	}
 	n, err := strconv.Atoi(v)
 	switch {
@@ -215,14 +215,6 @@ func (x num) MarshalJSON() ([]byte, error) {
 }
 
 func (x num) ok() bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
-
-// nullNum is what a nullable REAL column scans into.
-func nullNum(f sql.NullFloat64) num {
-	if !f.Valid {
-		return num(math.NaN())
-	}
-	return num(f.Float64)
-}
 
 // dataset returns the data set name, loading it on first use; an error
 // says why it cannot be shown (none configured, not set up, ...).

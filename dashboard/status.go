@@ -1,8 +1,6 @@
 package dashboard
 
 import (
-	"database/sql"
-	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -65,40 +63,30 @@ func (s *Server) status(r *http.Request, db store.Reader) (any, error) {
 		Interrupted int             `json:"interrupted"` // all interrupted runs
 		Recent      []finishedBadly `json:"recent_failures"`
 	}{Now: now.Format(time.RFC3339), Running: []*liveRun{}, Recent: []finishedBadly{}}
-	err := eachRow(db, func(rows *sql.Rows) error {
-		l := &liveRun{}
-		var heartbeat sql.NullString
-		err := rows.Scan(&l.RunID, &l.Experiment, &l.Model, &l.Seed, &l.Dataset, &l.StartedAt, &heartbeat)
-		l.HeartbeatAt = heartbeat.String
-		out.Running = append(out.Running, l)
-		return err
-	}, `SELECT r.id, e.name, r.model, r.seed, r.dataset, r.started_at, r.heartbeat_at
-		FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.status = 'running' ORDER BY r.id`)
+	running, err := store.RunningRuns(db)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range out.Running {
+	for _, a := range running {
+		l := &liveRun{RunID: a.ID, Experiment: a.Experiment, Model: a.Model, Seed: a.Seed, Dataset: a.Dataset,
+			StartedAt: a.StartedAt, HeartbeatAt: a.HeartbeatAt}
 		if err := progress(db, l, now); err != nil {
 			return nil, err
 		}
+		out.Running = append(out.Running, l)
 	}
-	err = db.QueryRow(`SELECT count(CASE WHEN status = 'failed' THEN 1 END), count(CASE WHEN status = 'interrupted' THEN 1 END)
-		FROM runs`).Scan(&out.Failed, &out.Interrupted)
+	counts, err := store.StatusCounts(db)
 	if err != nil {
 		return nil, err
 	}
-	err = eachRow(db, func(rows *sql.Rows) error {
-		var f finishedBadly
-		var msg, at sql.NullString
-		err := rows.Scan(&f.RunID, &f.Experiment, &f.Model, &f.Seed, &f.Status, &msg, &at)
-		f.Error, f.FinishedAt = msg.String, at.String
-		out.Recent = append(out.Recent, f)
-		return err
-	}, `SELECT r.id, e.name, r.model, r.seed, r.status, r.error, r.finished_at
-		FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.status IN ('failed', 'interrupted')
-		ORDER BY coalesce(r.finished_at, r.started_at) DESC, r.id DESC LIMIT ?`, recentFailures)
+	out.Failed, out.Interrupted = counts["failed"], counts["interrupted"]
+	failures, err := store.LatestFailures(db, recentFailures)
 	if err != nil {
 		return nil, err
+	}
+	for _, a := range failures {
+		out.Recent = append(out.Recent, finishedBadly{RunID: a.ID, Experiment: a.Experiment, Model: a.Model, Seed: a.Seed,
+			Status: a.Status, Error: a.Error, FinishedAt: a.FinishedAt})
 	}
 	return out, nil
 }
@@ -116,13 +104,7 @@ func progress(db store.Reader, l *liveRun, now time.Time) error {
 		l.Elapsed = num(now.Sub(started).Seconds())
 	}
 
-	params := map[string]string{}
-	err = eachRow(db, func(rows *sql.Rows) error {
-		var k, v string
-		err := rows.Scan(&k, &v)
-		params[k] = v
-		return err
-	}, `SELECT key, value FROM params WHERE run_id = ? AND key IN ('train.epochs', 'cross.epochs')`, l.RunID)
+	params, err := store.RunValues(db, "params", l.RunID, "train.epochs", "cross.epochs")
 	if err != nil {
 		return err
 	}
@@ -130,44 +112,30 @@ func progress(db store.Reader, l *liveRun, now time.Time) error {
 	if e, err := strconv.Atoi(params["cross.epochs"]); err == nil && e > 0 && strings.HasSuffix(l.Model, ">>cross") {
 		l.Epochs = e
 	}
-	var resumed sql.NullString
-	err = db.QueryRow(`SELECT value FROM environment WHERE run_id = ? AND key = 'resumed_from_epoch'`, l.RunID).Scan(&resumed)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	l.ResumedFrom, _ = strconv.Atoi(resumed.String)
-
-	var step, firstOfEpoch1 sql.NullInt64
-	var epoch sql.NullFloat64
-	err = db.QueryRow(`SELECT
-		(SELECT max(step) FROM steps WHERE run_id = ?1),
-		(SELECT min(step) FROM steps WHERE run_id = ?1 AND name = 'epoch' AND value >= 1),
-		(SELECT value FROM steps WHERE run_id = ?1 AND name = 'epoch' ORDER BY step DESC LIMIT 1)`, l.RunID).
-		Scan(&step, &firstOfEpoch1, &epoch)
+	env, err := store.RunValues(db, "environment", l.RunID, "resumed_from_epoch")
 	if err != nil {
 		return err
 	}
-	if !step.Valid {
+	l.ResumedFrom, _ = strconv.Atoi(env["resumed_from_epoch"])
+
+	p, err := store.RunProgress(db, l.RunID)
+	if err != nil {
+		return err
+	}
+	if p.Step == 0 {
 		return nil // no step written yet
 	}
-	l.Step = int(step.Int64)
-	if epoch.Valid {
-		l.Epoch = int(epoch.Float64) + 1
+	l.Step = p.Step
+	if p.HasEpoch {
+		l.Epoch = int(p.LastEpoch) + 1
 	}
-	for name, dst := range map[string]*num{"loss": &l.Loss, "val_rsum": &l.ValRSum} {
-		var v sql.NullFloat64
-		err := db.QueryRow(`SELECT value FROM steps WHERE run_id = ? AND name = ? ORDER BY step DESC LIMIT 1`, l.RunID, name).Scan(&v)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		*dst = nullNum(v)
-	}
+	l.Loss, l.ValRSum = num(p.LastLoss), num(p.LastValRSum)
 	// Every epoch has as many steps as the first: once it has ended, the
 	// planned steps are known.
-	if !firstOfEpoch1.Valid || firstOfEpoch1.Int64 < 2 || l.Epochs == 0 {
+	if p.FirstOfEpoch1 < 2 || l.Epochs == 0 {
 		return nil
 	}
-	l.StepsPerEpoch = int(firstOfEpoch1.Int64) - 1
+	l.StepsPerEpoch = p.FirstOfEpoch1 - 1
 	total := l.Epochs * l.StepsPerEpoch
 	l.Progress = num(min(1, float64(l.Step)/float64(total)))
 	// A resumed run starts with the steps of the run it continues: only its

@@ -38,9 +38,9 @@ const summaryColumns = `experiment, run_id, model, codes, schedule, seed, datase
 	train_seconds, teacher_run_id, config_hash, started_at, finished_at`
 
 // Summaries returns the runs of experiment as run_summary shows them, in
-// the view's order.
+// run id order.
 func Summaries(q Reader, experiment string) ([]RunSummary, error) {
-	rows, err := q.Query(`SELECT `+summaryColumns+` FROM run_summary WHERE experiment = ?`, experiment)
+	rows, err := q.Query(`SELECT `+summaryColumns+` FROM run_summary WHERE experiment = ? ORDER BY run_id`, experiment)
 	if err != nil {
 		return nil, fmt.Errorf("store: run_summary of experiment %q: %w", experiment, err)
 	}
@@ -96,18 +96,23 @@ func scanSummary(rows *sql.Rows) (RunSummary, error) {
 
 // Experiments lists the experiments that have runs, by name.
 func Experiments(q Reader) ([]string, error) {
-	rs, err := q.Query(`SELECT DISTINCT experiment FROM run_summary ORDER BY experiment`)
+	return textColumn(q, "listing experiments", `SELECT DISTINCT experiment FROM run_summary ORDER BY experiment`)
+}
+
+// textColumn reads a query's one text column.
+func textColumn(q Reader, what, query string, args ...any) ([]string, error) {
+	rs, err := q.Query(query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: listing experiments: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rs.Close()
 	var out []string
 	for rs.Next() {
-		var name string
-		if err := rs.Scan(&name); err != nil {
-			return nil, fmt.Errorf("store: listing experiments: %w", err)
+		var v string
+		if err := rs.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
-		out = append(out, name)
+		out = append(out, v)
 	}
 	return out, rs.Err()
 }
