@@ -22,7 +22,11 @@
 // AdamW, global-norm gradient clipping and step learning-rate decay. The
 // default objective is the bidirectional hinge triplet loss whose violations
 // are combined by an L8 norm (HingeL8); package distill supplies the
-// knowledge-distillation objective. Evaluation encodes with forward-only
+// knowledge-distillation objective. FirstStageSettings.Mix is the one
+// reading of a first-stage loss name, which both devices train from. Every
+// stage (first stages, students, the cross encoder) on every device trains
+// through one loop, Loop, which drives a device's Stepper: the Gorgonia
+// graph here, package gpu's step program there. Evaluation encodes with forward-only
 // graphs (Encoder) and scores whole galleries in plain Go (ScoreGallery).
 //
 // The graphs use fused Gorgonia ops (fused_*.go) for the hot paths: MaxSim
