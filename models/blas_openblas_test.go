@@ -1,0 +1,56 @@
+//go:build openblas
+
+package models
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+// TestGemm32SameOnAnyCoreCount: the OpenBLAS build's products give the
+// same bits whatever GOMAXPROCS is, so that a run's numbers do not depend
+// on the machine's core count.
+func TestGemm32SameOnAnyCoreCount(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, sh := range []struct {
+		name    string
+		m, n, k int
+		tA, tB  bool
+	}{
+		{"tall", 1000, 64, 544, false, false},
+		{"wide", 64, 1000, 544, false, true},
+		{"transposed A", 700, 96, 400, true, false},
+		{"uneven", 333, 257, 129, false, false},
+	} {
+		t.Run(sh.name, func(t *testing.T) {
+			a, b := make([]float32, sh.m*sh.k), make([]float32, sh.k*sh.n)
+			for i := range a {
+				a[i] = float32(rng.NormFloat64())
+			}
+			for i := range b {
+				b[i] = float32(rng.NormFloat64())
+			}
+			lda, ldb := sh.k, sh.n
+			if sh.tA {
+				lda = sh.m
+			}
+			if sh.tB {
+				ldb = sh.k
+			}
+			var want []float32
+			for _, procs := range []int{1, 2, 3, 4, 7, 16} {
+				runtime.GOMAXPROCS(procs)
+				c := make([]float32, sh.m*sh.n)
+				gemm32(sh.tA, sh.tB, sh.m, sh.n, sh.k, 1, a, lda, b, ldb, 0, c, sh.n)
+				if want == nil {
+					want = c
+				} else if !slices.Equal(c, want) {
+					t.Errorf("GOMAXPROCS=%d gives other values than GOMAXPROCS=1", procs)
+				}
+			}
+		})
+	}
+}
