@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/gpu"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // TestGPUPathOnHost runs the five models through the GPU path of the
@@ -67,5 +68,41 @@ func TestCommandWithoutCUDA(t *testing.T) {
 	}
 	if err := Command(context.Background(), fiveModels(tinyConfig()), []string{"-db", db, "-device", "tpu"}, io.Discard, io.Discard); err == nil {
 		t.Error("-device tpu accepted")
+	}
+}
+
+// TestGPUPathLearns: base trained on the GPU path (the Host backend
+// standing in) learns well above chance, as on the CPU, so that a step
+// program whose update does nothing fails here and not only in package
+// gpu. The models of TestGPUPathOnHost train too briefly to tell (base
+// sits at chance after its 2 epochs).
+func TestGPUPathLearns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains base twice")
+	}
+	c := tinyConfig()
+	c.Dataset = "synthetic:objects=4-4,noise=0.1,twins=0.5,train=320,val=40,test=100"
+	c.Train.Epochs, c.Train.DecayEpoch = 3, 3
+	e := Experiment{Name: "learns", Base: c, Sweep: Sweep{Models: []string{"base"}}}
+	host := func(gpu.Device) (gpu.Backend, gpu.Info, error) {
+		return gpu.Host{}, gpu.Info{Name: "Host stand-in"}, nil
+	}
+	for _, r := range []*Runner{{DB: openDB(t)}, {DB: openDB(t), Device: gpu.Device{CUDA: true}, openGPU: host}} {
+		if _, err := r.Run(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		runs, err := r.DB.Runs(store.RunFilter{Experiment: "learns", Status: "finished"})
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("finished runs %v, %v", runs, err)
+		}
+		val, err := r.DB.Results(runs[0].ID, "val")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Measured: 2.5x chance on the CPU; an optimiser that does
+		// nothing stays near 1x.
+		if rsum, chance := val["rsum"], val["chance_rsum"]; !(chance > 0 && rsum >= 1.5*chance) {
+			t.Errorf("device %v: validation rSum %.1f, chance %.1f: want at least 1.5x chance", r.Device, rsum, chance)
+		}
 	}
 }
