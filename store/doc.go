@@ -5,8 +5,14 @@
 // and sweeps can be written as SQL and a rerun can skip work already done.
 // Training code never writes SQL: it receives a *Run from StartRun and calls
 // its methods (LogStep, RecordResults, RecordLatency, SetCheckpoint, Finish,
-// Fail, Interrupt) through small interfaces. Readers that need a run's
-// record or metrics use Runs (by RunFilter), FinishedRun and Results.
+// Fail, Interrupt) through small interfaces. Readers never write SQL
+// either (a test greps the tree for it): a run's record and metrics come
+// from Runs (by RunFilter), RunByID, FinishedRun and Results; what a report
+// reads of an experiment from Summaries, ExperimentParams,
+// ExperimentResults, ExperimentRanks, ExperimentSteps and the like
+// (experiment_read.go), each on a Reader so that one Snapshot holds them;
+// the dashboard's live view from activity_read.go; the results command's
+// listings and exports from results_read.go.
 //
 // # Tables (schema version 4)
 //

@@ -12,26 +12,42 @@ type RunFilter struct {
 	Experiment string // experiment name
 	Model      string // the model or chain, as recorded ("inflated>base")
 	Status     string // "finished", "failed", "running" or "interrupted"
+	// Params are key=value pairs of the run's flattened config, all of
+	// which must match.
+	Params [][2]string
+}
+
+// runColumns name a filter's columns in a query.
+type runColumns struct{ experiment, model, status, id string }
+
+var (
+	ofRuns    = runColumns{"e.name", "r.model", "r.status", "r.id"}           // runs r JOIN experiments e
+	ofSummary = runColumns{"s.experiment", "s.model", "s.status", "s.run_id"} // run_summary s
+)
+
+// where is f as an SQL condition over the columns c ("1" for every run),
+// with its arguments.
+func (f RunFilter) where(c runColumns) (string, []any) {
+	conds, args := []string{"1"}, []any{}
+	for _, x := range []struct{ column, value string }{
+		{c.experiment, f.Experiment}, {c.model, f.Model}, {c.status, f.Status},
+	} {
+		if x.value != "" {
+			conds = append(conds, x.column+" = ?")
+			args = append(args, x.value)
+		}
+	}
+	for _, p := range f.Params {
+		conds = append(conds, "EXISTS (SELECT 1 FROM params p WHERE p.run_id = "+c.id+" AND p.key = ? AND p.value = ?)")
+		args = append(args, p[0], p[1])
+	}
+	return strings.Join(conds, " AND "), args
 }
 
 // Runs returns the runs that match f, in the order they were started.
 func (db *DB) Runs(f RunFilter) ([]RunRecord, error) {
-	var (
-		where []string
-		args  []any
-	)
-	for _, c := range []struct{ column, value string }{
-		{"e.name", f.Experiment}, {"r.model", f.Model}, {"r.status", f.Status},
-	} {
-		if c.value != "" {
-			where = append(where, c.column+" = ?")
-			args = append(args, c.value)
-		}
-	}
-	query := selectRun
-	if len(where) > 0 {
-		query += "WHERE " + strings.Join(where, " AND ")
-	}
+	where, args := f.where(ofRuns)
+	query := selectRun + "WHERE " + where
 	rows, err := db.sql.Query(query+" ORDER BY r.id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: runs %+v: %w", f, err)

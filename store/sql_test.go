@@ -12,13 +12,9 @@ import (
 // sqlText matches the start of an SQL statement in Go source.
 var sqlText = regexp.MustCompile(`\b(SELECT|INSERT INTO|UPDATE [a-z_]+ SET|DELETE FROM|CREATE (TABLE|VIEW|INDEX))\b`)
 
-// notYetMoved are the packages whose queries have not moved into store
-// yet (issue 14): the results command. Every other
-// package reads and writes results.db through this package's API.
-var notYetMoved = []string{"framework/cmd/results"}
-
-// TestSQLStaysInStore: no package outside store, other than those of
-// notYetMoved, writes SQL (tests may, to set up or inspect a database).
+// TestSQLStaysInStore: no package outside store writes SQL (tests may, to
+// set up or inspect a database): every other package reads and writes
+// results.db through this package's API.
 func TestSQLStaysInStore(t *testing.T) {
 	root := ".."
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -28,7 +24,7 @@ func TestSQLStaysInStore(t *testing.T) {
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if rel == "store" || rel == "vendor" || strings.HasPrefix(d.Name(), ".") && rel != "." || isNotYetMoved(rel) {
+			if rel == "store" || rel == "vendor" || strings.HasPrefix(d.Name(), ".") && rel != "." {
 				return filepath.SkipDir
 			}
 			return nil
@@ -49,13 +45,4 @@ func TestSQLStaysInStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func isNotYetMoved(rel string) bool {
-	for _, p := range notYetMoved {
-		if rel == p {
-			return true
-		}
-	}
-	return false
 }

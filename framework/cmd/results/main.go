@@ -44,13 +44,13 @@ package main
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -339,20 +339,9 @@ type filter struct {
 	params                    pairs
 }
 
-// where is the filter as SQL over run_summary s.
-func (f filter) where() (string, []any) {
-	conds, args := []string{"1"}, []any{}
-	for _, c := range []struct{ col, v string }{{"s.experiment", f.experiment}, {"s.status", f.status}, {"s.model", f.model}} {
-		if c.v != "" {
-			conds = append(conds, c.col+" = ?")
-			args = append(args, c.v)
-		}
-	}
-	for _, p := range f.params {
-		conds = append(conds, "EXISTS (SELECT 1 FROM params p WHERE p.run_id = s.run_id AND p.key = ? AND p.value = ?)")
-		args = append(args, p[0], p[1])
-	}
-	return strings.Join(conds, " AND "), args
+// runFilter is f as the store reads it.
+func (f filter) runFilter() store.RunFilter {
+	return store.RunFilter{Experiment: f.experiment, Status: f.status, Model: f.model, Params: f.params}
 }
 
 type query struct {
@@ -360,37 +349,22 @@ type query struct {
 	out io.Writer
 }
 
-// column returns the first column of a query's rows as text.
-func (q query) column(sqlText string, args ...any) ([]string, error) {
-	rows, err := q.db.Query(sqlText, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // checkFilter refuses a filter value that no run can match, because no
 // run has that experiment, model or param key, listing those recorded. (A
 // param's value is not checked: that no run of a known key has it is the
 // answer to -param lr=7, "no runs match".)
 func (q query) checkFilter(f filter) error {
-	for _, c := range []struct{ flag, value, why, query string }{
-		{"experiment", f.experiment, "no such experiment", `SELECT name FROM experiments ORDER BY name`},
-		{"model", f.model, "no run has this model", `SELECT DISTINCT model FROM runs ORDER BY model`},
+	for _, c := range []struct {
+		flag, value, why string
+		recorded         func(store.Reader) ([]string, error)
+	}{
+		{"experiment", f.experiment, "no such experiment", store.DefinedExperiments},
+		{"model", f.model, "no run has this model", store.RecordedModels},
 	} {
 		if c.value == "" {
 			continue
 		}
-		recorded, err := q.column(c.query)
+		recorded, err := c.recorded(q.db)
 		if err != nil {
 			return err
 		}
@@ -401,7 +375,7 @@ func (q query) checkFilter(f filter) error {
 	if len(f.params) == 0 {
 		return nil
 	}
-	keys, err := q.column(`SELECT DISTINCT key FROM params ORDER BY key`)
+	keys, err := store.RecordedParamKeys(q.db)
 	if err != nil {
 		return err
 	}
@@ -416,7 +390,7 @@ func (q query) checkFilter(f filter) error {
 // checkResult refuses a split, or a metric of the split, that no result
 // has, listing those recorded.
 func (q query) checkResult(split, metric string) error {
-	splits, err := q.column(`SELECT DISTINCT split FROM results ORDER BY split`)
+	splits, err := store.RecordedResultSplits(q.db)
 	if err != nil {
 		return err
 	}
@@ -427,7 +401,7 @@ func (q query) checkResult(split, metric string) error {
 		}
 		return unknown(fmt.Sprintf("-split %q", split), why, splits)
 	}
-	names, err := q.column(`SELECT DISTINCT name FROM results WHERE split = ? ORDER BY name`, split)
+	names, err := store.RecordedMetrics(q.db, split)
 	if err != nil {
 		return err
 	}
@@ -443,7 +417,7 @@ func (q query) checkRanksSplit(split string) error {
 	if split == "" {
 		return nil
 	}
-	splits, err := q.column(`SELECT DISTINCT split FROM ranks ORDER BY split`)
+	splits, err := store.RecordedRanksSplits(q.db)
 	if err != nil {
 		return err
 	}
@@ -466,127 +440,45 @@ func unknown(flagValue, why string, recorded []string) error {
 	return fmt.Errorf("%s: %s; want %s", flagValue, why, oneOf(recorded))
 }
 
-// table prints rows of a query, tab-aligned, NULL as "-".
-func (q query) table(sqlText string, args ...any) (int, error) {
-	rows, err := q.db.Query(sqlText, args...)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
+// print writes t tab-aligned, a header line first.
+func (q query) print(t store.Table) error {
 	tw := tabwriter.NewWriter(q.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(cols, "\t"))
-	n := 0
-	for rows.Next() {
-		vals, err := scanStrings(rows, len(cols))
-		if err != nil {
-			return n, err
-		}
-		fmt.Fprintln(tw, strings.Join(vals, "\t"))
-		n++
+	fmt.Fprintln(tw, strings.Join(t.Columns, "\t"))
+	for _, r := range t.Rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	if err := rows.Err(); err != nil {
-		return n, err
-	}
-	return n, tw.Flush()
-}
-
-func scanStrings(rows *sql.Rows, n int) ([]string, error) {
-	raw := make([]sql.NullString, n)
-	ptrs := make([]any, n)
-	for i := range raw {
-		ptrs[i] = &raw[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return nil, err
-	}
-	out := make([]string, n)
-	for i, r := range raw {
-		out[i] = "-"
-		if r.Valid {
-			out[i] = r.String
-		}
-	}
-	return out, nil
+	return tw.Flush()
 }
 
 func (q query) experiments() error {
-	_, err := q.table(`SELECT e.name AS experiment, e.created_at AS created,
-		(SELECT count(*) FROM runs r WHERE r.experiment_id = e.id) AS runs,
-		(SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND status = 'finished') AS finished,
-		(SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND status = 'failed') AS failed,
-		(SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND status = 'interrupted') AS interrupted,
-		(SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND status = 'running') AS running,
-		(SELECT count(*) FROM experiment_definitions d WHERE d.experiment_id = e.id) AS definitions
-		FROM experiments e ORDER BY e.id`)
-	return err
+	t, err := store.ExperimentOverview(q.db)
+	if err != nil {
+		return err
+	}
+	return q.print(t)
 }
 
-const runColumns = `s.run_id AS id, s.experiment, s.model, s.codes, s.seed, s.dataset, s.status,
-	printf('%.2f', s.rsum) AS rsum, printf('%.4f', s.query_ms) AS query_ms, s.started_at`
-
 func (q query) runs(f filter) error {
-	where, args := f.where()
-	n, err := q.table(`SELECT `+runColumns+` FROM run_summary s WHERE `+where+` ORDER BY s.run_id`, args...)
-	if err == nil && n == 0 {
+	t, err := store.RunListing(q.db, f.runFilter())
+	if err != nil {
+		return err
+	}
+	if err := q.print(t); err != nil {
+		return err
+	}
+	if len(t.Rows) == 0 {
 		fmt.Fprintln(q.out, "(no runs match)")
 	}
-	return err
+	return nil
 }
 
 // fields returns everything recorded about a run as "section.key" -> value.
 func (q query) fields(id int64) (map[string]string, error) {
-	out := map[string]string{}
-	rows, err := q.db.Query(`SELECT e.name AS experiment, r.id, r.uid, r.model, r.codes, r.schedule, r.seed, r.dataset,
-		r.protocol, r.status, r.error, r.teacher_run_id, r.config_hash, r.checkpoint, r.started_at, r.finished_at,
-		r.train_seconds, r.owner, r.heartbeat_at
-		FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`, id)
-	if err != nil {
-		return nil, err
+	f, ok, err := store.RunFields(q.db, id)
+	if err == nil && !ok {
+		err = fmt.Errorf("no run %d", id)
 	}
-	cols, _ := rows.Columns()
-	found := rows.Next()
-	if found {
-		vals, err := scanStrings(rows, len(cols))
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		for i, c := range cols {
-			out["run."+c] = vals[i]
-		}
-	}
-	rows.Close()
-	if !found {
-		return nil, fmt.Errorf("no run %d", id)
-	}
-	for _, s := range []struct{ prefix, query string }{
-		{"param.", `SELECT key, value FROM params WHERE run_id = ?`},
-		{"", `SELECT split || '.' || name, printf('%!.17g', value) FROM results WHERE run_id = ?`},
-		{"latency.", `SELECT name, printf('%!.17g', value) FROM latency WHERE run_id = ?`},
-		{"env.", `SELECT key, value FROM environment WHERE run_id = ?`},
-		// The ranks themselves are too many to show: how many queries each holds.
-		{"ranks.", `SELECT split || '.' || direction, (length(ranks) / 4) || ' queries' FROM ranks WHERE run_id = ?`},
-	} {
-		rows, err := q.db.Query(s.query, id)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k string
-			var v sql.NullString
-			if err := rows.Scan(&k, &v); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[s.prefix+k] = v.String
-			if !v.Valid {
-				out[s.prefix+k] = "-"
-			}
-		}
-		rows.Close()
-	}
-	return out, nil
+	return f, err
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -610,31 +502,22 @@ func (q query) show(id int64) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	var n int
-	var first, last sql.NullFloat64
-	err = q.db.QueryRow(`SELECT count(DISTINCT step),
-		(SELECT value FROM steps WHERE run_id = ?1 AND name = 'loss' ORDER BY step LIMIT 1),
-		(SELECT value FROM steps WHERE run_id = ?1 AND name = 'loss' ORDER BY step DESC LIMIT 1)
-		FROM steps WHERE run_id = ?1`, id).Scan(&n, &first, &last)
+	st, err := store.RunStepSummary(q.db, id)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(q.out, "steps\t%d (loss %s -> %s)\n", n, nullFloat(first), nullFloat(last))
-	var stack sql.NullString
-	if err := q.db.QueryRow(`SELECT stack FROM runs WHERE id = ?`, id).Scan(&stack); err != nil {
-		return err
-	}
-	if stack.Valid {
-		fmt.Fprintf(q.out, "stack:\n%s\n", stack.String)
+	fmt.Fprintf(q.out, "steps\t%d (loss %s -> %s)\n", st.Steps, lossText(st.FirstLoss), lossText(st.Loss))
+	if st.Stack != "" {
+		fmt.Fprintf(q.out, "stack:\n%s\n", st.Stack)
 	}
 	return nil
 }
 
-func nullFloat(f sql.NullFloat64) string {
-	if !f.Valid {
+func lossText(f float64) string {
+	if math.IsNaN(f) {
 		return "-"
 	}
-	return strconv.FormatFloat(f.Float64, 'g', 6, 64)
+	return strconv.FormatFloat(f, 'g', 6, 64)
 }
 
 func (q query) compare(ids []int64, all bool) error {
@@ -701,31 +584,8 @@ type config struct {
 // first: choosing a configuration should rest on every seed, not on its
 // luckiest run, and on validation, not on test.
 func (q query) best(f filter, split, metric string, lowest bool) error {
-	where, args := f.where()
-	args = append([]any{split, metric}, args...)
-	rows, err := q.db.Query(`SELECT s.run_id, s.experiment, s.model, s.codes, s.schedule, s.dataset, s.protocol, s.seed, x.value
-		FROM run_summary s JOIN results x ON x.run_id = s.run_id AND x.split = ? AND x.name = ?
-		WHERE s.status = 'finished' AND x.value IS NOT NULL AND `+where+`
-		ORDER BY s.run_id`, args...)
+	runs, err := store.FinishedMetrics(q.db, f.runFilter(), split, metric)
 	if err != nil {
-		return err
-	}
-	type found struct {
-		id, seed                                 int64
-		exp, model, codes, sched, data, protocol string
-		value                                    float64
-	}
-	var runs []found
-	for rows.Next() {
-		var r found
-		if err := rows.Scan(&r.id, &r.exp, &r.model, &r.codes, &r.sched, &r.data, &r.protocol, &r.seed, &r.value); err != nil {
-			rows.Close()
-			return err
-		}
-		runs = append(runs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if len(runs) == 0 {
@@ -741,26 +601,28 @@ func (q query) best(f filter, split, metric string, lowest bool) error {
 		// As in the reports, the chain's model, codes and schedule are the
 		// run's own (a chain without an inflated stage ignores the codes
 		// param); data set and protocol count where params lack them.
-		params := map[string]string{"dataset": r.data, "protocol": r.protocol}
-		if err := q.params(r.id, params); err != nil {
+		params := map[string]string{"dataset": r.Dataset, "protocol": r.Protocol}
+		recorded, err := store.RunValues(q.db, "params", r.RunID)
+		if err != nil {
 			return err
 		}
-		params["model"], params["codes"], params["schedule"] = r.model, r.codes, r.sched
+		maps.Copy(params, recorded)
+		params["model"], params["codes"], params["schedule"] = r.Model, r.Codes, r.Schedule
 		delete(params, "seed")
-		key := r.exp
+		key := r.Experiment
 		for _, k := range sortedKeys(params) {
 			key += "\x00" + k + "=" + params[k]
 		}
 		c := byKey[key]
 		if c == nil {
-			c = &config{experiment: r.exp, model: r.model, params: params, values: map[int64]float64{}, runs: map[int64]int64{}}
+			c = &config{experiment: r.Experiment, model: r.Model, params: params, values: map[int64]float64{}, runs: map[int64]int64{}}
 			byKey[key] = c
 			configs = append(configs, c)
 		}
-		if _, ok := c.values[r.seed]; !ok {
-			c.seeds = append(c.seeds, r.seed)
+		if _, ok := c.values[r.Seed]; !ok {
+			c.seeds = append(c.seeds, r.Seed)
 		}
-		c.values[r.seed], c.runs[r.seed] = r.value, r.id // runs come in id order: a seed's newest run wins
+		c.values[r.Seed], c.runs[r.Seed] = r.Value, r.RunID // runs come in id order: a seed's newest run wins
 	}
 	for _, c := range configs {
 		sort.Slice(c.seeds, func(i, j int) bool { return c.seeds[i] < c.seeds[j] })
@@ -811,23 +673,6 @@ func (q query) best(f filter, split, metric string, lowest bool) error {
 	return tw.Flush()
 }
 
-// params adds the params of run id (an int64 or its decimal text) to m.
-func (q query) params(id any, m map[string]string) error {
-	rows, err := q.db.Query(`SELECT key, value FROM params WHERE run_id = ?`, id)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return err
-		}
-		m[k] = v
-	}
-	return rows.Err()
-}
-
 // meanSD is the mean and sample standard deviation of xs (the deviation
 // NaN for fewer than two).
 func meanSD(xs []float64) (mean, sd float64) {
@@ -851,8 +696,6 @@ func sig4(x float64) string {
 	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
 	return strconv.FormatFloat(r, 'f', -1, 64)
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // export writes what (runs, steps or ranks) of the runs f selects to
 // q.out, as format (csv or json); split, when not "", keeps the ranks of
@@ -878,38 +721,15 @@ func (q query) export(f filter, what, format, split string) error {
 // types SQLite holds (schedule is text, even "1"), then one param.<key>
 // field per param key of any run exported, NULL where a run lacks it.
 func (q query) exportRuns(f filter, w *recordWriter) error {
-	where, args := f.where()
-	rows, err := q.db.Query(`SELECT s.* FROM run_summary s WHERE `+where+` ORDER BY s.run_id`, args...)
+	cols, records, err := store.SummaryRecords(q.db, f.runFilter())
 	if err != nil {
-		return err
-	}
-	cols, err := rows.Columns()
-	if err != nil {
-		rows.Close()
-		return err
-	}
-	var records [][]any
-	for rows.Next() {
-		r := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range r {
-			ptrs[i] = &r[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			rows.Close()
-			return err
-		}
-		records = append(records, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	id := slices.Index(cols, "run_id")
 	params := make([]map[string]any, len(records))
 	keySet := map[string]string{}
 	for i, r := range records {
-		if params[i], err = q.runParams(r[id], w.json); err != nil {
+		if params[i], err = q.runParams(r[id].(int64), w.json); err != nil {
 			return err
 		}
 		for k := range params[i] {
@@ -937,9 +757,9 @@ func (q query) exportRuns(f filter, w *recordWriter) error {
 // text (framework.Config.Flatten); typed, a param is the value the run's
 // config holds (a number, a boolean, a list), as long as that value
 // flattens to the stored text, and the text otherwise.
-func (q query) runParams(id any, typed bool) (map[string]any, error) {
-	text := map[string]string{}
-	if err := q.params(id, text); err != nil {
+func (q query) runParams(id int64, typed bool) (map[string]any, error) {
+	text, err := store.RunValues(q.db, "params", id)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]any, len(text))
@@ -949,8 +769,8 @@ func (q query) runParams(id any, typed bool) (map[string]any, error) {
 	if !typed {
 		return out, nil
 	}
-	var config string
-	if err := q.db.QueryRow(`SELECT config FROM runs WHERE id = ?`, id).Scan(&config); err != nil {
+	config, err := store.RunConfig(q.db, id)
+	if err != nil {
 		return nil, err
 	}
 	// Flatten printed the values json.Unmarshal gives (float64 numbers);
@@ -989,9 +809,7 @@ func leaves(prefix string, v any, out map[string]any) {
 // run exported (the steps table's names, sorted), NULL where the step has
 // no such value or it was not finite.
 func (q query) exportSteps(f filter, w *recordWriter) error {
-	where, args := f.where()
-	selected := `st.run_id IN (SELECT s.run_id FROM run_summary s WHERE ` + where + `)`
-	names, err := q.column(`SELECT DISTINCT st.name FROM steps st WHERE `+selected+` ORDER BY st.name`, args...)
+	names, err := store.StepNames(q.db, f.runFilter())
 	if err != nil {
 		return err
 	}
@@ -1002,29 +820,14 @@ func (q query) exportSteps(f filter, w *recordWriter) error {
 	for i, n := range names {
 		field[n] = first + i
 	}
-	rows, err := q.db.Query(`SELECT e.name, r.id, r.model, r.seed, st.step, st.name, st.value
-		FROM steps st JOIN runs r ON r.id = st.run_id JOIN experiments e ON e.id = r.experiment_id
-		WHERE `+selected+` ORDER BY r.id, st.step`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	// Each row is one value of a step: rec gathers those of the step of run
+	// Each value is one of a step: rec gathers those of the step of run
 	// at.run, at.step.
 	var (
 		rec []any
 		at  struct{ run, step int64 }
 	)
-	for rows.Next() {
-		var (
-			exp, model, name string
-			run, seed, step  int64
-			value            sql.NullFloat64
-		)
-		if err := rows.Scan(&exp, &run, &model, &seed, &step, &name, &value); err != nil {
-			return err
-		}
-		if rec != nil && (run != at.run || step != at.step) {
+	err = store.EachStep(q.db, f.runFilter(), func(s store.StepRecord) error {
+		if rec != nil && (s.RunID != at.run || s.Step != at.step) {
 			if err := w.write(rec); err != nil {
 				return err
 			}
@@ -1032,14 +835,15 @@ func (q query) exportSteps(f filter, w *recordWriter) error {
 		}
 		if rec == nil {
 			rec = make([]any, len(fields)+len(names))
-			copy(rec, []any{exp, run, model, seed, step})
-			at.run, at.step = run, step
+			copy(rec, []any{s.Experiment, s.RunID, s.Model, s.Seed, s.Step})
+			at.run, at.step = s.RunID, s.Step
 		}
-		if value.Valid {
-			rec[field[name]] = value.Float64
+		if !math.IsNaN(s.Value) {
+			rec[field[s.Name]] = s.Value
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if rec != nil {
@@ -1054,53 +858,25 @@ func (q query) exportSteps(f filter, w *recordWriter) error {
 // an array; in CSV one row per query, numbered from 0 in the split's
 // order, with its rank.
 func (q query) exportRanks(f filter, only string, w *recordWriter) error {
-	where, args := f.where()
-	sqlText := `SELECT e.name, r.id, r.model, r.seed, k.split, k.direction, k.ranks
-		FROM ranks k JOIN runs r ON r.id = k.run_id JOIN experiments e ON e.id = r.experiment_id
-		WHERE k.run_id IN (SELECT s.run_id FROM run_summary s WHERE ` + where + `)`
-	if only != "" {
-		sqlText += ` AND k.split = ?`
-		args = append(args, only)
-	}
-	rows, err := q.db.Query(sqlText+` ORDER BY r.id, k.split, k.direction`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	fields := []string{"experiment", "run_id", "model", "seed", "split", "direction"}
 	if w.json {
 		w.header(append(fields, "ranks"))
 	} else {
 		w.header(append(fields, "query", "rank"))
 	}
-	for rows.Next() {
-		var (
-			exp, model, split, dir string
-			runID, seed            int64
-			blob                   []byte
-		)
-		if err := rows.Scan(&exp, &runID, &model, &seed, &split, &dir, &blob); err != nil {
-			return err
-		}
-		ranks, err := store.DecodeRanks(blob)
-		if err != nil {
-			return fmt.Errorf("ranks %q %s of run %d: %w", split, dir, runID, err)
-		}
+	return store.EachRanks(q.db, f.runFilter(), only, func(r store.RanksRecord) error {
 		if w.json {
-			if err := w.write([]any{exp, runID, model, seed, split, dir, ranks}); err != nil {
-				return err
-			}
-			continue
+			return w.write([]any{r.Experiment, r.RunID, r.Model, r.Seed, r.Split, r.Direction, r.Ranks})
 		}
-		rec := []any{exp, runID, model, seed, split, dir, 0, 0}
-		for i, r := range ranks {
-			rec[6], rec[7] = i, r
+		rec := []any{r.Experiment, r.RunID, r.Model, r.Seed, r.Split, r.Direction, 0, 0}
+		for i, rank := range r.Ranks {
+			rec[6], rec[7] = i, rank
 			if err := w.write(rec); err != nil {
 				return err
 			}
 		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // recordWriter writes records of named fields, as CSV (a header line,
