@@ -66,6 +66,7 @@ func main() {
 type torchResult struct {
 	Torch          string    `json:"torch"`
 	Device         string    `json:"device"`
+	BLASCore       string    `json:"blas_core"` // OpenBLAS kernels torch runs; "" for another BLAS
 	StepSeconds    []float64 `json:"step_seconds"`
 	GallerySeconds float64   `json:"gallery_seconds"`
 }
@@ -100,7 +101,7 @@ func run(steps, reps int, threadList string, composedSteps int, gallery, python 
 
 	type sample struct{ ours, torch, bytes []float64 }
 	results := map[int]*sample{}
-	torchVersion := ""
+	torchVersion, torchBLAS := "", ""
 	for rep := 0; rep < reps; rep++ {
 		for _, n := range counts {
 			s := results[n]
@@ -119,12 +120,14 @@ func run(steps, reps int, threadList string, composedSteps int, gallery, python 
 			if err != nil {
 				return err
 			}
-			torchVersion = tr.Torch
+			torchVersion, torchBLAS = tr.Torch, tr.BLASCore
 			s.torch = append(s.torch, tr.StepSeconds...)
 		}
 	}
 	flops := models.StepFLOPs(c, batch)
 	fmt.Printf("## Training step (medians of %d runs x %d steps, A/B interleaved)\n\n", reps, steps)
+	fmt.Printf("PyTorch's BLAS: %s; OPENBLAS_CORETYPE %s, OPENBLAS_L2_SIZE %s in this command's environment (unset both to let each side's OpenBLAS choose its best kernels).\n\n",
+		blasText(torchBLAS), envText("OPENBLAS_CORETYPE"), envText("OPENBLAS_L2_SIZE"))
 	fmt.Printf("| threads | ours s/step | PyTorch %s s/step | ours / PyTorch | ours GFLOP/s | sgemm peak GFLOP/s | ours %% of peak | ours MB allocated/step |\n|---|---|---|---|---|---|---|---|\n", torchVersion)
 	for _, n := range counts {
 		s := results[n]
@@ -207,8 +210,9 @@ func randomFragments(rng *rand.Rand, n, per, d int) models.Fragments {
 
 // torchRun runs reference.py on device (cpu or cuda) at n threads, configured at its best: both
 // OpenMP and OpenBLAS limited to n threads, passive OpenMP waiting (its
-// spinning threads otherwise fight OpenBLAS's) and the OpenBLAS core type
-// of this process.
+// spinning threads otherwise fight OpenBLAS's), and this process's
+// OpenBLAS environment (run the bench with OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE unset, and each side picks its best kernels).
 func torchRun(python, script, device string, n, steps, batch int, gallery string) (torchResult, error) {
 	args := []string{script, "--device", device, "--threads", strconv.Itoa(n), "--steps", strconv.Itoa(steps), "--batch", strconv.Itoa(batch)}
 	if gallery != "" {
@@ -227,6 +231,22 @@ func torchRun(python, script, device string, n, steps, batch int, gallery string
 		return r, fmt.Errorf("reference.py output %q: %v", out.String(), err)
 	}
 	return r, nil
+}
+
+// blasText names the OpenBLAS kernels torch reported.
+func blasText(core string) string {
+	if core == "" {
+		return "not OpenBLAS"
+	}
+	return "OpenBLAS, kernels " + core
+}
+
+// envText is an environment variable's value for the report.
+func envText(name string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return "=" + v
+	}
+	return "unset"
 }
 
 // referenceScript finds reference.py beside this command's source.

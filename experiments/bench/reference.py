@@ -160,6 +160,23 @@ def device(name):
     return torch.device(name)
 
 
+def blas_core():
+    """The OpenBLAS kernels torch runs on ("Haswell", "SkylakeX", ...), read
+    from the OpenBLAS library loaded in this process; "" when it uses
+    another BLAS."""
+    import ctypes
+    with open("/proc/self/maps") as maps:
+        libs = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
+    for path in libs:
+        try:
+            f = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    return ""
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
@@ -180,7 +197,7 @@ def main():
         torch.backends.cudnn.allow_tf32 = False
         name = torch.cuda.get_device_name(dev)
     torch.set_num_threads(a.threads)
-    out = {"torch": torch.__version__, "device": name, "threads": a.threads,
+    out = {"torch": torch.__version__, "device": name, "threads": a.threads, "blas_core": blas_core(),
            "step_seconds": train(a.steps, a.batch, dev)}
     if a.gallery:
         out["gallery_seconds"] = gallery(*map(int, a.gallery.split(",")), dev)
