@@ -168,32 +168,21 @@ func TestRasterise(t *testing.T) {
 	if _, err := exec.LookPath("rsvg-convert"); err != nil {
 		t.Skip("rsvg-convert not installed (apt-get install librsvg2-bin)")
 	}
-	svg, err := os.ReadFile("testdata/square.svg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := Rasterise(svg, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Left half blue, right half transparent.
-	if r, g, b, a := img.At(3, 8).RGBA(); r != 0 || g != 0 || b != 0xffff || a != 0xffff {
-		t.Errorf("left pixel %v %v %v %v, want opaque blue", r, g, b, a)
-	}
-	if _, _, _, a := img.At(12, 8).RGBA(); a != 0 {
-		t.Errorf("right pixel alpha %v, want transparent", a)
-	}
+	checkSquare(t, Rasterise)
 	if _, err := Rasterise([]byte("<svg"), 16); err == nil || !strings.Contains(err.Error(), "rsvg-convert") {
 		t.Errorf("error %v for a broken SVG, want one from rsvg-convert", err)
 	}
 }
 
-func TestRasteriseGo(t *testing.T) {
+// checkSquare rasterises testdata/square.svg at 16 pixels with rasterise:
+// its left half is opaque blue, its right half transparent.
+func checkSquare(t *testing.T, rasterise func([]byte, int) (image.Image, error)) {
+	t.Helper()
 	svg, err := os.ReadFile("testdata/square.svg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := RasteriseGo(svg, 16)
+	img, err := rasterise(svg, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,13 +192,17 @@ func TestRasteriseGo(t *testing.T) {
 	if _, _, _, a := img.At(12, 8).RGBA(); a != 0 {
 		t.Errorf("right pixel alpha %v, want transparent", a)
 	}
+}
+
+func TestRasteriseGo(t *testing.T) {
+	checkSquare(t, RasteriseGo)
 	// A gradient defined after its use, as some iconify sets write it:
 	// moved first, it fills the square (red at the left, blue at the right).
 	late, err := os.ReadFile("testdata/late-gradient.svg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err = RasteriseGo(late, 16)
+	img, err := RasteriseGo(late, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
