@@ -145,7 +145,7 @@ func (s *Server) drill(r *http.Request, db store.Reader) (any, error) {
 
 // readRanks reads the ranks a run stored.
 func readRanks(db store.Reader, id int64, split, dir string) ([]int, error) {
-	ranks, ok, err := store.RunRanksOf(db, id, split, dir)
+	ranks, ok, err := store.Ranks(db, id, split, dir)
 	if err != nil || ok {
 		return ranks, err
 	}

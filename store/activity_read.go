@@ -190,23 +190,6 @@ func RunProgress(q Reader, id int64) (Progress, error) {
 	return p, nil
 }
 
-// RunRanksOf returns the ranks run id stored for split in direction dir;
-// ok is false when it stored none.
-func RunRanksOf(q Reader, id int64, split, dir string) (ranks []int, ok bool, err error) {
-	var blob []byte
-	err = q.QueryRow(`SELECT ranks FROM ranks WHERE run_id = ? AND split = ? AND direction = ?`, id, split, dir).Scan(&blob)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("store: ranks of run %d: %w", id, err)
-	}
-	if ranks, err = DecodeRanks(blob); err != nil {
-		return nil, false, fmt.Errorf("store: ranks of run %d, split %q, %s: %w", id, split, dir, err)
-	}
-	return ranks, true, nil
-}
-
 // RanksSplits returns, for each run of experiment that stored ranks, the
 // splits it stored them for, sorted.
 func RanksSplits(q Reader, experiment string) (map[int64][]string, error) {

@@ -82,8 +82,13 @@ func (r *Run) RecordRanks(split string, i2t, t2i []int) error {
 // T2I); ok is false when it recorded none (a run from before schema
 // version 3, a failed run, or another split).
 func (db *DB) Ranks(runID int64, split, direction string) (ranks []int, ok bool, err error) {
+	return Ranks(db.sql, runID, split, direction)
+}
+
+// Ranks is DB.Ranks on any Reader (a read-only database, a Snapshot).
+func Ranks(q Reader, runID int64, split, direction string) (ranks []int, ok bool, err error) {
 	var b []byte
-	err = db.sql.QueryRow(`SELECT ranks FROM ranks WHERE run_id = ? AND split = ? AND direction = ?`,
+	err = q.QueryRow(`SELECT ranks FROM ranks WHERE run_id = ? AND split = ? AND direction = ?`,
 		runID, split, direction).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
