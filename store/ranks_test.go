@@ -2,25 +2,21 @@ package store
 
 import (
 	"math"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
 
+// ranksRun opens a new database with one running run to record ranks of.
+func ranksRun(t *testing.T) (*DB, *Run) {
+	t.Helper()
+	db := openTemp(t)
+	run := mustStart(t, db, RunInfo{Experiment: "e", ConfigHash: "h", Model: "base", Schedule: "n", Config: "{}"})
+	return db, run
+}
+
 func TestRanksRoundTrip(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.EnsureExperiment("e", "{}"); err != nil {
-		t.Fatal(err)
-	}
-	run, err := db.StartRun(RunInfo{Experiment: "e", ConfigHash: "h", Model: "base", Schedule: "n", Config: "{}"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, run := ranksRun(t)
 	i2t := []int{1, 5000, 2, math.MaxUint32}
 	t2i := make([]int, 5000)
 	for i := range t2i {
@@ -51,18 +47,7 @@ func TestRanksRoundTrip(t *testing.T) {
 }
 
 func TestRanksErrors(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.EnsureExperiment("e", "{}"); err != nil {
-		t.Fatal(err)
-	}
-	run, err := db.StartRun(RunInfo{Experiment: "e", ConfigHash: "h", Model: "base", Schedule: "n", Config: "{}"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, run := ranksRun(t)
 	tests := []struct {
 		name     string
 		split    string
