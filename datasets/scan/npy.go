@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -24,6 +25,22 @@ const npyMagic = "\x93NUMPY"
 // file and say what is wrong: not a .npy, an unsupported version, dtype or
 // order, a malformed header, or a file shorter or longer than its shape.
 func ReadNpy(path string) ([]float32, []int, error) {
+	return openNpy(path, false)
+}
+
+// MapNpy is ReadNpy without reading: the slice is the file's data mapped
+// into memory (copy-on-write, so writing to it changes nothing on disk),
+// and the operating system reads pages as they are used and may drop them
+// again, so a file larger than the machine's memory works and costs memory
+// only for the pages in use. The mapping lives until the process ends.
+// Where a file cannot be mapped (a platform without mmap, a big-endian
+// host, data not 4-byte aligned in the file) it reads it as ReadNpy does;
+// a mapping the system refuses is an error.
+func MapNpy(path string) ([]float32, []int, error) {
+	return openNpy(path, true)
+}
+
+func openNpy(path string, mapped bool) ([]float32, []int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("scan: %w", err)
@@ -92,13 +109,23 @@ func ReadNpy(path string) ([]float32, []int, error) {
 	if want := off + 4*n; st.Size() != want {
 		return fail("%d bytes, shape %v of float32 needs %d (truncated or corrupt)", st.Size(), shape, want)
 	}
+	littleEndian := binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+	if mapped && n > 0 && littleEndian && off%4 == 0 {
+		data, err := mapFloats(f, off, int(n))
+		if err == nil {
+			return data, shape, nil
+		}
+		if !errors.Is(err, errNoMmap) {
+			return fail("mapping %d bytes: %v", st.Size(), err)
+		}
+	}
 	data := make([]float32, n)
 	if n > 0 {
 		if _, err := io.ReadFull(f, unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))); err != nil {
 			return fail("reading data: %v", err)
 		}
 	}
-	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+	if !littleEndian {
 		// A big-endian host: the bytes read are little-endian.
 		for i := range data {
 			b := unsafe.Slice((*byte)(unsafe.Pointer(&data[i])), 4)

@@ -140,6 +140,8 @@ func protocol(s Set, images, captions int) (string, int) {
 
 // ReadSplit reads dir/<name>_ims.npy and dir/<name>_caps.txt into a split
 // (caption c describes image c/5) and returns it with the region length.
+// The features are mapped (MapNpy), not read: the split's regions are
+// views into the mapping, so a batch reads only its own images' pages.
 // A missing file gives an error naming it and where the files belong.
 func ReadSplit(dir, name string) (datasets.Split, int, error) {
 	var s datasets.Split
@@ -151,7 +153,7 @@ func ReadSplit(dir, name string) (datasets.Split, int, error) {
 				p, filepath.Dir(dir), EnvDir)
 		}
 	}
-	data, shape, err := ReadNpy(ims)
+	data, shape, err := MapNpy(ims)
 	if err != nil {
 		return s, 0, err
 	}

@@ -15,7 +15,7 @@ import (
 // writeNpy writes a version 1.0 .npy file the way numpy.save does: the
 // header padded with spaces and ended by a newline so the data starts at a
 // multiple of 64 bytes.
-func writeNpy(t *testing.T, path, descr string, shape []int, data []float32) {
+func writeNpy(t testing.TB, path, descr string, shape []int, data []float32) {
 	t.Helper()
 	dims := make([]string, len(shape))
 	for i, d := range shape {
