@@ -111,6 +111,32 @@ func DefaultConfig() Config {
 	}
 }
 
+// PaperConfig is the authors' recipe at the paper's sizes: one shared
+// transformer of 3 layers with d = 768, 12 heads and feed-forward 3072
+// (the shape of BERT-base's first 3 layers), 32 caption tokens, 32 regions
+// per image (of SCAN's 36), k = 32 codes per side, batches of 128, 40
+// epochs with the learning rate x0.1 from epoch 20. What still differs
+// from the authors (README, "Paper scale"): the encoder starts from random
+// weights, not BERT, and reads the framework's word vocabulary, not
+// WordPiece; the learning rate stays the from-scratch 1e-3 (theirs, 1e-4,
+// fine-tunes BERT); float32 throughout.
+func PaperConfig() Config {
+	c := DefaultConfig()
+	c.Codes = 32
+	c.Dim, c.Heads, c.Layers, c.FFDim = 768, 12, 3, 3072
+	c.MaxTextLen, c.MaxRegions = 32, 32
+	c.Train.BatchSize, c.Train.Epochs, c.Train.DecayEpoch = 128, 40, 20
+	return c
+}
+
+// PaperModels are the models of the paper's main experiment: the five of
+// its table (base, inflated, fast, and the inflated teacher shrunk to base
+// and on to fast), the shrink chain through 16 and 4 codes, and the cross
+// encoder re-ranking fast's candidates, the accurate-but-slow end.
+func PaperModels() []string {
+	return []string{"base", "inflated", "fast", "inflated>base", "inflated>base>fast", "inflated>c16>c4>fast", "fast>>cross"}
+}
+
 // EarlierRecipe are the -set assignments that turn the default config
 // back into this framework's recipe before it followed the authors' code
 // (README, "What differs from the paper"): margin 0.2 for every model, the

@@ -21,7 +21,8 @@ import (
 const Data = "synthetic:objects=4-4,noise=0.1,twins=0.5,train=320,val=40,test=100"
 
 // small is the toy size, as -set assignments.
-var small = []string{"dataset=" + Data, "dim=16", "ff_dim=32", "train.batch_size=16",
+var small = []string{"dataset=" + Data, "dim=16", "heads=2", "layers=1", "ff_dim=32", "codes=4",
+	"max_text_len=16", "max_regions=0", "train.batch_size=16",
 	"train.epochs=1", "train.decay_epoch=1", "train.validate_every=1",
 	"cross.epochs=0"} // a cascade's cross encoder trains for the one epoch too
 
