@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/models"
@@ -22,6 +23,7 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 	if err := obj.Validate(); err != nil {
 		return models.TrainStats{}, err
 	}
+	start := time.Now()
 	it, err := datasets.NewIterator(split, vocab, s.Batches, s.BatchSize, m.Config.MaxTextLen, m.Config.MaxRegions, rng)
 	if err != nil {
 		return models.TrainStats{}, fmt.Errorf("gpu: train: %w", err)
@@ -44,7 +46,7 @@ func Train(ctx context.Context, be Backend, m *models.Model, split *datasets.Spl
 		return models.TrainStats{}, fmt.Errorf("gpu: every parameter is frozen: nothing to train")
 	}
 	st.opt = NewAdamW(st.net, s.WeightDecay, s.ClipNorm)
-	return models.Loop(ctx, m, it, st.names, st, s, log)
+	return models.Loop(ctx, start, m, it, st.names, st, s, log)
 }
 
 // netStepper is the models.Stepper of a Net: the step program and AdamW

@@ -38,9 +38,10 @@ type Stepper interface {
 // and s.Checkpoint; resumption from s.Resume. trained names the parameters
 // st updates. s must have its defaults applied (WithDefaults). A
 // non-finite loss stops training with an error naming the step; so does a
-// cancelled ctx. At the end m holds the chosen weights.
-func Loop(ctx context.Context, m *Model, it *datasets.Iterator, trained []string, st Stepper, s TrainSettings, log StepLogger) (TrainStats, error) {
-	start := time.Now()
+// cancelled ctx. At the end m holds the chosen weights. Training time is
+// counted from start, so that it includes the caller's set-up (building
+// the graph, uploading the model).
+func Loop(ctx context.Context, start time.Time, m *Model, it *datasets.Iterator, trained []string, st Stepper, s TrainSettings, log StepLogger) (TrainStats, error) {
 	perEpoch := it.BatchesPerEpoch()
 	total := s.Epochs * perEpoch
 	var last, before float64

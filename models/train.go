@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
@@ -154,6 +155,7 @@ func Train(ctx context.Context, m *Model, split *datasets.Split, vocab *datasets
 // epoch) binds each batch (steps count from 1) before the graph runs. s
 // must have its defaults applied.
 func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets.Batch, step, epoch int) error, it *datasets.Iterator, s TrainSettings, log StepLogger) (TrainStats, error) {
+	start := time.Now()
 	m := b.m
 	g := &graphStepper{loss: loss, feed: feed, opt: &AdamW{WeightDecay: s.WeightDecay, ClipNorm: s.ClipNorm},
 		weights: map[string][]float32{}, grads: map[string][]float32{}, matrix: map[string]bool{}}
@@ -178,7 +180,7 @@ func fit(ctx context.Context, b *builder, loss *G.Node, feed func(batch datasets
 		g.weights[name] = m.Params.Data(name)
 		g.matrix[name] = len(m.Params.Tensor(name).Shape()) >= 2
 	}
-	return Loop(ctx, m, it, g.names, g, s, log)
+	return Loop(ctx, start, m, it, g.names, g, s, log)
 }
 
 // graphStepper is the Stepper of a Gorgonia graph: a tape machine runs

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux && !darwin
 
 package scan
 
@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-// errNoMmap says this platform has no mmap: the caller reads instead.
-var errNoMmap = errors.New("no mmap on this platform")
-
-func mapFloats(*os.File, int64, int) ([]float32, error) { return nil, errNoMmap }
+// mapFloats maps nothing where there is no mmap: the caller reads.
+func mapFloats(*os.File, int64, int) ([]float32, error) {
+	return nil, errors.ErrUnsupported
+}

@@ -3,7 +3,6 @@ package scan
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -34,8 +33,8 @@ func ReadNpy(path string) ([]float32, []int, error) {
 // again, so a file larger than the machine's memory works and costs memory
 // only for the pages in use. The mapping lives until the process ends.
 // Where a file cannot be mapped (a platform without mmap, a big-endian
-// host, data not 4-byte aligned in the file) it reads it as ReadNpy does;
-// a mapping the system refuses is an error.
+// host, data not 4-byte aligned in the file, a file system that refuses
+// the mapping) it reads it as ReadNpy does.
 func MapNpy(path string) ([]float32, []int, error) {
 	return openNpy(path, true)
 }
@@ -111,12 +110,10 @@ func openNpy(path string, mapped bool) ([]float32, []int, error) {
 	}
 	littleEndian := binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 	if mapped && n > 0 && littleEndian && off%4 == 0 {
-		data, err := mapFloats(f, off, int(n))
-		if err == nil {
+		// A file system that refuses mmap (some FUSE and network mounts)
+		// still reads.
+		if data, err := mapFloats(f, off, int(n)); err == nil {
 			return data, shape, nil
-		}
-		if !errors.Is(err, errNoMmap) {
-			return fail("mapping %d bytes: %v", st.Size(), err)
 		}
 	}
 	data := make([]float32, n)

@@ -1,9 +1,8 @@
-//go:build unix
+//go:build linux || darwin
 
 package scan
 
 import (
-	"errors"
 	"os"
 	"syscall"
 	"unsafe"
@@ -24,6 +23,3 @@ func mapFloats(f *os.File, off int64, n int) ([]float32, error) {
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[off])), n), nil
 }
-
-// errNoMmap is never returned here: unix has mmap.
-var errNoMmap = errors.New("no mmap on this platform")
