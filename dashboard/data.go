@@ -209,10 +209,19 @@ func configs(runs []*run) []*config {
 		c.runs = append(c.runs, r)
 		c.Runs = append(c.Runs, r.ID)
 	}
-	// Labels: the keys that vary among the configurations of the same model.
-	byModel := map[string][]map[string]string{}
+	// Labels: the keys that vary among the configurations of the same model
+	// that finished a run, as the reports' tables label them (a
+	// configuration whose runs were all stopped does not widen every
+	// other label); among all of them for a model with none finished.
+	byModel, finishedByModel := map[string][]map[string]string{}, map[string][]map[string]string{}
 	for _, c := range cs {
 		byModel[c.Model] = append(byModel[c.Model], c.identity)
+		if len(c.finishedRuns()) > 0 {
+			finishedByModel[c.Model] = append(finishedByModel[c.Model], c.identity)
+		}
+	}
+	for m, ids := range finishedByModel {
+		byModel[m] = ids
 	}
 	vary := map[string][]string{}
 	for m, ids := range byModel {
