@@ -182,30 +182,11 @@ func loadLoss(q store.Reader, experiment string) (map[int64][]float64, error) {
 // epoch (index: the epoch; 0 for an epoch with no step logged). A database
 // without a steps table has none.
 func loadEpochStarts(q store.Reader, experiment string) (map[int64][]int, error) {
-	steps, err := store.ExperimentSteps(q, experiment, "epoch")
+	starts, err := store.ExperimentEpochStarts(q, experiment)
 	if err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	out := map[int64][]int{}
-	for id, values := range steps {
-		var starts []int
-		for _, sv := range values { // in step order: the first step of an epoch comes first
-			if sv.Value < 0 {
-				continue
-			}
-			epoch := int(sv.Value)
-			for len(starts) <= epoch {
-				starts = append(starts, 0)
-			}
-			if starts[epoch] == 0 {
-				starts[epoch] = sv.Step
-			}
-		}
-		if len(starts) > 0 {
-			out[id] = starts
-		}
-	}
-	return out, nil
+	return starts, nil
 }
 
 // valPoint is one evaluation of a run on the validation split during

@@ -260,6 +260,39 @@ func ExperimentSteps(q Reader, experiment, name string) (map[int64][]StepValue, 
 	return out, nil
 }
 
+// ExperimentEpochStarts returns, for each run of experiment that logged
+// its epoch at its steps (steps named epoch, 0-based), the first step of
+// each epoch, by epoch (0 for an epoch with no step logged). SQLite does
+// the grouping: a run logs an epoch at every step.
+func ExperimentEpochStarts(q Reader, experiment string) (map[int64][]int, error) {
+	out := map[int64][]int{}
+	if ok, err := HasTable(q, "steps"); !ok || err != nil {
+		return out, err
+	}
+	what := fmt.Sprintf("epoch starts of experiment %q", experiment)
+	rs, err := q.Query(`SELECT run_id, CAST(value AS INTEGER) AS epoch, MIN(step) FROM steps
+		WHERE name = 'epoch' AND value IS NOT NULL AND value >= 0 AND step >= 1 AND `+ofExperiment+`
+		GROUP BY run_id, epoch ORDER BY run_id, epoch`, experiment)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var (
+			id          int64
+			epoch, step int
+		)
+		if err := rs.Scan(&id, &epoch, &step); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
+		}
+		for len(out[id]) < epoch {
+			out[id] = append(out[id], 0)
+		}
+		out[id] = append(out[id], step)
+	}
+	return out, rs.Err()
+}
+
 // SplitResults are the metrics one run recorded under one split.
 type SplitResults struct {
 	Split       string
