@@ -28,10 +28,10 @@ import (
 	"strings"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/retrieval"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // Source says where a model comes from.

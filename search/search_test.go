@@ -15,10 +15,10 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/internal/safetensors"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // testData is the gallery of these tests: synthetic-small, where a tiny

@@ -16,9 +16,9 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/framework"
-	"github.com/inflateshrink/inflateshrink/store"
 	"github.com/inflateshrink/inflateshrink/internal/safetensors"
 	"github.com/inflateshrink/inflateshrink/models"
+	"github.com/inflateshrink/inflateshrink/store"
 )
 
 // call runs the command line and returns its exit status and output.
