@@ -116,3 +116,22 @@ func toySets(sets [][]string) [][]string {
 	}
 	return out
 }
+
+// PaperScale checks that e is the paper's main experiment on dataset at
+// the authors' sizes (framework.PaperConfig and PaperModels, at least 3
+// seeds), then runs it at the toy size.
+func PaperScale(t *testing.T, e framework.Experiment, dataset string) {
+	t.Helper()
+	c := e.Base
+	if e.Dataset != dataset || c.Dim != 768 || c.Heads != 12 || c.Layers != 3 || c.FFDim != 3072 || !c.SharedLayers ||
+		c.MaxTextLen != 32 || c.MaxRegions != 32 || c.Codes != 32 ||
+		c.Train.BatchSize != 128 || c.Train.Epochs != 40 || c.Train.DecayEpoch != 20 {
+		t.Errorf("%s on %s: %+v, want the authors' sizes on %s", e.Name, e.Dataset, c, dataset)
+	}
+	if !slices.Equal(e.Sweep.Models, framework.PaperModels()) || len(e.Sweep.Seeds) < 3 {
+		t.Errorf("models %v, seeds %v", e.Sweep.Models, e.Sweep.Seeds)
+	}
+	if n := Run(t, e); n != len(e.Sweep.Models) {
+		t.Errorf("%d trials, want one per model", n)
+	}
+}
