@@ -139,8 +139,8 @@ type config struct {
 // (reports/format.go and reports/load.go), so that the pages group and
 // label runs as the reports do: its params without the seed, with the
 // model, codes and schedule that run_summary reports, which are the
-// chain's own (a chain without an inflated stage ignores the codes param),
-// and the values that runs recorded before a key existed used.
+// chain's own (a chain without an inflated stage ignores the codes param).
+// The store completes the params of runs recorded before a key existed.
 func identity(r *run) map[string]string {
 	id := make(map[string]string, len(r.Params)+3)
 	for k, v := range r.Params {
@@ -148,36 +148,11 @@ func identity(r *run) map[string]string {
 			id[k] = v
 		}
 	}
-	if len(r.Params) > 0 {
-		if _, ok := r.Params["train.reduction"]; !ok {
-			if l := id["train.loss"]; l == "" || l == "hinge-l8" {
-				id["train.loss"] = "hinge-l8-masked"
-			}
-			for k, v := range earlierRecipe {
-				id[k] = v
-			}
-		}
-		for k, v := range omittedDefaults {
-			if _, ok := id[k]; !ok {
-				id[k] = v
-			}
-		}
-	}
 	id["model"] = r.Model
 	id["codes"] = strconv.Itoa(r.Codes)
 	id["schedule"] = r.Schedule
 	return id
 }
-
-// omittedDefaults are the config keys that the framework leaves out of a
-// run's config at their default value, so that runs recorded before the
-// key existed keep their identity (reports/load.go).
-var omittedDefaults = map[string]string{"code_sides": "both", "train.loss": "hinge-l8"}
-
-// earlierRecipe is what a run recorded before train.reduction existed used
-// (reports/load.go): its hinge, then called hinge-l8, masked each anchor's
-// own pair.
-var earlierRecipe = map[string]string{"train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"}
 
 // paperOrder is the order in which the paper tells its story; other
 // chains follow in the order they were first run.

@@ -167,10 +167,29 @@ func (c Config) JSON() string {
 	return string(b)
 }
 
-// Flatten lists the config as dotted keys and their values, sorted.
-func (c Config) Flatten() map[string]string {
+// Params is the trial's record in results.db: every key of its config,
+// dotted, with the value the trial uses, the defaults that its JSON form
+// leaves out (so that earlier hashes hold) spelled out, so that no reader
+// of the record needs to know them: code_sides "both", train.loss
+// "hinge-l8" and, for a cross model, cross.hard_negatives 0. Values are
+// formatted as their JSON form decodes (20, 0.001, true).
+func (c Config) Params() map[string]string {
+	if c.CodeSides == "" {
+		c.CodeSides = distill.SidesBoth
+	}
+	if c.Train.Loss == "" {
+		c.Train.Loss = models.LossHingeL8
+	}
+	tree := fullTree(reflect.ValueOf(c))
+	if c.Cross == (CrossConfig{}) {
+		delete(tree, "cross") // not a cross model: see Config.Cross
+	}
+	b, err := json.Marshal(tree)
+	if err != nil {
+		panic(err) // Config holds only plain values
+	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(c.JSON()), &m); err != nil {
+	if err := json.Unmarshal(b, &m); err != nil {
 		panic(err)
 	}
 	out := map[string]string{}

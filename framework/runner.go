@@ -354,7 +354,7 @@ func (r *Runner) recordFailedTrial(experiment string, c Config, cause error) err
 	run, err := r.DB.StartRun(store.RunInfo{
 		Experiment: experiment, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
 		Schedule: c.schedule(chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: "unknown",
-		Config: c.JSON(), Params: c.Flatten(), Env: r.environment(c),
+		Config: c.JSON(), Params: c.Params(), Env: r.environment(c),
 	})
 	if err != nil {
 		return errors.Join(cause, err)
@@ -531,7 +531,7 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (rec sto
 		run, rec, claim, err = r.DB.ClaimRun(store.RunInfo{
 			Experiment: e.Name, ConfigHash: c.Hash(), Model: c.Model, Codes: c.Codes,
 			Schedule: c.schedule(st.chain), Seed: c.Seed, Dataset: c.Dataset, Protocol: protocol,
-			TeacherRunID: teacherRun, Config: c.JSON(), Params: c.Flatten(), Env: env,
+			TeacherRunID: teacherRun, Config: c.JSON(), Params: c.Params(), Env: env,
 		})
 		switch {
 		case err != nil:

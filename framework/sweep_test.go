@@ -3,6 +3,7 @@ package framework
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -81,6 +82,63 @@ func TestNewKeysRoundTrip(t *testing.T) {
 			if err != nil || back.Hash() != c.Hash() {
 				t.Errorf("JSON round trip: %v, hash %s -> %s", err, c.Hash(), back.Hash())
 			}
+		})
+	}
+}
+
+// TestParamsSpellOutDefaults: a run's params name every key at the value
+// the trial uses, those its JSON leaves out at the default included, and
+// match its JSON form everywhere else; a model without a cross encoder
+// records no cross keys.
+func TestParamsSpellOutDefaults(t *testing.T) {
+	cross, err := DefaultConfig().Set("model=fast>>cross")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sides := DefaultConfig()
+	sides.Model, sides.CodeSides = "inflated", "image"
+	tests := []struct {
+		name string
+		c    Config
+		want map[string]string // some of the params
+		none []string          // keys that must be absent
+	}{
+		{"defaults", DefaultConfig().normalised(), map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.epochs": "20", "train.learning_rate": "0.001", "shared_layers": "true"}, []string{"cross.top_k", "cross.hard_negatives"}},
+		{"sides set", sides.normalised(), map[string]string{"code_sides": "image"}, nil},
+		{"cross", cross.normalised(), map[string]string{"cross.top_k": "20", "cross.hard_negatives": "0", "cross.layers": "2"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.c.Params()
+			for k, v := range tt.want {
+				if p[k] != v {
+					t.Errorf("param %s = %q, want %q", k, p[k], v)
+				}
+			}
+			for _, k := range tt.none {
+				if v, ok := p[k]; ok {
+					t.Errorf("param %s = %q recorded; want none", k, v)
+				}
+			}
+			// Every key of the JSON form is a param, at the same value.
+			var plain map[string]any
+			if err := json.Unmarshal([]byte(tt.c.JSON()), &plain); err != nil {
+				t.Fatal(err)
+			}
+			var walk func(prefix string, v any)
+			walk = func(prefix string, v any) {
+				if obj, ok := v.(map[string]any); ok {
+					for k, x := range obj {
+						walk(prefix+k+".", x)
+					}
+					return
+				}
+				k := strings.TrimSuffix(prefix, ".")
+				if p[k] != fmt.Sprint(v) {
+					t.Errorf("param %s = %q, the JSON form has %v", k, p[k], v)
+				}
+			}
+			walk("", plain)
 		})
 	}
 }

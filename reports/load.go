@@ -134,7 +134,9 @@ func rowOf(s store.RunSummary) Row {
 	}
 }
 
-// loadParams fills Row.Params of rows, the runs of experiment.
+// loadParams fills Row.Params of rows, the runs of experiment: every key
+// of each run's config, defaults and earlier records included (the store
+// completes them).
 func loadParams(q store.Reader, experiment string, rows []Row) error {
 	params, err := store.ExperimentParams(q, experiment)
 	if err != nil {
@@ -146,41 +148,8 @@ func loadParams(q store.Reader, experiment string, rows []Row) error {
 			r.Params = p
 		}
 	}
-	for _, r := range rows {
-		if r.Params == nil {
-			continue
-		}
-		if _, ok := r.Params["train.reduction"]; !ok {
-			// Recorded before the authors' recipe became the default: the
-			// earlier recipe is what the run used.
-			if l := r.Params["train.loss"]; l == "" || l == "hinge-l8" {
-				r.Params["train.loss"] = "hinge-l8-masked"
-			}
-			for k, v := range earlierRecipe {
-				r.Params[k] = v
-			}
-		}
-		for k, v := range omittedDefaults {
-			if _, ok := r.Params[k]; !ok {
-				r.Params[k] = v
-			}
-		}
-	}
 	return nil
 }
-
-// omittedDefaults are the config keys that the framework leaves out of a
-// run's config (and so its params) at their default value, so that runs
-// recorded before the key existed keep their identity: a run without the
-// key used this value.
-var omittedDefaults = map[string]string{"code_sides": "both", "train.loss": "hinge-l8"}
-
-// earlierRecipe is what a run recorded before the keys train.reduction,
-// train.batches, train.validate_every and train.patience existed used:
-// losses averaged over the batch, batches of distinct images, no
-// validation (and its hinge, "hinge-l8" then, masked each anchor's own
-// pair: "hinge-l8-masked" now).
-var earlierRecipe = map[string]string{"train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"}
 
 // loadRanks fills Row.Ranks of rows from the test split's stored ranks.
 func loadRanks(q store.Reader, experiment string, rows []Row) error {

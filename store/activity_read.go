@@ -129,27 +129,34 @@ func StatusCounts(q Reader) (map[string]int, error) {
 }
 
 // RunValues returns the values a run recorded under keys in table params
-// or environment (every key when keys is empty).
+// or environment (every key when keys is empty). Params are complete
+// however old the record (see completeParams).
 func RunValues(q Reader, table string, id int64, keys ...string) (map[string]string, error) {
 	if table != "params" && table != "environment" {
 		return nil, fmt.Errorf("store: run values of table %q: want params or environment", table)
 	}
-	query := `SELECT run_id, key, value FROM ` + table + ` WHERE run_id = ?`
-	args := []any{id}
-	if len(keys) > 0 {
-		query += ` AND key IN (?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
-		for _, k := range keys {
-			args = append(args, k)
-		}
-	}
-	byID, err := byRun[string](q, fmt.Sprintf("%s of run %d", table, id), query, args...)
+	byID, err := byRun[string](q, fmt.Sprintf("%s of run %d", table, id),
+		`SELECT run_id, key, value FROM `+table+` WHERE run_id = ?`, id)
 	if err != nil {
 		return nil, err
 	}
-	if byID[id] == nil {
+	values := byID[id]
+	if values == nil {
 		return map[string]string{}, nil
 	}
-	return byID[id], nil
+	if table == "params" {
+		completeParams(values)
+	}
+	if len(keys) == 0 {
+		return values, nil
+	}
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		if v, ok := values[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 // Progress is how far a run's logged steps go. Step is 0 for a run that

@@ -14,13 +14,14 @@
 // the dashboard's live view from activity_read.go; the results command's
 // listings and exports from results_read.go.
 //
-// # Tables (schema version 4)
+// # Tables (schema version 5)
 //
 //   - meta(key, value): schema_version, checked by Open. Open migrates an
 //     older database in place, in one transaction, keeping every row (the
 //     migration from version v-1 to v is schema_v<v>.sql: 2 rebuilds runs,
-//     3 adds ranks, 4 recreates the run_summary view), and refuses a newer
-//     one, naming both versions.
+//     3 adds ranks, 4 recreates the run_summary view; 5 completes the
+//     params of earlier runs, see params.go), and refuses a newer one,
+//     naming both versions.
 //   - experiments(id, name, definition, created_at): one row per named
 //     experiment, its current definition as JSON text.
 //   - experiment_definitions(experiment_id, definition, defined_at): every
@@ -34,7 +35,10 @@
 //     teacher_run_id is NULL for a first stage; uid identifies the run
 //     across databases (Merge); owner ("host pid start") and heartbeat_at
 //     tell a live run from a dead one.
-//   - params(run_id, key, value): the flattened resolved config.
+//   - params(run_id, key, value): the run's config, flattened to dotted
+//     keys, every key at the value the run used, defaults included
+//     (framework.Config.Params; completeParams for runs recorded before
+//     version 5).
 //   - steps(run_id, step, name, value): per-step training values (loss,
 //     lr, grad_norm, epoch: the step's 0-based epoch), and at the step that
 //     ends each validated epoch val_rsum, val_i2t_r1 .. val_t2i_r10.

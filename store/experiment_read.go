@@ -158,13 +158,19 @@ func byRun[V any](q Reader, what, query string, args ...any) (map[int64]map[stri
 	return out, nil
 }
 
-// ExperimentParams returns the flattened config of each run of experiment.
+// ExperimentParams returns the params of each run of experiment: every
+// key of its config at the value it used, however old the record (see
+// completeParams).
 func ExperimentParams(q Reader, experiment string) (map[int64]map[string]string, error) {
 	if ok, err := HasTable(q, "params"); !ok || err != nil {
 		return map[int64]map[string]string{}, err
 	}
-	return byRun[string](q, fmt.Sprintf("params of experiment %q", experiment),
+	params, err := byRun[string](q, fmt.Sprintf("params of experiment %q", experiment),
 		`SELECT run_id, key, value FROM params WHERE `+ofExperiment, experiment)
+	for _, p := range params {
+		completeParams(p)
+	}
+	return params, err
 }
 
 // ExperimentEnvironment returns the recorded environment of each run of

@@ -97,8 +97,14 @@ func RunFields(q Reader, id int64) (fields map[string]string, ok bool, err error
 	for i, c := range run.Columns {
 		fields["run."+c] = run.Rows[0][i]
 	}
+	params, err := RunValues(q, "params", id) // complete, however old
+	if err != nil {
+		return nil, false, err
+	}
+	for k, v := range params {
+		fields["param."+k] = v
+	}
 	for _, s := range []struct{ prefix, query string }{
-		{"param.", `SELECT key, value FROM params WHERE run_id = ?`},
 		{"", `SELECT split || '.' || name, printf('%!.17g', value) FROM results WHERE run_id = ?`},
 		{"latency.", `SELECT name, printf('%!.17g', value) FROM latency WHERE run_id = ?`},
 		{"env.", `SELECT key, value FROM environment WHERE run_id = ?`},

@@ -21,11 +21,24 @@ import (
 
 // SchemaVersion is the version of the schema this package writes. Open
 // refuses a database with a newer one.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[v] upgrades a database from schema version v to v+1; version 0
-// is a database without a meta table (a new file).
-var migrations = []string{schemaV1, schemaV2, schemaV3, schemaV4}
+// is a database without a meta table (a new file). Versions 1-4 change the
+// schema (schema_v<v>.sql); version 5 completes the params of runs
+// recorded earlier (completeRecordedParams).
+var migrations = []func(*sql.Tx) error{
+	execSQL(schemaV1), execSQL(schemaV2), execSQL(schemaV3), execSQL(schemaV4),
+	completeRecordedParams,
+}
+
+// execSQL is the migration that runs the statements of script.
+func execSQL(script string) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(script)
+		return err
+	}
+}
 
 var (
 	//go:embed schema_v1.sql
@@ -200,7 +213,7 @@ func (db *DB) migrate() error {
 		return nil
 	}
 	for v := version; v < SchemaVersion; v++ {
-		if _, err := tx.Exec(migrations[v]); err != nil {
+		if err := migrations[v](tx); err != nil {
 			return fmt.Errorf("migrating schema from version %d: %w", v, err)
 		}
 	}

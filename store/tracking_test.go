@@ -68,7 +68,7 @@ func TestMigrateFromV1(t *testing.T) {
 		{`SELECT count(*) FROM runs`, 2},
 		{`SELECT count(DISTINCT uid) FROM runs WHERE length(uid) = 32`, 2},
 		{`SELECT count(*) FROM runs WHERE id = 2 AND teacher_run_id = 1 AND status = 'running'`, 1},
-		{`SELECT count(*) FROM params`, 1}, {`SELECT count(*) FROM steps`, 1},
+		{`SELECT count(*) FROM params WHERE key = 'dim' AND value = '32'`, 1}, {`SELECT count(*) FROM steps`, 1},
 		{`SELECT count(*) FROM latency`, 1}, {`SELECT count(*) FROM environment`, 1},
 		{`SELECT count(*) FROM run_summary WHERE run_id = 1 AND rsum = 123.5 AND query_ms = 0.25`, 1},
 		{`SELECT count(*) FROM experiment_definitions WHERE definition = '{"a":1}'`, 1},

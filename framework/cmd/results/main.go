@@ -754,7 +754,7 @@ func (q query) exportRuns(f filter, w *recordWriter) error {
 }
 
 // runParams returns the params of run id (an int64). They are stored as
-// text (framework.Config.Flatten); typed, a param is the value the run's
+// text (framework.Config.Params); typed, a param is the value the run's
 // config holds (a number, a boolean, a list), as long as that value
 // flattens to the stored text, and the text otherwise.
 func (q query) runParams(id int64, typed bool) (map[string]any, error) {
@@ -773,7 +773,7 @@ func (q query) runParams(id int64, typed bool) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Flatten printed the values json.Unmarshal gives (float64 numbers);
+	// Params printed the values json.Unmarshal gives (float64 numbers);
 	// json.Number keeps a number's digits as the config has them.
 	var plain, exact any
 	dec := json.NewDecoder(strings.NewReader(config))
@@ -793,7 +793,7 @@ func (q query) runParams(id int64, typed bool) (map[string]any, error) {
 }
 
 // leaves adds the values of a decoded JSON object v that are not objects
-// to out under their dotted paths, as framework.Config.Flatten names them.
+// to out under their dotted paths, as framework.Config.Params names them.
 func leaves(prefix string, v any, out map[string]any) {
 	if obj, ok := v.(map[string]any); ok {
 		for k, x := range obj {
