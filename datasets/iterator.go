@@ -66,6 +66,10 @@ type Iterator struct {
 	order      []int   // the epoch's order of captions (ByCaption) or images (ByImage)
 	pos        int     // next position in order
 	epoch      int
+
+	reuse   bool         // see ReuseBuffers
+	regions [2][]float32 // the image buffers Next alternates between when reuse is set
+	next    int          // which of regions the next batch fills
 }
 
 // NewIterator returns an iterator over s, batching as b says, that
@@ -131,7 +135,12 @@ func (it *Iterator) Next() Batch {
 		images[k] = it.split.Images[i]
 	}
 	b.Text = PackTexts(it.vocab, captions, it.maxLen)
-	b.Image = PackImages(images, it.maxRegions, it.dim)
+	if it.reuse {
+		b.Image = packImagesInto(it.regions[it.next], images, it.maxRegions, it.dim)
+		it.regions[it.next], it.next = b.Image.Regions, 1-it.next
+	} else {
+		b.Image = PackImages(images, it.maxRegions, it.dim)
+	}
 	it.pos += it.batchSize
 	if it.pos+it.batchSize > len(it.order) {
 		it.pos = 0
@@ -139,6 +148,16 @@ func (it *Iterator) Next() Batch {
 	}
 	return b
 }
+
+// ReuseBuffers makes Next pack each batch's image regions into one of two
+// buffers that it keeps, instead of a new one each time: a batch's
+// Image.Regions then stay valid only until the second call to Next after
+// the one that returned it. A training loop that is done with a batch by
+// the time it asks for the next one calls it, since a new buffer per batch
+// costs the operating system's page faults: 70-300 ms for the 19 MB of a
+// batch of 64 images of 36 x 2048 features on the development VM, against
+// 1-2 ms for the copy into a buffer already mapped.
+func (it *Iterator) ReuseBuffers() { it.reuse = true }
 
 // Epoch returns the number of epochs completed so far: it becomes k right
 // after the k*BatchesPerEpoch()-th call to Next.

@@ -192,3 +192,48 @@ func TestNewIteratorErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestIteratorReuseBuffers: with ReuseBuffers, Next gives the batches it
+// gives without, in two buffers that it alternates between, the padding of
+// an image with fewer regions than the buffer's previous one zeroed.
+func TestIteratorReuseBuffers(t *testing.T) {
+	s := &Split{}
+	for i := range 12 {
+		img := make([][]float32, 1+i%4) // 1 to 4 regions
+		for r := range img {
+			img[r] = []float32{float32(i + 1), float32(r + 1)}
+		}
+		s.Images = append(s.Images, img)
+		s.Captions = append(s.Captions, "a caption")
+		s.CaptionImage = append(s.CaptionImage, i)
+	}
+	v := BuildVocab(s.Captions)
+	batches := func(reuse bool) (regions [][]float32, buffers []*float32) {
+		it, err := NewIterator(s, v, ByImage, 3, 4, 4, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reuse {
+			it.ReuseBuffers()
+		}
+		for range 12 {
+			b := it.Next()
+			regions = append(regions, append([]float32(nil), b.Image.Regions...))
+			buffers = append(buffers, &b.Image.Regions[0])
+		}
+		return regions, buffers
+	}
+	want, _ := batches(false)
+	got, buffers := batches(true)
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("batch %d with reused buffers = %v, want %v", i, got[i], want[i])
+		}
+		if i >= 2 && buffers[i] != buffers[i-2] {
+			t.Errorf("batch %d is in a new buffer, not batch %d's", i, i-2)
+		}
+	}
+	if buffers[0] == buffers[1] {
+		t.Error("consecutive batches share one buffer")
+	}
+}

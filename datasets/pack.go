@@ -39,11 +39,21 @@ type ImageBatch struct {
 // zero-padded batch. It panics if maxRegions or dim is < 1 or a region's
 // length is not dim.
 func PackImages(images [][][]float32, maxRegions, dim int) ImageBatch {
+	return packImagesInto(nil, images, maxRegions, dim)
+}
+
+// packImagesInto is PackImages into buf's memory when buf is large enough
+// (its padding zeroed), and into a new slice otherwise.
+func packImagesInto(buf []float32, images [][][]float32, maxRegions, dim int) ImageBatch {
 	if maxRegions < 1 || dim < 1 {
 		panic(fmt.Sprintf("datasets: maxRegions %d or dim %d < 1", maxRegions, dim))
 	}
+	size := len(images) * maxRegions * dim
+	if cap(buf) < size {
+		buf = make([]float32, size)
+	}
 	b := ImageBatch{
-		Regions:    make([]float32, len(images)*maxRegions*dim),
+		Regions:    buf[:size],
 		Counts:     make([]int, len(images)),
 		MaxRegions: maxRegions,
 		Dim:        dim,
@@ -57,6 +67,7 @@ func PackImages(images [][][]float32, maxRegions, dim int) ImageBatch {
 			}
 			copy(b.Regions[(i*maxRegions+r)*dim:], reg)
 		}
+		clear(b.Regions[(i*maxRegions+n)*dim : (i+1)*maxRegions*dim])
 	}
 	return b
 }

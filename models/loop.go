@@ -19,6 +19,8 @@ type Stepper interface {
 	// counts from 1): forward, backward and the optimiser's update. It
 	// returns the batch's loss and the gradient's global norm before
 	// clipping. When the loss is not finite the update may be skipped.
+	// b's buffers are reused after the next Step (see
+	// datasets.Iterator.ReuseBuffers): Step keeps none of them.
 	Step(b datasets.Batch, step, epoch int, lr float64) (loss, gradNorm float64, err error)
 	// Sync makes the model's parameters hold the trained weights:
 	// validation, checkpoints and the caller read them there.
@@ -42,6 +44,7 @@ type Stepper interface {
 // counted from start, so that it includes the caller's set-up (building
 // the graph, uploading the model).
 func Loop(ctx context.Context, start time.Time, m *Model, it *datasets.Iterator, trained []string, st Stepper, s TrainSettings, log StepLogger) (TrainStats, error) {
+	it.ReuseBuffers() // each batch is done with before the next: see Stepper.Step
 	perEpoch := it.BatchesPerEpoch()
 	total := s.Epochs * perEpoch
 	var last, before float64
