@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/inflateshrink/inflateshrink/datasets/wordpiece"
 )
 
 func TestTokenize(t *testing.T) {
@@ -122,5 +124,54 @@ func TestNewVocab(t *testing.T) {
 				t.Errorf("NewVocab(%q): err %v, want one containing %q", tc.words, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestWordPieceVocab: a BERT vocabulary encodes captions into [CLS] pieces
+// [SEP], survives the round trip through its words (a checkpoint), and is
+// refused when [PAD] is not id 0.
+func TestWordPieceVocab(t *testing.T) {
+	lines := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "cat", "##s", "sit", ",", "on", "mat"}
+	tok, err := wordpiece.Read(strings.NewReader(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := WordPieceVocab(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := NewVocab(v.Words())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, caption string
+		maxLen        int
+		want          []int
+	}{
+		{"pieces", "Cats sit, on a mat", 16, []int{2, 5, 6, 7, 8, 9, 4, 10, 3}},
+		{"unknown word", "a dog", 16, []int{2, 4, 1, 3}},
+		{"truncated, [SEP] kept", "cats sit on a mat", 4, []int{2, 5, 6, 3}},
+		{"empty", "", 16, []int{2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, voc := range []*Vocab{v, back} {
+				if got := voc.Encode(tc.caption, tc.maxLen); !slices.Equal(got, tc.want) {
+					t.Errorf("Encode(%q, %d) = %v, want %v", tc.caption, tc.maxLen, got, tc.want)
+				}
+			}
+		})
+	}
+	if !back.WordPiece() || back.Size() != len(lines) || !back.Unknown(1) || back.Unknown(UnkID+3) {
+		t.Errorf("round trip: WordPiece %v, size %d, [UNK] unknown %v", back.WordPiece(), back.Size(), back.Unknown(1))
+	}
+	swapped := append([]string{"a"}, lines[1:]...)
+	swapped[4] = "[PAD]"
+	tok, err = wordpiece.Read(strings.NewReader(strings.Join(swapped, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WordPieceVocab(tok); err == nil || !strings.Contains(err.Error(), "[PAD] at id 4") {
+		t.Errorf("[PAD] at id 4: %v; want an error naming it", err)
 	}
 }

@@ -9,23 +9,9 @@ import (
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
+	"github.com/inflateshrink/inflateshrink/internal/pytorch"
 	"github.com/inflateshrink/inflateshrink/models"
 )
-
-// torchPython returns a Python interpreter that imports torch: $PYTHON,
-// python3, or Debian's /usr/bin/python3 (python3-torch), where python3
-// is another one (pyenv).
-func torchPython() (string, bool) {
-	for _, py := range []string{os.Getenv("PYTHON"), "python3", "/usr/bin/python3"} {
-		if py == "" {
-			continue
-		}
-		if err := exec.Command(py, "-c", "import torch").Run(); err == nil {
-			return py, true
-		}
-	}
-	return "", false
-}
 
 // TestSafetensorsInPyTorch: tools/safetensors_check.py loads the export
 // into its PyTorch module and reproduces Go's tokens, fragments and
@@ -33,9 +19,9 @@ func torchPython() (string, bool) {
 // fragments, padding and sharing layers. It skips where torch is not
 // installed (Debian: apt-get install python3-torch).
 func TestSafetensorsInPyTorch(t *testing.T) {
-	py, ok := torchPython()
+	py, ok := pytorch.Python()
 	if !ok {
-		t.Skip("no python3 with torch (apt-get install python3-torch, or set PYTHON)")
+		t.Skip(pytorch.SkipMessage)
 	}
 	script, err := filepath.Abs(filepath.Join("..", "tools", "safetensors_check.py"))
 	if err != nil {

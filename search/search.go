@@ -269,8 +269,11 @@ func (m *Model) Tokens(query string) (tokens, unknown []string) {
 	for _, id := range m.Vocab.Encode(query, m.Config.MaxTextLen) {
 		tokens = append(tokens, m.Vocab.Word(id))
 	}
+	if m.Vocab.WordPiece() {
+		return tokens, nil // every word has pieces: an unknown one is the token [UNK]
+	}
 	for _, w := range datasets.Tokenize(query) {
-		if m.Vocab.ID(w) == datasets.UnkID && !slices.Contains(unknown, w) {
+		if m.Vocab.Unknown(m.Vocab.ID(w)) && !slices.Contains(unknown, w) {
 			unknown = append(unknown, w)
 		}
 	}
