@@ -106,12 +106,19 @@ type Backend interface {
 	AddBias(y, b *Buf, rows, cols int, relu bool)
 	// ReluGrad zeroes dy where y (a ReLU output) is not positive.
 	ReluGrad(dy, y *Buf)
+	// GELU writes y = x Φ(x) = 0.5 x (1 + erf(x/√2)) elementwise, BERT's
+	// exact GELU (models.ActGELU), over the len(x) values of x.
+	GELU(y, x *Buf)
+	// GELUGrad multiplies dy by GELU's slope at x, Φ(x) + x φ(x): unlike
+	// ReLU's, it needs GELU's input, not its output.
+	GELUGrad(dy, x *Buf)
 	// ColSum accumulates the column sums of x (rows, cols) into out.
 	ColSum(out, x *Buf, rows, cols int)
-	// LayerNorm writes y = LayerNorm(x + r) with gain g and bias b over
-	// rows of d (r may be nil), keeping the normalised input xhat and the
-	// reciprocal standard deviations rstd for the gradient.
-	LayerNorm(y, xhat, rstd, x, r, g, b *Buf, rows, d int)
+	// LayerNorm writes y = LayerNorm(x + r) with gain g, bias b and
+	// epsilon eps (models.Config.LayerNormEps) over rows of d (r may be
+	// nil), keeping the normalised input xhat and the reciprocal standard
+	// deviations rstd for the gradient.
+	LayerNorm(y, xhat, rstd, x, r, g, b *Buf, rows, d int, eps float64)
 	// LayerNormGrad writes dx, the gradient of LayerNorm's input, and
 	// accumulates dg and db.
 	LayerNormGrad(dx, dg, db, dy, xhat, rstd, g *Buf, rows, d int)

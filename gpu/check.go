@@ -157,6 +157,16 @@ func OpChecks() []OpCheck {
 			be.ReluGrad(dy, rnd(be, rng, 301, 1))
 			return collect(be, dy)
 		}},
+		{"gelu", func(be Backend, rng *rand.Rand) ([]float32, error) {
+			y := be.Alloc(301)
+			be.GELU(y, rnd(be, rng, 301, 2))
+			return collect(be, y)
+		}},
+		{"gelu_grad", func(be Backend, rng *rand.Rand) ([]float32, error) {
+			dy := rnd(be, rng, 301, 1)
+			be.GELUGrad(dy, rnd(be, rng, 301, 2))
+			return collect(be, dy)
+		}},
 		{"col_sum", func(be Backend, rng *rand.Rand) ([]float32, error) {
 			out := rnd(be, rng, ckFF, 1)
 			be.ColSum(out, rnd(be, rng, 123*ckFF, 1), 123, ckFF)
@@ -167,15 +177,39 @@ func OpChecks() []OpCheck {
 			y, xhat, rstd := be.Alloc(rows*d), be.Alloc(rows*d), be.Alloc(rows)
 			y2, xhat2, rstd2 := be.Alloc(rows*d), be.Alloc(rows*d), be.Alloc(rows)
 			x, r, g, bias := rnd(be, rng, rows*d, 2), rnd(be, rng, rows*d, 1), rnd(be, rng, d, 1), rnd(be, rng, d, 1)
-			be.LayerNorm(y, xhat, rstd, x, r, g, bias, rows, d)
-			be.LayerNorm(y2, xhat2, rstd2, x, nil, g, bias, rows, d)
+			be.LayerNorm(y, xhat, rstd, x, r, g, bias, rows, d, 1e-5)
+			be.LayerNorm(y2, xhat2, rstd2, x, nil, g, bias, rows, d, 1e-5)
 			return collect(be, y, xhat, rstd, y2, xhat2, rstd2)
+		}},
+		{"layernorm_eps", func(be Backend, rng *rand.Rand) ([]float32, error) {
+			// Rows of standard deviation near 3e-3, whose output an
+			// epsilon of 1e-12 (BERT's) or 1e-3 decides: one of 1e-5
+			// in their place gives other values.
+			const rows, scale = 29, 3e-3
+			x, g, bias := rnd(be, rng, rows*d, scale), rnd(be, rng, d, 1), rnd(be, rng, d, 1)
+			var out []float32
+			for _, eps := range []float64{1e-12, 1e-3} {
+				y, xhat, rstd := be.Alloc(rows*d), be.Alloc(rows*d), be.Alloc(rows)
+				be.LayerNorm(y, xhat, rstd, x, nil, g, bias, rows, d, eps)
+				v, err := collect(be, y, xhat, rstd)
+				if err != nil {
+					return nil, err
+				}
+				// rstd is near 1/scale: brought to the others' magnitude,
+				// so that the comparison relative to the largest value
+				// sees the errors of every output.
+				for i := 2 * rows * d; i < len(v); i++ {
+					v[i] *= scale
+				}
+				out = append(out, v...)
+			}
+			return out, nil
 		}},
 		{"layernorm_grad", func(be Backend, rng *rand.Rand) ([]float32, error) {
 			const rows = 29
 			y, xhat, rstd := be.Alloc(rows*d), be.Alloc(rows*d), be.Alloc(rows)
 			g := rnd(be, rng, d, 1)
-			be.LayerNorm(y, xhat, rstd, rnd(be, rng, rows*d, 2), nil, g, rnd(be, rng, d, 1), rows, d)
+			be.LayerNorm(y, xhat, rstd, rnd(be, rng, rows*d, 2), nil, g, rnd(be, rng, d, 1), rows, d, 1e-5)
 			dx, dg, db := be.Alloc(rows*d), rnd(be, rng, d, 1), rnd(be, rng, d, 1)
 			be.LayerNormGrad(dx, dg, db, rnd(be, rng, rows*d, 1), xhat, rstd, g, rows, d)
 			return collect(be, dx, dg, db)

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -32,14 +33,36 @@ func TestOpChecksRun(t *testing.T) {
 // Backends that are Host but for one op, each wrong the way a kernel can
 // be: off by a rounding-sized amount, a row missed, an update dropped.
 type (
-	layerNormOff   struct{ Host }
-	maxSimLastMiss struct{ Host }
-	adamWNoUpdate  struct{ Host }
+	layerNormOff      struct{ Host }
+	layerNormFixedEps struct{ Host }
+	geluNoErf         struct{ Host }
+	geluGradNoDensity struct{ Host }
+	maxSimLastMiss    struct{ Host }
+	adamWNoUpdate     struct{ Host }
 )
 
-func (b layerNormOff) LayerNorm(y, xhat, rstd, x, r, g, bias *Buf, rows, d int) {
-	b.Host.LayerNorm(y, xhat, rstd, x, r, g, bias, rows, d)
+func (b layerNormOff) LayerNorm(y, xhat, rstd, x, r, g, bias *Buf, rows, d int, eps float64) {
+	b.Host.LayerNorm(y, xhat, rstd, x, r, g, bias, rows, d, eps)
 	y.host[0] += 1e-2
+}
+
+// LayerNorm keeps the epsilon of 1e-5 that the kernel once hard-coded.
+func (b layerNormFixedEps) LayerNorm(y, xhat, rstd, x, r, g, bias *Buf, rows, d int, _ float64) {
+	b.Host.LayerNorm(y, xhat, rstd, x, r, g, bias, rows, d, 1e-5)
+}
+
+// GELU loses its erf term: 0.5 x.
+func (geluNoErf) GELU(y, x *Buf) {
+	for i, v := range x.host {
+		y.host[i] = 0.5 * v
+	}
+}
+
+// GELUGrad loses the x φ(x) term of the slope.
+func (geluGradNoDensity) GELUGrad(dy, x *Buf) {
+	for i, v := range x.host {
+		dy.host[i] *= float32(0.5 * (1 + math.Erf(float64(v)/math.Sqrt2)))
+	}
 }
 
 func (b maxSimLastMiss) MaxSim(scores *Buf, argmax *IBuf, sims, weight, bias *Buf, bt, ft, bi, fi int) {
@@ -57,7 +80,10 @@ func TestOpChecksCatchWrongOps(t *testing.T) {
 		be    Backend
 		wrong map[string]bool
 	}{
-		{"LayerNorm off by 1e-2 in one value", layerNormOff{}, map[string]bool{"layernorm": true}},
+		{"LayerNorm off by 1e-2 in one value", layerNormOff{}, map[string]bool{"layernorm": true, "layernorm_eps": true}},
+		{"LayerNorm ignores its epsilon", layerNormFixedEps{}, map[string]bool{"layernorm_eps": true}},
+		{"GELU without erf", geluNoErf{}, map[string]bool{"gelu": true}},
+		{"GELU's slope without x φ(x)", geluGradNoDensity{}, map[string]bool{"gelu_grad": true}},
 		{"MaxSim misses the last pair", maxSimLastMiss{}, map[string]bool{"maxsim": true}},
 		{"AdamW drops the update", adamWNoUpdate{}, map[string]bool{"adamw": true}},
 	} {

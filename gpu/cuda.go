@@ -22,9 +22,9 @@ var kernelSource string
 // kernels are the entry points of kernels.cu.
 var kernels = []string{
 	"embed_text", "embed_text_grad", "image_slots", "sum_slots", "gather_slots", "add_bias", "relu_grad",
-	"col_sum", "layernorm", "layernorm_grad_x", "layernorm_grad_params", "attention", "attention_grad_q",
-	"attention_grad_kv", "keep_normalize", "keep_normalize_grad", "maxsim", "maxsim_grad", "loss",
-	"sum_squares", "adamw",
+	"gelu", "gelu_grad", "col_sum", "layernorm", "layernorm_grad_x", "layernorm_grad_params", "attention",
+	"attention_grad_q", "attention_grad_kv", "keep_normalize", "keep_normalize_grad", "maxsim", "maxsim_grad",
+	"loss", "sum_squares", "adamw",
 }
 
 // CUDA is the Backend of one NVIDIA GPU: cuBLAS for matrix products,
@@ -358,14 +358,22 @@ func (c *CUDA) AddBias(y, b *Buf, rows, cols int, relu bool) {
 // ReluGrad implements Backend.
 func (c *CUDA) ReluGrad(dy, y *Buf) { c.launch("relu_grad", y.n, 0, dy, y, i32(y.n)) }
 
+// GELU implements Backend.
+func (c *CUDA) GELU(y, x *Buf) { c.launch("gelu", x.n, 0, y, x, i32(x.n)) }
+
+// GELUGrad implements Backend.
+func (c *CUDA) GELUGrad(dy, x *Buf) { c.launch("gelu_grad", x.n, 0, dy, x, i32(x.n)) }
+
 // ColSum implements Backend.
 func (c *CUDA) ColSum(out, x *Buf, rows, cols int) {
 	c.launch("col_sum", cols, 0, out, x, i32(rows), i32(cols))
 }
 
-// LayerNorm implements Backend.
-func (c *CUDA) LayerNorm(y, xhat, rstd, x, r, g, b *Buf, rows, d int) {
-	c.warps("layernorm", rows, y, xhat, rstd, x, r, g, b, i32(rows), i32(d))
+// LayerNorm implements Backend. The kernel adds eps in float32: the
+// default, float32(1e-5), is the constant 1e-5f it had before epsilons
+// were configurable, so default models compute as they did.
+func (c *CUDA) LayerNorm(y, xhat, rstd, x, r, g, b *Buf, rows, d int, eps float64) {
+	c.warps("layernorm", rows, y, xhat, rstd, x, r, g, b, i32(rows), i32(d), f32(eps))
 }
 
 // LayerNormGrad implements Backend.

@@ -145,6 +145,28 @@ func (Host) ReluGrad(dy, y *Buf) {
 	}
 }
 
+// GELU implements Backend.
+func (Host) GELU(y, x *Buf) {
+	for i, v := range x.host {
+		y.host[i] = float32(gelu(float64(v)))
+	}
+}
+
+// GELUGrad implements Backend.
+func (Host) GELUGrad(dy, x *Buf) {
+	for i, v := range x.host {
+		dy.host[i] = float32(float64(dy.host[i]) * geluSlope(float64(v)))
+	}
+}
+
+// gelu is x Φ(x), models' GELU.
+func gelu(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+
+// geluSlope is gelu's derivative, Φ(x) + x φ(x).
+func geluSlope(x float64) float64 {
+	return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-0.5*x*x)/math.Sqrt(2*math.Pi)
+}
+
 // ColSum implements Backend.
 func (Host) ColSum(out, x *Buf, rows, cols int) {
 	for r := 0; r < rows; r++ {
@@ -154,11 +176,8 @@ func (Host) ColSum(out, x *Buf, rows, cols int) {
 	}
 }
 
-// layerNormEps is the epsilon of every LayerNorm of the models.
-const layerNormEps = 1e-5
-
 // LayerNorm implements Backend.
-func (Host) LayerNorm(y, xhat, rstd, x, r, g, b *Buf, rows, d int) {
+func (Host) LayerNorm(y, xhat, rstd, x, r, g, b *Buf, rows, d int, eps float64) {
 	in := make([]float64, d)
 	for i := 0; i < rows; i++ {
 		var mean float64
@@ -174,7 +193,7 @@ func (Host) LayerNorm(y, xhat, rstd, x, r, g, b *Buf, rows, d int) {
 		for _, v := range in {
 			variance += (v - mean) * (v - mean)
 		}
-		inv := 1 / math.Sqrt(variance/float64(d)+layerNormEps)
+		inv := 1 / math.Sqrt(variance/float64(d)+eps)
 		rstd.host[i] = float32(inv)
 		for j, v := range in {
 			h := (v - mean) * inv

@@ -80,6 +80,24 @@ __global__ void relu_grad(float* dy, const float* y, int n) {
 	}
 }
 
+// BERT's exact GELU, x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).
+__global__ void gelu(float* y, const float* x, int n) {
+	FOR_EACH(i, n) {
+		float v = x[i];
+		y[i] = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+	}
+}
+
+// dy times GELU's slope at its input x: Phi(x) + x phi(x).
+__global__ void gelu_grad(float* dy, const float* x, int n) {
+	FOR_EACH(i, n) {
+		float v = x[i];
+		float cdf = 0.5f * (1.f + erff(v * 0.70710678118654752f));
+		float pdf = 0.39894228040143268f * expf(-0.5f * v * v);
+		dy[i] *= cdf + v * pdf;
+	}
+}
+
 __global__ void col_sum(float* out, const float* x, int rows, int cols) {
 	FOR_EACH(c, cols) {
 		float sum = 0;
@@ -90,7 +108,7 @@ __global__ void col_sum(float* out, const float* x, int rows, int cols) {
 
 // One warp per row.
 __global__ void layernorm(float* y, float* xhat, float* rstd, const float* x, const float* r,
-                          const float* g, const float* b, int rows, int d) {
+                          const float* g, const float* b, int rows, int d, float eps) {
 	long row = warp_row();
 	int lane = threadIdx.x % 32;
 	if (row >= rows) return;
@@ -104,7 +122,7 @@ __global__ void layernorm(float* y, float* xhat, float* rstd, const float* x, co
 		float c = xr[j] + (rr ? rr[j] : 0.f) - mean;
 		v += c * c;
 	}
-	float inv = rsqrtf(warp_sum(v) / d + 1e-5f);
+	float inv = rsqrtf(warp_sum(v) / d + eps);
 	if (lane == 0) rstd[row] = inv;
 	for (int j = lane; j < d; j += 32) {
 		float h = (xr[j] + (rr ? rr[j] : 0.f) - mean) * inv;

@@ -60,7 +60,10 @@ type layer struct {
 	q, k, v, ctx, probs, att *Buf
 	ln1                      norm
 	f1, f2                   *Buf
-	ln2                      norm
+	// z1 is the first feed-forward layer's output before GELU, which
+	// GELU's gradient reads; nil with ReLU, whose gradient reads f1.
+	z1  *Buf
+	ln2 norm
 }
 
 // scratch is backward-pass storage shared by both sides and all layers.
@@ -138,11 +141,15 @@ func (n *Net) newEncoder(text bool, stack string, slots, first, keep int) *encod
 	newNorm := func() norm { return norm{y: rd(), xhat: rd(), rstd: be.Alloc(e.rows)} }
 	e.x0, e.ln0 = rd(), newNorm()
 	for range c.Layers {
-		e.layers = append(e.layers, layer{
+		a := layer{
 			q: rd(), k: rd(), v: rd(), ctx: rd(), att: rd(),
 			probs: be.Alloc(b * c.Heads * slots * slots),
 			ln1:   newNorm(), f1: be.Alloc(e.rows * c.FFDim), f2: rd(), ln2: newNorm(),
-		})
+		}
+		if c.Activation == models.ActGELU {
+			a.z1 = be.Alloc(e.rows * c.FFDim)
+		}
+		e.layers = append(e.layers, a)
 	}
 	e.frags, e.dfrags = be.Alloc(b*keep*d), be.Alloc(b*keep*d)
 	e.norms = be.Alloc(b * keep)
@@ -231,7 +238,7 @@ func (n *Net) encode(e *encoder) {
 		be.AddBias(e.proj, n.p("image.proj.b"), b*c.MaxRegions, d, false)
 		be.ImageSlots(e.x0, n.p("image.cls"), e.proj, n.p("image.codes"), b, c.MaxRegions, c.ImageCodes, d)
 	}
-	be.LayerNorm(e.ln0.y, e.ln0.xhat, e.ln0.rstd, e.x0, nil, n.p(side+".ln.g"), n.p(side+".ln.b"), e.rows, d)
+	be.LayerNorm(e.ln0.y, e.ln0.xhat, e.ln0.rstd, e.x0, nil, n.p(side+".ln.g"), n.p(side+".ln.b"), e.rows, d, c.LayerNormEps)
 	x := e.ln0.y
 	for l := range e.layers {
 		n.block(e, l, x)
@@ -255,10 +262,15 @@ func (n *Net) block(e *encoder, l int, x *Buf) {
 	linear(a.v, x, "attn.v", d, d, false)
 	be.Attention(a.ctx, a.probs, a.q, a.k, a.v, e.attnBias, n.batch, e.slots, c.Heads, d/c.Heads)
 	linear(a.att, a.ctx, "attn.o", d, d, false)
-	be.LayerNorm(a.ln1.y, a.ln1.xhat, a.ln1.rstd, x, a.att, n.p(p+"ln1.g"), n.p(p+"ln1.b"), rows, d)
-	linear(a.f1, a.ln1.y, "ff1", d, c.FFDim, true)
+	be.LayerNorm(a.ln1.y, a.ln1.xhat, a.ln1.rstd, x, a.att, n.p(p+"ln1.g"), n.p(p+"ln1.b"), rows, d, c.LayerNormEps)
+	if a.z1 == nil {
+		linear(a.f1, a.ln1.y, "ff1", d, c.FFDim, true)
+	} else {
+		linear(a.z1, a.ln1.y, "ff1", d, c.FFDim, false)
+		be.GELU(a.f1, a.z1)
+	}
 	linear(a.f2, a.f1, "ff2", c.FFDim, d, false)
-	be.LayerNorm(a.ln2.y, a.ln2.xhat, a.ln2.rstd, a.ln1.y, a.f2, n.p(p+"ln2.g"), n.p(p+"ln2.b"), rows, d)
+	be.LayerNorm(a.ln2.y, a.ln2.xhat, a.ln2.rstd, a.ln1.y, a.f2, n.p(p+"ln2.g"), n.p(p+"ln2.b"), rows, d, c.LayerNormEps)
 }
 
 // Forward encodes both sides of the uploaded batch and scores every text
@@ -351,7 +363,11 @@ func (n *Net) blockGrad(e *encoder, l int, x, dy, dx *Buf) {
 	be.LayerNormGrad(dz2, n.grad[p+"ln2.g"], n.grad[p+"ln2.b"], dy, a.ln2.xhat, a.ln2.rstd, n.p(p+"ln2.g"), rows, d)
 	weightGrad("ff2", a.f1, dz2, c.FFDim, d)
 	inputGrad("ff2", df1, dz2, c.FFDim, d, 0)
-	be.ReluGrad(df1, a.f1)
+	if a.z1 == nil {
+		be.ReluGrad(df1, a.f1)
+	} else {
+		be.GELUGrad(df1, a.z1)
+	}
 	weightGrad("ff1", a.ln1.y, df1, d, c.FFDim)
 	be.Copy(dh, dz2)
 	inputGrad("ff1", dh, df1, d, c.FFDim, 1)

@@ -67,6 +67,11 @@ func TestNetMatchesGraph(t *testing.T) {
 		{"padding kept", func(c *models.Config) { c.Padding = models.PadKeep }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
 		{"shared two layers", func(c *models.Config) { c.SharedLayers, c.Layers = true, 2 }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
 		{"no codes", func(c *models.Config) { c.TextCodes, c.ImageCodes = 0, 0 }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		// BERT's block: GELU, LayerNorm's epsilon of 1e-12, two layers.
+		{"gelu, eps 1e-12", func(c *models.Config) { c.Activation, c.LayerNormEps, c.Layers = models.ActGELU, 1e-12, 2 }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
+		// An epsilon large enough to change every LayerNorm's output well
+		// beyond the tolerance: the step program must pass the config's.
+		{"eps 0.5", func(c *models.Config) { c.LayerNormEps = 0.5 }, models.Hinge{Margin: 0.2}, hinge, 0, ""},
 		{"distil to base", nil, nil, Objective{}, 0, models.KeepTokens},
 		{"distil to fast", nil, nil, Objective{}, 0, models.KeepFirst},
 		{"hinge masked, mean", nil, models.Hinge{Margin: 0.6, MaskPositive: true, Reduction: models.ReduceMean},

@@ -38,37 +38,47 @@ func smallSplit(t *testing.T, n int) (*datasets.Split, *datasets.Vocab, int) {
 
 // TestTrainMatchesModels trains the same model from the same seed with
 // models.Train and with Train on the Host backend: the loss curves agree
-// step by step (the warm-up's InfoNCE, then the hinge).
+// step by step (the warm-up's InfoNCE, then the hinge), with ReLU and with
+// BERT's GELU and LayerNorm epsilon.
 func TestTrainMatchesModels(t *testing.T) {
 	split, vocab, regionDim := smallSplit(t, 48)
-	c := models.Config{VocabSize: vocab.Size(), RegionDim: regionDim, Dim: 16, Heads: 2, FFDim: 32, MaxTextLen: 10, MaxRegions: 8, TextCodes: 2, ImageCodes: 2}
+	base := models.Config{VocabSize: vocab.Size(), RegionDim: regionDim, Dim: 16, Heads: 2, FFDim: 32, MaxTextLen: 10, MaxRegions: 8, TextCodes: 2, ImageCodes: 2}
+	bert := base
+	bert.Activation, bert.LayerNormEps = models.ActGELU, 1e-12
 	settings := models.TrainSettings{Batches: datasets.ByImage, BatchSize: 8, Epochs: 4, DecayEpoch: 3}
-	run := func(train func(m *models.Model, rng *rand.Rand, log *lossLog) error) lossLog {
-		m, err := models.New(c, rand.New(rand.NewPCG(5, 6)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var log lossLog
-		if err := train(m, rand.New(rand.NewPCG(7, 8)), &log); err != nil {
-			t.Fatal(err)
-		}
-		return log
-	}
-	want := run(func(m *models.Model, rng *rand.Rand, log *lossLog) error {
-		_, err := models.Train(context.Background(), m, split, vocab, &models.Warmup{Epochs: 2, Then: models.Hinge{Margin: 0.2}}, settings, rng, log)
-		return err
-	})
-	got := run(func(m *models.Model, rng *rand.Rand, log *lossLog) error {
-		_, err := Train(context.Background(), Host{}, m, split, vocab, Objective{FirstStage: models.FirstStageSettings{Margin: 0.2, WarmupEpochs: 2}}, settings, rng, log)
-		return err
-	})
-	if len(got) != len(want) || len(want) != 24 {
-		t.Fatalf("%d steps, models.Train took %d (want 24)", len(got), len(want))
-	}
-	for i := range want {
-		if math.Abs(got[i]-want[i]) > 1e-3*math.Abs(want[i]) {
-			t.Errorf("step %d: loss %.6f, models.Train %.6f", i+1, got[i], want[i])
-		}
+	for _, tc := range []struct {
+		name string
+		c    models.Config
+	}{{"relu", base}, {"gelu, eps 1e-12", bert}} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(train func(m *models.Model, rng *rand.Rand, log *lossLog) error) lossLog {
+				m, err := models.New(tc.c, rand.New(rand.NewPCG(5, 6)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var log lossLog
+				if err := train(m, rand.New(rand.NewPCG(7, 8)), &log); err != nil {
+					t.Fatal(err)
+				}
+				return log
+			}
+			want := run(func(m *models.Model, rng *rand.Rand, log *lossLog) error {
+				_, err := models.Train(context.Background(), m, split, vocab, &models.Warmup{Epochs: 2, Then: models.Hinge{Margin: 0.2}}, settings, rng, log)
+				return err
+			})
+			got := run(func(m *models.Model, rng *rand.Rand, log *lossLog) error {
+				_, err := Train(context.Background(), Host{}, m, split, vocab, Objective{FirstStage: models.FirstStageSettings{Margin: 0.2, WarmupEpochs: 2}}, settings, rng, log)
+				return err
+			})
+			if len(got) != len(want) || len(want) != 24 {
+				t.Fatalf("%d steps, models.Train took %d (want 24)", len(got), len(want))
+			}
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-3*math.Abs(want[i]) {
+					t.Errorf("step %d: loss %.6f, models.Train %.6f", i+1, got[i], want[i])
+				}
+			}
+		})
 	}
 }
 

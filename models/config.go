@@ -1,6 +1,9 @@
 package models
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Keep says how many encoder outputs (fragments) each side keeps for scoring.
 type Keep string
@@ -36,6 +39,19 @@ const (
 	PadInclude PadMode = "include"
 )
 
+// Activation is the non-linearity of the transformer blocks' feed-forward
+// layer.
+type Activation string
+
+const (
+	// ActReLU is max(x, 0), this project's models' own.
+	ActReLU Activation = "relu"
+	// ActGELU is BERT's GELU in its exact form, x Φ(x) =
+	// 0.5 x (1 + erf(x/√2)) with Φ the standard normal CDF (not the tanh
+	// approximation), so that BERT's weights compute what they learned.
+	ActGELU Activation = "gelu"
+)
+
 // Config describes a model's shape. The zero value of every field except
 // VocabSize and RegionDim means the documented default.
 type Config struct {
@@ -58,6 +74,10 @@ type Config struct {
 	// SharedLayers makes both encoders use the same transformer blocks, as
 	// the authors' shared BERT layers do; the default is separate blocks.
 	SharedLayers bool
+	// Activation is the feed-forward block's non-linearity: ActReLU (the default, also "") or ActGELU (BERT's, the erf form).
+	Activation Activation
+	// LayerNormEps is every LayerNorm's epsilon; default 1e-5 (BERT: 1e-12).
+	LayerNormEps float64
 }
 
 // WithDefaults returns c with every zero field replaced by its default.
@@ -85,6 +105,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Padding == "" {
 		c.Padding = PadMask
+	}
+	if c.Activation == "" {
+		c.Activation = ActReLU
+	}
+	if c.LayerNormEps == 0 {
+		c.LayerNormEps = 1e-5
 	}
 	return c
 }
@@ -124,6 +150,15 @@ func (c Config) Validate() error {
 	case PadMask, PadKeep, PadInclude:
 	default:
 		return fmt.Errorf("models: unknown Padding %q (want %q, %q or %q)", c.Padding, PadMask, PadKeep, PadInclude)
+	}
+	switch c.Activation {
+	case ActReLU, ActGELU:
+	default:
+		return fmt.Errorf("models: unknown Activation %q (want %q or %q)", c.Activation, ActReLU, ActGELU)
+	}
+	// Written so that NaN fails too.
+	if !(c.LayerNormEps > 0) || math.IsInf(c.LayerNormEps, 1) {
+		return fmt.Errorf("models: LayerNormEps must be positive and finite, got %g", c.LayerNormEps)
 	}
 	return nil
 }

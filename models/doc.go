@@ -2,7 +2,9 @@
 // Shrink" (Liu, Yu, Li, EMNLP 2021), built on Gorgonia in float32.
 //
 // A model is a text encoder and an image encoder, each a small transformer
-// (token or region embedding, projection, LayerNorm, Layers post-LN blocks).
+// (token or region embedding, projection, LayerNorm, Layers post-LN blocks
+// whose feed-forward layer uses ReLU or, to run BERT's weights, BERT's
+// exact GELU: Config.Activation; every LayerNorm has Config.LayerNormEps).
 // Inflating appends k learnable codes to each encoder's input; the codes get
 // no position embedding and pass through the same LayerNorm. Every encoder
 // output is a fragment; a model keeps the first n+k (inflated), n (base) or 1
@@ -31,13 +33,14 @@
 //
 // The graphs use fused Gorgonia ops (fused_*.go) for the hot paths: MaxSim
 // with masks, the attention core, LayerNorm of a residual sum, Linear(+ReLU),
-// the input slots and keep+L2 normalisation, each with its own backward pass,
-// running float32 products on the package's sgemm (or OpenBLAS with
-// -tags openblas; BLAS says which). Model.Composed builds the same model from
-// stock Gorgonia ops instead; tests check the fused ops against it.
+// GELU, the input slots and keep+L2 normalisation, each with its own
+// backward pass, running float32 products on the package's sgemm (or
+// OpenBLAS with -tags openblas; BLAS says which). Model.Composed builds
+// the same model from stock Gorgonia ops instead (and erf, which Gorgonia
+// lacks); tests check the fused ops against it.
 //
 // Every random draw comes from the *rand.Rand the caller passes in.
-// Composed operations (LayerNorm, L2 normalisation, attention, MaxSim, the
-// L8 hinge) are written for any float dtype so that tests can check their
-// gradients against finite differences in float64.
+// Composed operations (LayerNorm, GELU, L2 normalisation, attention,
+// MaxSim, the L8 hinge) are written for any float dtype so that tests can
+// check their gradients against finite differences in float64.
 package models

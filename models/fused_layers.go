@@ -153,6 +153,48 @@ func linearGradB[T float](s linearSpec) kernel[T] {
 	}
 }
 
+// ---- GELU ----
+
+// fusedGELU is BERT's GELU (ActGELU), x Φ(x) = 0.5 x (1 + erf(x/√2)),
+// elementwise. It follows a fusedLinear without ReLU instead of being a
+// flag of it: its gradient Φ(x) + x φ(x) needs the input x, which the
+// backward op reads, where ReLU's is decided by the output alone.
+func fusedGELU(x *G.Node) (*G.Node, error) {
+	fwd := newFusedOp("FusedGELU", x.Shape(), both(geluForward[float32], geluForward[float64]), x)
+	args := func(in G.Nodes, _, grad *G.Node) G.Nodes { return G.Nodes{in[0], grad} }
+	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: []gradFunc{
+		backOp("FusedGELUGrad", x.Shape(), geluGrad[float32], geluGrad[float64], args),
+	}}, x)
+}
+
+// gelu is x Φ(x), in float64 for either kernel type: math.Erf is
+// float64 only.
+func gelu(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+
+// geluSlope is gelu's derivative, Φ(x) + x φ(x).
+func geluSlope(x float64) float64 {
+	return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-0.5*x*x)/math.Sqrt(2*math.Pi)
+}
+
+func geluForward[T float](y []T, in [][]T) {
+	x := in[0]
+	parallel(len(y), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			y[k] = T(gelu(float64(x[k])))
+		}
+	})
+}
+
+// geluGrad: dx = dy gelu'(x), from the inputs (x, dy).
+func geluGrad[T float](dx []T, in [][]T) {
+	x, dy := in[0], in[1]
+	parallel(len(dx), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			dx[k] = T(float64(dy[k]) * geluSlope(float64(x[k])))
+		}
+	})
+}
+
 // ---- LayerNorm, optionally of a residual sum ----
 
 // layerNormSpec is a fused LayerNorm over rows of width d, of x or, with

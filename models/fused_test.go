@@ -22,12 +22,20 @@ func TestFusedOpGradients(t *testing.T) {
 			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], false, true) }},
 		{"LinearReLU", []gradcheck.Input{{Shape: []int{5, 4}}, {Shape: []int{4, 3}}, {Shape: []int{3}}},
 			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], true, true) }},
+		{"GELU", []gradcheck.Input{{Shape: []int{5, 3}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedGELU(in[0]) }},
+		{"LinearGELU", []gradcheck.Input{{Shape: []int{5, 4}}, {Shape: []int{4, 3}}, {Shape: []int{3}}},
+			func(in []*G.Node) (*G.Node, error) {
+				return fusedGELU(G.Must(fusedLinear(in[0], in[1], in[2], false, true)))
+			}},
 		{"LinearNoInputGrad", []gradcheck.Input{{Shape: []int{3, 4}, Constant: true}, {Shape: []int{4, 2}}, {Shape: []int{2}}},
 			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], false, false) }},
 		{"LayerNorm", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
 			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], nil, in[1], in[2], 1e-5) }},
 		{"LayerNormResidual", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
 			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], in[1], in[2], in[3], 1e-5) }},
+		{"LayerNormEps1e-12", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
+			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], in[1], in[2], in[3], 1e-12) }},
 		{"KeepNormalize", []gradcheck.Input{{Shape: []int{2 * 3, 4}}},
 			func(in []*G.Node) (*G.Node, error) { return fusedKeepNormalize(in[0], 2, 3, 0, 2) }},
 		{"KeepNormalizeFromSlot", []gradcheck.Input{{Shape: []int{2 * 4, 3}}},
@@ -102,9 +110,19 @@ func TestFusedMatchesComposed(t *testing.T) {
 		{"LayerNormResidual", []Input32{{Shape: []int{7, d}}, {Shape: []int{7, d}}, {Shape: []int{d}}, {Shape: []int{d}}}, pair{
 			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], in[1], in[2], in[3], 1e-5) },
 			func(in []*G.Node) (*G.Node, error) { return LayerNorm(G.Must(G.Add(in[0], in[1])), in[2], in[3], 1e-5) }}},
+		{"LayerNormResidualEps1e-12", []Input32{{Shape: []int{7, d}}, {Shape: []int{7, d}}, {Shape: []int{d}}, {Shape: []int{d}}}, pair{
+			func(in []*G.Node) (*G.Node, error) { return fusedLayerNorm(in[0], in[1], in[2], in[3], 1e-12) },
+			func(in []*G.Node) (*G.Node, error) {
+				return LayerNorm(G.Must(G.Add(in[0], in[1])), in[2], in[3], 1e-12)
+			}}},
 		{"LinearReLU", []Input32{{Shape: []int{70, d}}, {Shape: []int{d, 12}}, {Shape: []int{12}}}, pair{
 			func(in []*G.Node) (*G.Node, error) { return fusedLinear(in[0], in[1], in[2], true, true) },
 			func(in []*G.Node) (*G.Node, error) { return G.Rectify(G.Must(Linear(in[0], in[1], in[2]))) }}},
+		{"LinearGELU", []Input32{{Shape: []int{70, d}}, {Shape: []int{d, 12}}, {Shape: []int{12}}}, pair{
+			func(in []*G.Node) (*G.Node, error) {
+				return fusedGELU(G.Must(fusedLinear(in[0], in[1], in[2], false, true)))
+			},
+			func(in []*G.Node) (*G.Node, error) { return GELU(G.Must(Linear(in[0], in[1], in[2]))) }}},
 		{"Attention", attnIn, pair{attn(fusedAttention), attn(Attention)}},
 		{"MaxSim", []Input32{{Shape: []int{40, 3, d}}, {Shape: []int{70, 4, d}}, {Shape: []int{40, 3}, Values: weight, Constant: true}}, pair{
 			func(in []*G.Node) (*G.Node, error) { return fusedMaxSim(in[0], in[1], in[2], nil) },
@@ -213,13 +231,22 @@ func maxRelDiff(a, b []float32) float64 {
 func TestFusedTrainingMatchesComposed(t *testing.T) {
 	ds, v := tinyData(t)
 	const steps = 12
-	// KeepCodes keeps slots that do not start at slot 0: the fused keep and
-	// the composed slice must agree on which.
-	for _, keep := range []Keep{KeepAll, KeepCodes} {
-		t.Run(string(keep), func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keep Keep
+		edit func(*Config)
+	}{
+		{"n+k", KeepAll, nil},
+		// KeepCodes keeps slots that do not start at slot 0: the fused
+		// keep and the composed slice must agree on which.
+		{"codes", KeepCodes, nil},
+		// BERT's block: GELU and LayerNorm's epsilon of 1e-12.
+		{"gelu, eps 1e-12", KeepAll, func(c *Config) { c.Activation, c.LayerNormEps = ActGELU, 1e-12 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			curves := map[bool][]float64{}
 			for _, composed := range []bool{false, true} {
-				m := tinyModel(t, ds, v, 2, keep)
+				m := tinyModelWith(t, ds, v, 2, tc.keep, tc.edit)
 				m.Composed = composed
 				var losses lossLog
 				obj := &Warmup{Epochs: 1, Then: Hinge{Margin: 0.2}}

@@ -230,11 +230,12 @@ func (b *builder) encode(side string, x *G.Node, batch, slots, first, keep int, 
 }
 
 // layerNorm is LayerNorm(x + r) (r may be nil) with the gain and bias
-// named prefix+"g" and prefix+"b".
+// named prefix+"g" and prefix+"b", and the config's epsilon.
 func (b *builder) layerNorm(x, r *G.Node, prefix string) (*G.Node, error) {
 	g, bias := b.param(prefix+"g"), b.param(prefix+"b")
+	eps := b.m.Config.WithDefaults().LayerNormEps
 	if !b.m.Composed {
-		return fusedLayerNorm(x, r, g, bias, 1e-5)
+		return fusedLayerNorm(x, r, g, bias, eps)
 	}
 	if r != nil {
 		var err error
@@ -242,20 +243,30 @@ func (b *builder) layerNorm(x, r *G.Node, prefix string) (*G.Node, error) {
 			return nil, err
 		}
 	}
-	return LayerNorm(x, g, bias, 1e-5)
+	return LayerNorm(x, g, bias, eps)
 }
 
-// linear is Linear, followed by ReLU with relu.
-func (b *builder) linear(x *G.Node, prefix string, relu bool) (*G.Node, error) {
+// linear is Linear, followed with activate by the config's activation.
+func (b *builder) linear(x *G.Node, prefix string, activate bool) (*G.Node, error) {
 	w, bias := b.param(prefix+"w"), b.param(prefix+"b")
+	gelu := activate && b.m.Config.WithDefaults().Activation == ActGELU
 	if !b.m.Composed {
-		return fusedLinear(x, w, bias, relu, true)
+		// ReLU stays inside the fused Linear, as it always was.
+		y, err := fusedLinear(x, w, bias, activate && !gelu, true)
+		if err != nil || !gelu {
+			return y, err
+		}
+		return fusedGELU(y)
 	}
 	y, err := Linear(x, w, bias)
-	if err != nil || !relu {
+	switch {
+	case err != nil || !activate:
 		return y, err
+	case gelu:
+		return GELU(y)
+	default:
+		return G.Rectify(y)
 	}
-	return G.Rectify(y)
 }
 
 // block is one post-LN transformer block (as in BERT):

@@ -26,8 +26,19 @@ func tinyData(t *testing.T) (*datasets.Dataset, *datasets.Vocab) {
 
 func tinyModel(t *testing.T, ds *datasets.Dataset, v *datasets.Vocab, codes int, keep Keep) *Model {
 	t.Helper()
-	m, err := New(Config{VocabSize: v.Size(), RegionDim: ds.RegionDim, Dim: 16, MaxRegions: 5, MaxTextLen: 16,
-		TextCodes: codes, ImageCodes: codes, Keep: keep}, rand.New(rand.NewPCG(1, 2)))
+	return tinyModelWith(t, ds, v, codes, keep, nil)
+}
+
+// tinyModelWith is tinyModel with its config changed by edit (if not nil)
+// before the weights are drawn.
+func tinyModelWith(t *testing.T, ds *datasets.Dataset, v *datasets.Vocab, codes int, keep Keep, edit func(*Config)) *Model {
+	t.Helper()
+	c := Config{VocabSize: v.Size(), RegionDim: ds.RegionDim, Dim: 16, MaxRegions: 5, MaxTextLen: 16,
+		TextCodes: codes, ImageCodes: codes, Keep: keep}
+	if edit != nil {
+		edit(&c)
+	}
+	m, err := New(c, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}

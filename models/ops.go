@@ -84,6 +84,48 @@ func Linear(x, w, b *G.Node) (*G.Node, error) {
 	return G.BroadcastAdd(xw, b, nil, []byte{0})
 }
 
+// GELU is BERT's activation in its exact form, x Φ(x) =
+// 0.5 x (1 + erf(x/√2)) with Φ the standard normal CDF. Gorgonia has no
+// erf, so erf is an op of its own (erf); the products around it, and
+// their gradients, are Gorgonia's, which makes this an independent
+// reference for the fused GELU, whose gradient is written out by hand.
+func GELU(x *G.Node) (*G.Node, error) {
+	e, err := erf(G.Must(G.Mul(x, scalar(x, 1/math.Sqrt2))))
+	if err != nil {
+		return nil, err
+	}
+	half, err := G.Mul(x, scalar(x, 0.5))
+	if err != nil {
+		return nil, err
+	}
+	return G.HadamardProd(half, G.Must(G.Add(e, scalar(x, 1))))
+}
+
+// erf is the error function, elementwise: the one step of GELU that
+// Gorgonia lacks, as an op of this package (fused.go's machinery) whose
+// gradient, dy 2/√π exp(-x²), is composed of Gorgonia operations.
+func erf(x *G.Node) (*G.Node, error) {
+	fwd := newFusedOp("Erf", x.Shape(), both(erfKernel[float32], erfKernel[float64]), x)
+	grad := func(in G.Nodes, _, dy *G.Node) (*G.Node, error) {
+		sq, err := G.Square(in[0])
+		if err != nil {
+			return nil, err
+		}
+		slope, err := G.Mul(G.Must(G.Exp(G.Must(G.Neg(sq)))), scalar(x, 2/math.SqrtPi))
+		if err != nil {
+			return nil, err
+		}
+		return G.HadamardProd(dy, slope)
+	}
+	return G.ApplyOp(&diffOp{fusedOp: fwd, grads: []gradFunc{grad}}, x)
+}
+
+func erfKernel[T float](y []T, in [][]T) {
+	for k, v := range in[0] {
+		y[k] = T(math.Erf(float64(v)))
+	}
+}
+
 // AttentionWeights are the projections of one multi-head attention.
 type AttentionWeights struct {
 	Q, QB, K, KB, V, VB, O, OB *G.Node

@@ -14,6 +14,12 @@ func TestOpGradients(t *testing.T) {
 	tests := []gradCase{
 		{"LayerNorm", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
 			func(in []*G.Node) (*G.Node, error) { return LayerNorm(in[0], in[1], in[2], 1e-5) }},
+		{"LayerNormEps1e-12", []gradcheck.Input{{Shape: []int{3, 5}}, {Shape: []int{5}}, {Shape: []int{5}}},
+			func(in []*G.Node) (*G.Node, error) { return LayerNorm(in[0], in[1], in[2], 1e-12) }},
+		{"Erf", []gradcheck.Input{{Shape: []int{3, 5}}},
+			func(in []*G.Node) (*G.Node, error) { return erf(in[0]) }},
+		{"GELU", []gradcheck.Input{{Shape: []int{3, 5}}},
+			func(in []*G.Node) (*G.Node, error) { return GELU(in[0]) }},
 		{"L2Normalize", []gradcheck.Input{{Shape: []int{2, 3, 4}}},
 			func(in []*G.Node) (*G.Node, error) { return L2Normalize(in[0]) }},
 		{"Linear", []gradcheck.Input{{Shape: []int{3, 4}}, {Shape: []int{4, 2}}, {Shape: []int{2}}},

@@ -48,7 +48,7 @@ func Export(m *Model, path string) error {
 		"model":             m.Source.Model,
 		"dataset":           m.Source.Dataset,
 		"checkpoint_sha256": sum,
-		"layer_norm_eps":    "1e-05",
+		"layer_norm_eps":    strconv.FormatFloat(c.LayerNormEps, 'g', -1, 64),
 		"l2_eps":            "1e-12",
 		"mask_off":          "-10000",
 	}

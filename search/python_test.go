@@ -2,7 +2,6 @@ package search
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,6 +53,7 @@ func TestSafetensorsInPyTorch(t *testing.T) {
 			c.Keep, c.TextCodes, c.ImageCodes, c.SharedLayers, c.Layers, c.Padding = models.KeepCodes, 2, 2, false, 2, models.PadMask
 		})},
 		{name: "padding included", cfg: with(func(c *models.Config) { c.Keep, c.Padding, c.Heads = models.KeepTokens, models.PadInclude, 4 })},
+		{name: "BERT's GELU and epsilon", cfg: with(func(c *models.Config) { c.Activation, c.LayerNormEps = models.ActGELU, 1e-12 })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ckpt := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".ckpt")

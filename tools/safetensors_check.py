@@ -85,6 +85,9 @@ class LateInteraction(torch.nn.Module):
         self.words = json.loads(meta["vocab"]) if "vocab" in meta else None
         self.ids = {w: i for i, w in enumerate(self.words or [])}
         self.ln_eps = float(meta.get("layer_norm_eps", "1e-05"))
+        # models.Config.Activation: "relu", or BERT's erf "gelu"
+        self.act = torch.relu if self.cfg.get("Activation", "relu") in ("", "relu") else \
+            (lambda z: z * 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0))))
         self.l2_eps = float(meta.get("l2_eps", "1e-12"))
         self.mask_off = float(meta.get("mask_off", "-10000"))
         self.names = {}
@@ -165,7 +168,7 @@ class LateInteraction(torch.nn.Module):
 
     def block(self, x, prefix, bias):
         h = self.layer_norm(x + self.attention(x, prefix + "attn.", bias), prefix + "ln1.")
-        ff = self.linear(torch.relu(self.linear(h, prefix + "ff1.")), prefix + "ff2.")
+        ff = self.linear(self.act(self.linear(h, prefix + "ff1.")), prefix + "ff2.")
         return self.layer_norm(h + ff, prefix + "ln2.")
 
     def encode(self, side, x, bias, first, keep):
