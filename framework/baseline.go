@@ -47,7 +47,7 @@ func baselineNames() string {
 // as evaluate records a model's, and its cost: one cosine per pair over
 // the image's flattened tokens.
 func (r *Runner) evaluateBaseline(run *store.Run, c Config, m baselines.Method, transfer []string) error {
-	l, err := r.dataset(c.Dataset)
+	l, err := r.dataset(c.Dataset, "")
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,24 @@ type Config struct {
 	// cross.go); every other model clears it, so it stays out of their
 	// JSON and hashes.
 	Cross CrossConfig `json:"cross,omitzero"`
+	// Init is where the encoder's weights start; zero (random weights)
+	// stays out of the JSON and hashes.
+	Init InitConfig `json:"init,omitzero"`
+}
+
+// InitConfig starts the encoders from pretrained weights.
+type InitConfig struct {
+	// BERT is a folder holding a Hugging Face BERT checkpoint
+	// (config.json, model.safetensors, vocab.txt; see models.LoadBERT).
+	// Every stage's shared transformer starts from its first BERTLayers
+	// layers, and captions are read with its WordPiece vocabulary, as the
+	// authors' model does. dim, heads, ff_dim and layers must be BERT's
+	// (bert-base: 768, 12, 3072) and shared_layers true. The run records
+	// the SHA-256 of its weights (environment key init_bert_sha256).
+	BERT string `json:"bert,omitempty"`
+	// BERTLayers is how many of BERT's layers the encoder takes, its first;
+	// 0 means layers.
+	BERTLayers int `json:"bert_layers,omitempty"`
 }
 
 // TrainConfig is the optimisation of every stage.
@@ -117,9 +135,10 @@ func DefaultConfig() Config {
 // per image (of SCAN's 36), k = 32 codes per side, batches of 128, 40
 // epochs with the learning rate x0.1 from epoch 20. What still differs
 // from the authors (README, "Paper scale"): the encoder starts from random
-// weights, not BERT, and reads the framework's word vocabulary, not
-// WordPiece; the learning rate stays the from-scratch 1e-3 (theirs, 1e-4,
-// fine-tunes BERT); float32 throughout.
+// weights and reads the framework's word vocabulary unless init.bert names
+// a BERT checkpoint (then its first 3 layers and its WordPiece
+// vocabulary); the learning rate stays the from-scratch 1e-3 (theirs,
+// 1e-4, fine-tunes BERT); float32 throughout.
 func PaperConfig() Config {
 	c := DefaultConfig()
 	c.Codes = 32
@@ -171,7 +190,8 @@ func (c Config) JSON() string {
 // dotted, with the value the trial uses, the defaults that its JSON form
 // leaves out (so that earlier hashes hold) spelled out, so that no reader
 // of the record needs to know them: code_sides "both", train.loss
-// "hinge-l8" and, for a cross model, cross.hard_negatives 0. Values are
+// "hinge-l8" and, for a cross model, cross.hard_negatives 0 (a run from
+// random weights has no init keys). Values are
 // formatted as their JSON form decodes (20, 0.001, true).
 func (c Config) Params() map[string]string {
 	if c.CodeSides == "" {
@@ -183,6 +203,9 @@ func (c Config) Params() map[string]string {
 	tree := fullTree(reflect.ValueOf(c))
 	if c.Cross == (CrossConfig{}) {
 		delete(tree, "cross") // not a cross model: see Config.Cross
+	}
+	if c.Init == (InitConfig{}) {
+		delete(tree, "init") // random weights, as every run before the key
 	}
 	b, err := json.Marshal(tree)
 	if err != nil {
@@ -298,7 +321,7 @@ func keys(m map[string]any) []string {
 func (c Config) normalised() Config {
 	if _, ok := baselineOf(c.Model); ok {
 		// Nothing of a baseline's result depends on the seed or a stage.
-		c.Seed, c.Codes, c.CodeSides, c.Distill, c.Cross = 0, 0, "", DistillConfig{}, CrossConfig{}
+		c.Seed, c.Codes, c.CodeSides, c.Distill, c.Cross, c.Init = 0, 0, "", DistillConfig{}, CrossConfig{}, InitConfig{}
 		return c
 	}
 	first, cross := firstStage(c.Model)
@@ -310,6 +333,9 @@ func (c Config) normalised() Config {
 	}
 	if !strings.Contains(first, ">") {
 		c.Distill = DistillConfig{}
+	}
+	if c.Init.BERT != "" && c.Init.BERTLayers == 0 {
+		c.Init.BERTLayers = c.Layers // spelled out, like the cross encoder's defaults
 	}
 	if cross {
 		c.Cross = c.Cross.withDefaults(c.Train)
@@ -338,6 +364,9 @@ func (c Config) Validate() error {
 		if err := c.Cross.validate(c.Train); err != nil {
 			return err
 		}
+	}
+	if err := c.Init.validate(c); err != nil {
+		return err
 	}
 	if c.Train.Loss != "" && !slices.Contains(models.LossNames(), c.Train.Loss) {
 		return fmt.Errorf("framework: config value train.loss %q is unknown (want %s)", c.Train.Loss, strings.Join(models.LossNames(), ", "))
@@ -461,4 +490,23 @@ func physicalMemory() uint64 {
 		}
 	}
 	return 0
+}
+
+// validate names the first init value that cannot start c's encoders (the
+// checkpoint itself is read, and its shape checked against c, when the
+// sweep starts: see Runner.dataset).
+func (x InitConfig) validate(c Config) error {
+	if x.BERT == "" {
+		if x.BERTLayers != 0 {
+			return fmt.Errorf("framework: config value init.bert_layers %d needs init.bert, a BERT checkpoint's folder", x.BERTLayers)
+		}
+		return nil
+	}
+	if x.BERTLayers != 0 && x.BERTLayers != c.Layers {
+		return fmt.Errorf("framework: config values init.bert_layers %d and layers %d differ: the encoder is BERT's first layers (set layers=%d)", x.BERTLayers, c.Layers, x.BERTLayers)
+	}
+	if !c.SharedLayers {
+		return fmt.Errorf("framework: init.bert needs shared_layers=true: BERT's layers are one transformer, shared by text and image as in the authors' model")
+	}
+	return nil
 }

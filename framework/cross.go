@@ -95,7 +95,7 @@ func (x CrossConfig) validate(t TrainConfig) error {
 // and records the cascade's retrieval, ranks and cost, with first the
 // first stage's trained model.
 func (r *Runner) trainAndEvaluateCross(ctx context.Context, run *store.Run, c Config, first *models.Model, state trainingState, transfer []string, label string) error {
-	l, err := r.dataset(c.Dataset)
+	l, err := r.dataset(c.Dataset, c.Init.BERT)
 	if err != nil {
 		return err
 	}

@@ -66,11 +66,13 @@ type Runner struct {
 	data map[string]*loaded
 }
 
-// loaded is a data set with its vocabulary.
+// loaded is a data set with its vocabulary: built from its training
+// captions, or BERT's (bert, when the trials start from BERT).
 type loaded struct {
 	name  string // as registered, "<set>@<tokenisation>" for a variant
 	ds    *datasets.Dataset
 	vocab *datasets.Vocab
+	bert  *models.BERT // nil: the encoder starts from random weights
 }
 
 // Summary counts what Run did.
@@ -370,6 +372,11 @@ func (r *Runner) environment(c Config) map[string]string {
 	env := environ.Capture(".", models.BLAS())
 	env["seed"] = strconv.FormatInt(c.Seed, 10)
 	env["device"] = r.Device.String()
+	if c.Init.BERT != "" {
+		if l, err := r.dataset(c.Dataset, c.Init.BERT); err == nil {
+			env["init_bert_sha256"] = l.bert.Digest
+		}
+	}
 	if r.Device.CUDA {
 		maps.Copy(env, r.gpuInfo.Fields())
 	}
@@ -403,11 +410,15 @@ func (r *Runner) logger() *slog.Logger {
 	return r.Log
 }
 
-// dataset loads (once) the named data set and its vocabulary.
-func (r *Runner) dataset(name string) (*loaded, error) {
+// dataset loads (once) the named data set and its vocabulary: the
+// word-level vocabulary of its training captions, or with bertDir (a
+// trial's init.bert) BERT's WordPiece vocabulary, the checkpoint loaded
+// (once) with it.
+func (r *Runner) dataset(name, bertDir string) (*loaded, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if l, ok := r.data[name]; ok {
+	key := name + "\x00" + bertDir
+	if l, ok := r.data[key]; ok {
 		return l, nil
 	}
 	ds, err := datasets.Load(name)
@@ -417,12 +428,50 @@ func (r *Runner) dataset(name string) (*loaded, error) {
 	if err := ds.Validate(); err != nil {
 		return nil, err
 	}
+	l := &loaded{name: name, ds: ds}
+	if bertDir == "" {
+		l.vocab = datasets.BuildVocab(ds.Train.Captions)
+	} else {
+		for _, other := range r.data {
+			if other.bert != nil && other.bert.Dir == bertDir {
+				l.bert = other.bert // the checkpoint is read once, whatever the data set
+			}
+		}
+		if l.bert == nil {
+			if l.bert, err = models.LoadBERT(bertDir); err != nil {
+				return nil, fmt.Errorf("framework: init.bert: %w", err)
+			}
+		}
+		l.vocab = l.bert.Vocab
+	}
 	if r.data == nil {
 		r.data = map[string]*loaded{}
 	}
-	l := &loaded{name: name, ds: ds, vocab: datasets.BuildVocab(ds.Train.Captions)}
-	r.data[name] = l
+	r.data[key] = l
 	return l, nil
+}
+
+// bertShape is mc shaped as l's BERT for trial c (models.BERT.Shape),
+// when c starts from BERT: it fails, naming the keys to set, when c's
+// encoder is not BERT's shape.
+func bertShape(c Config, l *loaded, mc models.Config) (models.Config, error) {
+	if l.bert == nil {
+		return mc, nil
+	}
+	bc := l.bert.Config
+	for _, k := range []struct {
+		key       string
+		ours, his int
+	}{{"dim", c.Dim, bc.HiddenSize}, {"heads", c.Heads, bc.NumAttentionHeads}, {"ff_dim", c.FFDim, bc.IntermediateSize}} {
+		if k.ours != k.his {
+			return mc, fmt.Errorf("framework: init.bert %s: %s=%d, but BERT's is %d (set %s=%d)", l.bert.Dir, k.key, k.ours, k.his, k.key, k.his)
+		}
+	}
+	shaped, err := l.bert.Shape(mc, c.Layers)
+	if err != nil {
+		return mc, fmt.Errorf("framework: init.bert: %w", err)
+	}
+	return shaped, nil
 }
 
 // preflight loads every data set that the trials of e to run read,
@@ -446,11 +495,14 @@ func (r *Runner) preflight(e Experiment) error {
 		if r.Only != nil && !r.Only(i) {
 			continue
 		}
-		check(c.Dataset, func() error {
+		check(c.Dataset+" "+c.Init.BERT, func() error {
 			var l *loaded
-			err := protect(func() (err error) { l, err = r.dataset(c.Dataset); return err })
+			err := protect(func() (err error) { l, err = r.dataset(c.Dataset, c.Init.BERT); return err })
 			if err != nil {
 				return fmt.Errorf("data set %s: %w", c.Dataset, err)
+			}
+			if _, err := bertShape(c, l, models.Config{MaxTextLen: c.MaxTextLen}); err != nil {
+				return err
 			}
 			for _, name := range e.Transfer {
 				check(c.Dataset+" -> "+name, func() error {
@@ -478,7 +530,7 @@ func (r *Runner) resolve(c Config) (Config, error) {
 		return c, err
 	}
 	if c.MaxRegions == 0 {
-		l, err := r.dataset(c.Dataset)
+		l, err := r.dataset(c.Dataset, c.Init.BERT)
 		if err != nil {
 			return c, err
 		}
@@ -507,7 +559,7 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (rec sto
 		teacherRun = st.parent.run.ID
 	}
 	protocol := "unknown"
-	if l, err := r.dataset(c.Dataset); err == nil {
+	if l, err := r.dataset(c.Dataset, c.Init.BERT); err == nil {
 		protocol = l.ds.Protocol
 	}
 	// Claim the trial: another process on the database may have finished
@@ -602,16 +654,19 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 			err = fmt.Errorf("%w: %w", errAfterTraining, err)
 		}
 	}()
-	l, err := r.dataset(c.Dataset)
+	l, err := r.dataset(c.Dataset, c.Init.BERT)
 	if err != nil {
 		return err
 	}
 	stage := stages[len(stages)-1]
-	mc := stage.Apply(models.Config{
+	mc, err := bertShape(c, l, stage.Apply(models.Config{
 		VocabSize: l.vocab.Size(), RegionDim: l.ds.RegionDim, Dim: c.Dim, Heads: c.Heads, Layers: c.Layers,
 		FFDim: c.FFDim, MaxTextLen: c.MaxTextLen, MaxRegions: c.MaxRegions,
 		Padding: models.PadMode(c.Padding), SharedLayers: c.SharedLayers,
-	})
+	}))
+	if err != nil {
+		return err
+	}
 	// Independent streams of the trial's seed: weights, batches.
 	initRNG := rand.New(rand.NewPCG(uint64(c.Seed), 1))
 	batchRNG := rand.New(rand.NewPCG(uint64(c.Seed), 2))
@@ -636,6 +691,11 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		if m, err = models.New(mc, initRNG); err != nil {
 			return err
 		}
+		if l.bert != nil {
+			if err := m.InitFrom(l.bert, nil); err != nil {
+				return err
+			}
+		}
 		margin := c.Train.Margin
 		if stage.Keep == models.KeepFirst {
 			margin = c.Train.FastMargin
@@ -652,6 +712,13 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 			TrainEmbeddings: c.Distill.TrainEmbeddings, Reduction: reduction}
 		if m, settings.Frozen, err = distill.NewStudent(teacher, mc, ds, initRNG); err != nil {
 			return err
+		}
+		if l.bert != nil {
+			// The student's layers start from BERT too, as the authors'
+			// second encoder does; its embeddings are its teacher's.
+			if err := m.InitFrom(l.bert, models.IsLayerParam); err != nil {
+				return err
+			}
 		}
 		if be != nil {
 			gobj = gpuObjective(models.FirstStageSettings{}, teacher, m, ds)
@@ -825,7 +892,11 @@ func (r *Runner) transferSet(name string, l *loaded) (*loaded, error) {
 	if _, tokens, ok := strings.Cut(l.name, "@"); ok && !strings.Contains(name, "@") {
 		name += "@" + tokens
 	}
-	t, err := r.dataset(name)
+	dir := ""
+	if l.bert != nil {
+		dir = l.bert.Dir
+	}
+	t, err := r.dataset(name, dir)
 	if err != nil {
 		return nil, fmt.Errorf("framework: transfer set: %w", err)
 	}

@@ -355,6 +355,10 @@ func report(rows []Row, sum summary, env map[int64]map[string]string, l labeller
 	b.WriteString("\n## Findings\n\n")
 	b.WriteString(findings(rows, l))
 	b.WriteString(sweepFindings(sum))
+	if isPaperData(rows) {
+		b.WriteString("\n## Differences from the authors' recipe\n\n")
+		b.WriteString(recipeSection(rows))
+	}
 	if isPaperComparison(rows) {
 		b.WriteString("\n## Published anchors\n\n")
 		b.WriteString(anchorsSection())

@@ -9,7 +9,10 @@
 // It needs SCAN's precomputed features (data/coco_precomp under
 // $INFLATESHRINK_SCAN; README, "Real data") and, at these sizes, a GPU
 // (-device cuda with a -tags gpu build; README, "Paper scale", gives the
-// expected time per epoch). A CPU smoke run at small sizes:
+// expected time per epoch). The authors start from BERT-base's first 3
+// layers: add -set init.bert=DIR (a Hugging Face bert-base-uncased folder;
+// README, "Paper scale", says how to fetch it) -set
+// train.learning_rate=0.0001. A CPU smoke run at small sizes:
 //
 //	go run ./experiments/coco -set dim=64 -set heads=4 -set ff_dim=128 -set layers=1 \
 //	    -set codes=4 -set train.batch_size=32 -set train.epochs=2 -set train.decay_epoch=1 -seed 1
