@@ -312,8 +312,8 @@ func TestDiff(t *testing.T) {
 		keys = append(keys, fmt.Sprintf("%s: %v -> %v", p.Key, *p.A, *p.B))
 	}
 	want := []string{"model: base -> fast", "seed: 1 -> 2"}
-	if got.A.ID != 2 || got.B.ID != 6 || !slices.Equal(keys, want) || got.Same != 10 {
-		t.Errorf("diff 2 6: %+v %+v, params %q (%d same), want %q (10 same: the fixture's 8 and the store's code_sides and train.loss)", got.A, got.B, keys, got.Same, want)
+	if got.A.ID != 2 || got.B.ID != 6 || !slices.Equal(keys, want) || got.Same != 11 {
+		t.Errorf("diff 2 6: %+v %+v, params %q (%d same), want %q (11 same: the fixture's 8 and the store's code_sides, train.loss and train.precision)", got.A, got.B, keys, got.Same, want)
 	}
 	if m := got.Metrics[0]; m.Name != "rsum" || *m.A != 300 || *m.B != 160 {
 		t.Errorf("first metric = %s %v %v", m.Name, m.A, m.B)

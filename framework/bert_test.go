@@ -81,3 +81,23 @@ func TestInitFromBERT(t *testing.T) {
 		t.Errorf("the refused trial recorded %d runs (%v)", len(runs), err)
 	}
 }
+
+// TestPrecisionNeedsGPU: a trial computing in bf16 or tf32 is refused on
+// the CPU before anything is recorded, naming the key and the flag; an
+// unknown precision is refused by Validate, naming the value.
+func TestPrecisionNeedsGPU(t *testing.T) {
+	db := openDB(t)
+	c := tinyConfig()
+	c.Train.Precision = "bf16"
+	_, err := (&Runner{DB: db}).Run(context.Background(), Experiment{Name: "bf16", Base: c, Sweep: Sweep{Models: []string{"base"}}})
+	if err == nil || !strings.Contains(err.Error(), "train.precision=bf16") || !strings.Contains(err.Error(), "-device cuda") {
+		t.Errorf("bf16 on the CPU: %v; want it refused naming train.precision and -device cuda", err)
+	}
+	if runs, err := db.Runs(store.RunFilter{Experiment: "bf16"}); err != nil || len(runs) != 0 {
+		t.Errorf("the refused trial recorded %d runs (%v)", len(runs), err)
+	}
+	c.Train.Precision = "fp16"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `precision "fp16"`) {
+		t.Errorf("Validate of fp16: %v", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/inflateshrink/inflateshrink/datasets"
 	"github.com/inflateshrink/inflateshrink/distill"
+	"github.com/inflateshrink/inflateshrink/gpu"
 	"github.com/inflateshrink/inflateshrink/models"
 )
 
@@ -103,6 +104,10 @@ type TrainConfig struct {
 	// models.Validation.
 	ValidateEvery int `json:"validate_every"`
 	Patience      int `json:"patience"`
+	// Precision is how the GPU computes matrix products: "fp32" (the
+	// default, also ""), "tf32" or "bf16" (gpu.Precision; float32 weights
+	// and kernels either way). Anything but fp32 needs -device cuda.
+	Precision string `json:"precision,omitempty"`
 }
 
 // DistillConfig is the knowledge distillation of every later stage; zero
@@ -190,7 +195,8 @@ func (c Config) JSON() string {
 // dotted, with the value the trial uses, the defaults that its JSON form
 // leaves out (so that earlier hashes hold) spelled out, so that no reader
 // of the record needs to know them: code_sides "both", train.loss
-// "hinge-l8" and, for a cross model, cross.hard_negatives 0 (a run from
+// "hinge-l8", train.precision "fp32" and, for a cross model,
+// cross.hard_negatives 0 (a run from
 // random weights has no init keys). Values are
 // formatted as their JSON form decodes (20, 0.001, true).
 func (c Config) Params() map[string]string {
@@ -199,6 +205,9 @@ func (c Config) Params() map[string]string {
 	}
 	if c.Train.Loss == "" {
 		c.Train.Loss = models.LossHingeL8
+	}
+	if c.Train.Precision == "" {
+		c.Train.Precision = string(gpu.FP32)
 	}
 	tree := fullTree(reflect.ValueOf(c))
 	if c.Cross == (CrossConfig{}) {
@@ -364,6 +373,9 @@ func (c Config) Validate() error {
 		if err := c.Cross.validate(c.Train); err != nil {
 			return err
 		}
+	}
+	if _, err := gpu.ParsePrecision(c.Train.Precision); err != nil {
+		return fmt.Errorf("framework: config value train.precision: %w", err)
 	}
 	if err := c.Init.validate(c); err != nil {
 		return err

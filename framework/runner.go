@@ -495,6 +495,11 @@ func (r *Runner) preflight(e Experiment) error {
 		if r.Only != nil && !r.Only(i) {
 			continue
 		}
+		if p, _ := gpu.ParsePrecision(c.Train.Precision); p != gpu.FP32 && !r.Device.CUDA {
+			check("precision "+string(p), func() error {
+				return fmt.Errorf("train.precision=%s computes on the GPU's tensor cores: add -device cuda (a -tags gpu build), or leave it fp32", p)
+			})
+		}
 		check(c.Dataset+" "+c.Init.BERT, func() error {
 			var l *loaded
 			err := protect(func() (err error) { l, err = r.dataset(c.Dataset, c.Init.BERT); return err })
@@ -504,6 +509,7 @@ func (r *Runner) preflight(e Experiment) error {
 			if _, err := bertShape(c, l, models.Config{MaxTextLen: c.MaxTextLen}); err != nil {
 				return err
 			}
+
 			for _, name := range e.Transfer {
 				check(c.Dataset+" -> "+name, func() error {
 					_, err := r.transferSet(name, l)
@@ -682,6 +688,13 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 			return err
 		}
 		defer be.Close()
+		p, err := gpu.ParsePrecision(c.Train.Precision)
+		if err != nil {
+			return err
+		}
+		if err := be.SetPrecision(p); err != nil {
+			return err
+		}
 	}
 	reduction := models.Reduction(c.Train.Reduction)
 	var m *models.Model

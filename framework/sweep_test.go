@@ -103,7 +103,7 @@ func TestParamsSpellOutDefaults(t *testing.T) {
 		want map[string]string // some of the params
 		none []string          // keys that must be absent
 	}{
-		{"defaults", DefaultConfig().normalised(), map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.epochs": "20", "train.learning_rate": "0.001", "shared_layers": "true"}, []string{"cross.top_k", "cross.hard_negatives"}},
+		{"defaults", DefaultConfig().normalised(), map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.precision": "fp32", "train.epochs": "20", "train.learning_rate": "0.001", "shared_layers": "true"}, []string{"cross.top_k", "cross.hard_negatives"}},
 		{"sides set", sides.normalised(), map[string]string{"code_sides": "image"}, nil},
 		{"cross", cross.normalised(), map[string]string{"cross.top_k": "20", "cross.hard_negatives": "0", "cross.layers": "2"}, nil},
 	}

@@ -78,6 +78,9 @@ type Backend interface {
 	Sync() error
 	// Close releases every buffer and the device.
 	Close() error
+	// SetPrecision makes later matrix products compute at p; a backend
+	// that cannot says so.
+	SetPrecision(p Precision) error
 
 	Zero(x *Buf)
 	Copy(dst, src *Buf) // len(src) values

@@ -162,6 +162,23 @@ func CompileKernels(arch string) (string, error) {
 // Name implements Backend.
 func (c *CUDA) Name() string { return fmt.Sprintf("cuda:%d (%s)", c.info.Ordinal, c.info.Name) }
 
+// SetPrecision implements Backend: cuBLAS computes the products (every
+// Gemm) at p, through cublasGemmEx's fast float32 compute types; the
+// kernels stay float32.
+func (c *CUDA) SetPrecision(p Precision) error {
+	switch p {
+	case FP32:
+		c.blas.SetCompute(cuda.FP32)
+	case TF32:
+		c.blas.SetCompute(cuda.TF32)
+	case BF16:
+		c.blas.SetCompute(cuda.BF16)
+	default:
+		return fmt.Errorf("gpu: precision %q is unknown", p)
+	}
+	return nil
+}
+
 func (c *CUDA) fail(what string, err error) {
 	if err != nil && c.err == nil {
 		c.err = fmt.Errorf("gpu: %s: %v", what, err)

@@ -85,3 +85,32 @@ func Open(d Device) (Backend, Info, error) {
 	}
 	return openCUDA(d.Ordinal)
 }
+
+// Precision is how a backend computes its matrix products; the weights,
+// gradients, optimiser and every other kernel stay float32 (the weights
+// are their own float32 master copy).
+type Precision string
+
+const (
+	// FP32 is float32 products, TensorFloat-32 off: the default ("" too).
+	FP32 Precision = "fp32"
+	// TF32 rounds the products' operands to TensorFloat-32 on the tensor
+	// cores (Ampere and later), accumulating in float32: PyTorch's
+	// allow_tf32.
+	TF32 Precision = "tf32"
+	// BF16 rounds them to bfloat16, accumulating in float32: what
+	// torch.autocast(bfloat16) does to a matrix product. bfloat16 keeps
+	// float32's range, so no loss scaling is needed.
+	BF16 Precision = "bf16"
+)
+
+// ParsePrecision reads a train.precision value ("" is FP32).
+func ParsePrecision(s string) (Precision, error) {
+	switch p := Precision(s); p {
+	case "", FP32:
+		return FP32, nil
+	case TF32, BF16:
+		return p, nil
+	}
+	return "", fmt.Errorf("gpu: precision %q is unknown (want %s, %s or %s)", s, FP32, TF32, BF16)
+}

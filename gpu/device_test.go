@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,29 @@ func TestOpenWithoutCUDA(t *testing.T) {
 	}
 	if _, _, err := Open(Device{CUDA: true}); !errors.Is(err, ErrNoCUDA) {
 		t.Errorf("Open(cuda) without -tags gpu: %v, want ErrNoCUDA", err)
+	}
+}
+
+// TestPrecision: train.precision values parse ("" is fp32), unknown ones
+// are refused naming them, and the host backend takes only fp32.
+func TestPrecision(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Precision
+		ok   bool
+	}{{"", FP32, true}, {"fp32", FP32, true}, {"tf32", TF32, true}, {"bf16", BF16, true}, {"fp16", "", false}} {
+		got, err := ParsePrecision(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("ParsePrecision(%q) = %q, %v; want %q, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), `"`+tc.in+`"`)) {
+			t.Errorf("ParsePrecision(%q): %v; want an error naming it", tc.in, err)
+		}
+	}
+	if err := (Host{}).SetPrecision(FP32); err != nil {
+		t.Errorf("Host at fp32: %v", err)
+	}
+	if err := (Host{}).SetPrecision(BF16); err == nil || !strings.Contains(err.Error(), "needs a GPU") {
+		t.Errorf("Host at bf16: %v; want it refused", err)
 	}
 }

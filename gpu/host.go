@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/blas"
@@ -15,6 +16,15 @@ var _ Backend = Host{}
 
 // Name implements Backend.
 func (Host) Name() string { return "cpu (gpu package reference loops)" }
+
+// SetPrecision implements Backend: the reference loops compute in
+// float64, so only FP32 (the products' rounding nearest theirs) is taken.
+func (Host) SetPrecision(p Precision) error {
+	if p != FP32 {
+		return fmt.Errorf("gpu: precision %s needs a GPU (the host backend computes in float64)", p)
+	}
+	return nil
+}
 
 // Alloc implements Backend.
 func (Host) Alloc(n int) *Buf { return &Buf{n: n, host: make([]float32, n)} }

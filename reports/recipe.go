@@ -33,7 +33,7 @@ var authorsRecipe = []authorsSetting{
 // structuralDifferences are what differs from the authors whatever the
 // config: no key changes them.
 var structuralDifferences = []string{
-	"Everything runs in float32; the authors trained with apex mixed precision.",
+	"Weights, gradients and every operation but the GPU's matrix products (train.precision) are float32; the authors trained with apex's O1 mixed precision.",
 	"The image side has a learned [CLS] slot before its regions (the fast model reads its output), and the image codes pass through the image side's embedding LayerNorm; " +
 		"the authors' image side has no [CLS] (their fast model reads the first region's output) and passes its codes through a LayerNorm of their own.",
 	"Each stage keeps the checkpoint of its best validation rSum and evaluates the test split once, on it; COCO 1K is the mean of its 5 folds (the authors' code evaluates the first fold).",

@@ -32,7 +32,7 @@ func completeParams(p map[string]string) {
 			p[k] = v
 		}
 	}
-	for k, v := range map[string]string{"code_sides": "both", "train.loss": "hinge-l8"} {
+	for k, v := range map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.precision": "fp32"} {
 		if _, ok := p[k]; !ok {
 			p[k] = v
 		}

@@ -23,18 +23,18 @@ func TestParamsAreCompleted(t *testing.T) {
 		name           string
 		recorded, want map[string]string
 	}{
-		{"complete", with(map[string]string{"code_sides": "image", "train.loss": "vse++", "train.reduction": "sum"}),
-			with(map[string]string{"code_sides": "image", "train.loss": "vse++", "train.reduction": "sum"})},
+		{"complete", with(map[string]string{"code_sides": "image", "train.loss": "vse++", "train.reduction": "sum", "train.precision": "bf16"}),
+			with(map[string]string{"code_sides": "image", "train.loss": "vse++", "train.reduction": "sum", "train.precision": "bf16"})},
 		{"defaults left out", with(recipe),
-			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.reduction": "sum", "train.batches": "captions", "train.validate_every": "1", "train.patience": "0"})},
+			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.precision": "fp32", "train.reduction": "sum", "train.batches": "captions", "train.validate_every": "1", "train.patience": "0"})},
 		{"before train.reduction, hinge by its old name", with(map[string]string{"train.loss": "hinge-l8"}),
-			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8-masked", "train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"})},
+			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8-masked", "train.precision": "fp32", "train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"})},
 		{"before train.reduction, loss left out", with(nil),
-			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8-masked", "train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"})},
+			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8-masked", "train.precision": "fp32", "train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"})},
 		{"before train.reduction, another loss", with(map[string]string{"train.loss": "infonce"}),
-			with(map[string]string{"code_sides": "both", "train.loss": "infonce", "train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"})},
+			with(map[string]string{"code_sides": "both", "train.loss": "infonce", "train.precision": "fp32", "train.reduction": "mean", "train.batches": "images", "train.validate_every": "0", "train.patience": "0"})},
 		{"cascade before hard negatives", with(map[string]string{"train.reduction": "sum", "cross.top_k": "20"}),
-			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.reduction": "sum", "cross.top_k": "20", "cross.hard_negatives": "0"})},
+			with(map[string]string{"code_sides": "both", "train.loss": "hinge-l8", "train.precision": "fp32", "train.reduction": "sum", "cross.top_k": "20", "cross.hard_negatives": "0"})},
 	}
 	path := filepath.Join(t.TempDir(), "results.db")
 	db, err := Open(path)

@@ -15,9 +15,11 @@
 # It builds with -tags gpu, runs the tests that need a GPU (every CUDA
 # kernel against gpu.Host; the step program against models' graph on the
 # device), trains quickstart's five models on the GPU at a toy size and
-# runs the bench's GPU check (kernels, first-step loss, 200-step curves
-# against the CPU, timings beside PyTorch). Everything it prints goes to
-# the report file too.
+# runs the bench's GPU check (kernels, GELU and the LayerNorm epsilon
+# among them; first-step loss; 200-step curves against the CPU; TF32 and
+# bf16 products against float32; timings beside PyTorch), and quickstart
+# again with train.precision=bf16. Everything it prints goes to the report
+# file too.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-.}/gpu-check.md
@@ -48,6 +50,8 @@ step go test -tags gpu -count=1 -run 'TestGPUPath|TestCommandWithoutCUDA' ./fram
 db=$(mktemp -d)/results.db
 step go run -tags gpu ./experiments/quickstart -device cuda -db "$db" -report "$(dirname "$db")/report" \
   -data synthetic-small -set train.epochs=2 -set train.decay_epoch=1
+step go run -tags gpu ./experiments/quickstart -device cuda -db "$db" -report "$(dirname "$db")/report" \
+  -data synthetic-small -set train.epochs=2 -set train.decay_epoch=1 -set train.precision=bf16
 step go run -tags gpu ./framework/cmd/results -db "$db" runs
 step go run -tags gpu ./experiments/bench -device cuda -python python3
 exit $status

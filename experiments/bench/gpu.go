@@ -72,7 +72,12 @@ func gpuCheck(device string, curveSteps, timedSteps int, gallery, python string)
 		return err
 	}
 
-	// 4. Speed beside PyTorch on the same GPU.
+	// 4. TF32 and bf16 products against float32, on the GPU.
+	if err := precisionCheck(be, c, split, vocab, batch, curveSteps, obj, check); err != nil {
+		return err
+	}
+
+	// 5. Speed beside PyTorch on the same GPU.
 	if err := gpuSpeed(be, c, split, vocab, batch, timedSteps, gallery, python, script); err != nil {
 		return err
 	}
@@ -239,6 +244,51 @@ func curveCheck(be gpu.Backend, c models.Config, split *datasets.Split, vocab *d
 	return nil
 }
 
+// precisionCheck trains the same steps from the same weights on the same
+// batches with the GPU's products at float32, TF32 and bf16
+// (gpu.Backend.SetPrecision), and compares the curves: the first loss
+// within 1e-2 (bf16 keeps 8 significant bits of each operand) and the
+// mean of the last tenth within 5e-2 of float32's, as the CPU/GPU curves
+// are; and the median step time at each.
+func precisionCheck(be gpu.Backend, c models.Config, split *datasets.Split, vocab *datasets.Vocab, batch, steps int, obj gpu.Objective, check func(bool) string) error {
+	perEpoch := len(split.Images) / batch
+	settings := models.TrainSettings{BatchSize: batch, Epochs: max(1, steps/perEpoch)}
+	defer be.SetPrecision(gpu.FP32)
+	curves := map[gpu.Precision]*models.StepTimer{}
+	for _, p := range []gpu.Precision{gpu.FP32, gpu.TF32, gpu.BF16} {
+		if err := be.SetPrecision(p); err != nil {
+			return err
+		}
+		m, err := models.New(c, rand.New(rand.NewPCG(3, 4)))
+		if err != nil {
+			return err
+		}
+		curves[p] = &models.StepTimer{}
+		if _, err := gpu.Train(context.Background(), be, m, split, vocab, obj, settings, rand.New(rand.NewPCG(5, 6)), curves[p]); err != nil {
+			return fmt.Errorf("precision %s: %w", p, err)
+		}
+	}
+	ref := curves[gpu.FP32].Losses
+	n := len(ref)
+	tail := max(1, n/10)
+	tailMean := func(x []float64) float64 {
+		s := 0.0
+		for _, v := range x[n-tail:] {
+			s += v
+		}
+		return s / float64(tail)
+	}
+	fmt.Printf("\n## 4. Products at TF32 and bf16 against float32 (GPU, %d steps, same weights and batches)\n\n", n)
+	fmt.Printf("| precision | first loss | rel. diff. (<= 1e-2) | mean of last %d | rel. diff. (<= 5e-2) | median s/step | |\n|---|---|---|---|---|---|---|\n", tail)
+	for _, p := range []gpu.Precision{gpu.FP32, gpu.TF32, gpu.BF16} {
+		l := curves[p].Losses
+		first := math.Abs(l[0]-ref[0]) / math.Abs(ref[0])
+		last := math.Abs(tailMean(l)-tailMean(ref)) / math.Abs(tailMean(ref))
+		fmt.Printf("| %s | %.6f | %.1e | %.5f | %.1e | %.4f | %s |\n", p, l[0], first, tailMean(l), last, median(curves[p].Seconds), check(first <= 1e-2 && last <= 5e-2))
+	}
+	return nil
+}
+
 // gpuSpeed times the training step phase by phase and the gallery MaxSim,
 // and runs the PyTorch reference on the same GPU.
 func gpuSpeed(be gpu.Backend, c models.Config, split *datasets.Split, vocab *datasets.Vocab, batch, steps int, gallery, python, script string) error {
@@ -314,7 +364,7 @@ func gpuSpeed(be gpu.Backend, c models.Config, split *datasets.Split, vocab *dat
 	}
 	flops := models.StepFLOPs(c, batch)
 	ours, torch := median(plain), median(tr.StepSeconds)
-	fmt.Printf("\n## 4. Training step of models.SpeedConfig, batch %d (%.1f GFLOP of matrix products), medians of %d steps\n\n", batch, flops/1e9, steps)
+	fmt.Printf("\n## 5. Training step of models.SpeedConfig, batch %d (%.1f GFLOP of matrix products), medians of %d steps\n\n", batch, flops/1e9, steps)
 	fmt.Printf("| | ms/step | TFLOP/s |\n|---|---|---|\n")
 	fmt.Printf("| ours (gpu.Net, cuBLAS + NVRTC kernels, float32) | %.2f | %.2f |\n", 1e3*ours, flops/ours/1e12)
 	fmt.Printf("| PyTorch %s on %s (reference.py --device cuda, float32, TF32 off) | %.2f | %.2f |\n", tr.Torch, tr.Device, 1e3*torch, flops/torch/1e12)
@@ -350,7 +400,7 @@ func gpuSpeed(be gpu.Backend, c models.Config, split *datasets.Split, vocab *dat
 	}
 	work := 2 * float64(images) * float64(captions) * float64(frags*frags*dims)
 	pairs := float64(images) * float64(captions)
-	fmt.Printf("\n## 5. Gallery MaxSim: %d images x %d captions x %d x %d fragments x %d dims (%.2f TFLOP)\n\n", images, captions, frags, frags, dims, work/1e12)
+	fmt.Printf("\n## 6. Gallery MaxSim: %d images x %d captions x %d x %d fragments x %d dims (%.2f TFLOP)\n\n", images, captions, frags, frags, dims, work/1e12)
 	fmt.Printf("| scorer | seconds | pairs/s | TFLOP/s |\n|---|---|---|---|\n")
 	fmt.Printf("| gpu.ScoreGallery (includes uploading the fragments and downloading the scores) | %.3f | %.3g | %.2f |\n", secs, pairs/secs, work/secs/1e12)
 	fmt.Printf("| PyTorch blocks on the GPU (reference.py) | %.3f | %.3g | %.2f |\n", tr.GallerySeconds, pairs/tr.GallerySeconds, work/tr.GallerySeconds/1e12)
