@@ -224,6 +224,12 @@ func (c Config) Params() map[string]string {
 	if err := json.Unmarshal(b, &m); err != nil {
 		panic(err)
 	}
+	return flatten(m)
+}
+
+// flatten lists a decoded JSON object's values that are not objects under
+// their dotted paths, printed as fmt prints them.
+func flatten(obj map[string]any) map[string]string {
 	out := map[string]string{}
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
@@ -235,7 +241,7 @@ func (c Config) Params() map[string]string {
 		}
 		out[strings.TrimSuffix(prefix, ".")] = fmt.Sprint(v)
 	}
-	walk("", m)
+	walk("", obj)
 	return out
 }
 

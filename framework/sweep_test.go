@@ -125,20 +125,11 @@ func TestParamsSpellOutDefaults(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.c.JSON()), &plain); err != nil {
 				t.Fatal(err)
 			}
-			var walk func(prefix string, v any)
-			walk = func(prefix string, v any) {
-				if obj, ok := v.(map[string]any); ok {
-					for k, x := range obj {
-						walk(prefix+k+".", x)
-					}
-					return
-				}
-				k := strings.TrimSuffix(prefix, ".")
-				if p[k] != fmt.Sprint(v) {
+			for k, v := range flatten(plain) {
+				if p[k] != v {
 					t.Errorf("param %s = %q, the JSON form has %v", k, p[k], v)
 				}
 			}
-			walk("", plain)
 		})
 	}
 }

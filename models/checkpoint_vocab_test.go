@@ -30,7 +30,7 @@ func TestCheckpointVocab(t *testing.T) {
 			return m.Save(path)
 		}},
 		{name: "written before vocabularies", write: func(t *testing.T, m *Model, path string) error {
-			return writeOldCheckpoint(m, path)
+			return writeOldCheckpoint(m, m.Config, path)
 		}},
 		{name: "vocabulary of another size", err: "vocabulary has", write: func(t *testing.T, m *Model, path string) error {
 			m.Config.VocabSize++
@@ -91,10 +91,11 @@ func TestCheckpointVocab(t *testing.T) {
 }
 
 // writeOldCheckpoint writes m as Save did before checkpoints held the
-// vocabulary.
-func writeOldCheckpoint(m *Model, path string) error {
+// vocabulary, with config standing for its Config (the Config of an
+// earlier version: gob matches fields by name).
+func writeOldCheckpoint[C any](m *Model, config C, path string) error {
 	type old struct {
-		Config Config
+		Config C
 		Names  []string
 		Shapes [][]int
 		Data   [][]float32
@@ -111,5 +112,5 @@ func writeOldCheckpoint(m *Model, path string) error {
 		return err
 	}
 	defer f.Close()
-	return gob.NewEncoder(f).Encode(old{ck.Config, ck.Names, ck.Shapes, ck.Data, ck.sum()})
+	return gob.NewEncoder(f).Encode(old{config, ck.Names, ck.Shapes, ck.Data, ck.sum()})
 }

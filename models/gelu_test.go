@@ -1,9 +1,7 @@
 package models
 
 import (
-	"encoding/gob"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -181,7 +179,7 @@ func TestCheckpointActivation(t *testing.T) {
 }
 
 // writeCheckpointBeforeActivation writes m as Save did before Config had
-// Activation and LayerNormEps (gob matches fields by name).
+// Activation and LayerNormEps.
 func writeCheckpointBeforeActivation(m *Model, path string) error {
 	type config struct {
 		VocabSize, RegionDim, Dim, Heads, Layers, FFDim int
@@ -190,25 +188,7 @@ func writeCheckpointBeforeActivation(m *Model, path string) error {
 		Padding                                         PadMode
 		SharedLayers                                    bool
 	}
-	type old struct {
-		Config config
-		Names  []string
-		Shapes [][]int
-		Data   [][]float32
-		SHA256 []byte
-	}
 	c := m.Config
-	ck := checkpoint{}
-	for _, name := range m.Params.Names() {
-		ck.Names = append(ck.Names, name)
-		ck.Shapes = append(ck.Shapes, []int(m.Params.Tensor(name).Shape().Clone()))
-		ck.Data = append(ck.Data, m.Params.Data(name))
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return gob.NewEncoder(f).Encode(old{config{c.VocabSize, c.RegionDim, c.Dim, c.Heads, c.Layers, c.FFDim,
-		c.MaxTextLen, c.MaxRegions, c.TextCodes, c.ImageCodes, c.Keep, c.Padding, c.SharedLayers}, ck.Names, ck.Shapes, ck.Data, ck.sum()})
+	return writeOldCheckpoint(m, config{c.VocabSize, c.RegionDim, c.Dim, c.Heads, c.Layers, c.FFDim,
+		c.MaxTextLen, c.MaxRegions, c.TextCodes, c.ImageCodes, c.Keep, c.Padding, c.SharedLayers}, path)
 }
