@@ -17,7 +17,8 @@
 # device), trains quickstart's five models on the GPU at a toy size and
 # runs the bench's GPU check (kernels, GELU and the LayerNorm epsilon
 # among them; first-step loss; 200-step curves against the CPU; TF32 and
-# bf16 products against float32; timings beside PyTorch), and quickstart
+# bf16 products against float32, each timed beside PyTorch with TF32
+# allowed or torch.autocast(bfloat16); timings beside PyTorch), and quickstart
 # again with train.precision=bf16. Everything it prints goes to the report
 # file too.
 set -uo pipefail

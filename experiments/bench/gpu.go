@@ -73,7 +73,7 @@ func gpuCheck(device string, curveSteps, timedSteps int, gallery, python string)
 	}
 
 	// 4. TF32 and bf16 products against float32, on the GPU.
-	if err := precisionCheck(be, c, split, vocab, batch, curveSteps, obj, check); err != nil {
+	if err := precisionCheck(be, c, split, vocab, batch, curveSteps, obj, python, script, check); err != nil {
 		return err
 	}
 
@@ -249,8 +249,10 @@ func curveCheck(be gpu.Backend, c models.Config, split *datasets.Split, vocab *d
 // (gpu.Backend.SetPrecision), and compares the curves: the first loss
 // within 1e-2 (bf16 keeps 8 significant bits of each operand) and the
 // mean of the last tenth within 5e-2 of float32's, as the CPU/GPU curves
-// are; and the median step time at each.
-func precisionCheck(be gpu.Backend, c models.Config, split *datasets.Split, vocab *datasets.Vocab, batch, steps int, obj gpu.Objective, check func(bool) string) error {
+// are; and the median step time at each beside PyTorch's on the same GPU
+// with the same precision (reference.py --precision: allow_tf32, or
+// torch.autocast(bfloat16), what a PyTorch user runs).
+func precisionCheck(be gpu.Backend, c models.Config, split *datasets.Split, vocab *datasets.Vocab, batch, steps int, obj gpu.Objective, python, script string, check func(bool) string) error {
 	perEpoch := len(split.Images) / batch
 	settings := models.TrainSettings{BatchSize: batch, Epochs: max(1, steps/perEpoch)}
 	defer be.SetPrecision(gpu.FP32)
@@ -279,12 +281,17 @@ func precisionCheck(be gpu.Backend, c models.Config, split *datasets.Split, voca
 		return s / float64(tail)
 	}
 	fmt.Printf("\n## 4. Products at TF32 and bf16 against float32 (GPU, %d steps, same weights and batches)\n\n", n)
-	fmt.Printf("| precision | first loss | rel. diff. (<= 1e-2) | mean of last %d | rel. diff. (<= 5e-2) | median s/step | |\n|---|---|---|---|---|---|---|\n", tail)
+	fmt.Printf("| precision | first loss | rel. diff. (<= 1e-2) | mean of last %d | rel. diff. (<= 5e-2) | ours median s/step | PyTorch median s/step | ours / PyTorch | |\n|---|---|---|---|---|---|---|---|---|\n", tail)
 	for _, p := range []gpu.Precision{gpu.FP32, gpu.TF32, gpu.BF16} {
 		l := curves[p].Losses
 		first := math.Abs(l[0]-ref[0]) / math.Abs(ref[0])
 		last := math.Abs(tailMean(l)-tailMean(ref)) / math.Abs(tailMean(ref))
-		fmt.Printf("| %s | %.6f | %.1e | %.5f | %.1e | %.4f | %s |\n", p, l[0], first, tailMean(l), last, median(curves[p].Seconds), check(first <= 1e-2 && last <= 5e-2))
+		tr, err := torchRun(python, script, "cuda", string(p), runtime.NumCPU(), 20, batch, "")
+		if err != nil {
+			return err
+		}
+		ours, theirs := median(curves[p].Seconds), median(tr.StepSeconds)
+		fmt.Printf("| %s | %.6f | %.1e | %.5f | %.1e | %.4f | %.4f | %.2f | %s |\n", p, l[0], first, tailMean(l), last, ours, theirs, ours/theirs, check(first <= 1e-2 && last <= 5e-2))
 	}
 	return nil
 }
@@ -358,7 +365,7 @@ func gpuSpeed(be gpu.Backend, c models.Config, split *datasets.Split, vocab *dat
 		}
 		plain = append(plain, time.Since(start).Seconds())
 	}
-	tr, err := torchRun(python, script, "cuda", runtime.NumCPU(), steps, batch, gallery)
+	tr, err := torchRun(python, script, "cuda", "fp32", runtime.NumCPU(), steps, batch, gallery)
 	if err != nil {
 		return err
 	}

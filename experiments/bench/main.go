@@ -116,7 +116,7 @@ func run(steps, reps int, threadList string, composedSteps int, gallery, python 
 			}
 			s.ours = append(s.ours, secs...)
 			s.bytes = append(s.bytes, bytes...)
-			tr, err := torchRun(python, script, "cpu", n, steps, batch, "")
+			tr, err := torchRun(python, script, "cpu", "fp32", n, steps, batch, "")
 			if err != nil {
 				return err
 			}
@@ -184,7 +184,7 @@ func galleryBench(spec, python, script string, n int, peak float64) error {
 		return err
 	}
 	ours := time.Since(start).Seconds()
-	tr, err := torchRun(python, script, "cpu", n, 1, 8, spec)
+	tr, err := torchRun(python, script, "cpu", "fp32", n, 1, 8, spec)
 	if err != nil {
 		return err
 	}
@@ -213,8 +213,8 @@ func randomFragments(rng *rand.Rand, n, per, d int) models.Fragments {
 // spinning threads otherwise fight OpenBLAS's), and this process's
 // OpenBLAS environment (run the bench with OPENBLAS_CORETYPE and
 // OPENBLAS_L2_SIZE unset, and each side picks its best kernels).
-func torchRun(python, script, device string, n, steps, batch int, gallery string) (torchResult, error) {
-	args := []string{script, "--device", device, "--threads", strconv.Itoa(n), "--steps", strconv.Itoa(steps), "--batch", strconv.Itoa(batch)}
+func torchRun(python, script, device, precision string, n, steps, batch int, gallery string) (torchResult, error) {
+	args := []string{script, "--device", device, "--precision", precision, "--threads", strconv.Itoa(n), "--steps", strconv.Itoa(steps), "--batch", strconv.Itoa(batch)}
 	if gallery != "" {
 		args = append(args, "--gallery", gallery)
 	}

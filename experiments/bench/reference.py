@@ -108,7 +108,7 @@ def losses(s):
     return nce + total / (2 * b)
 
 
-def train(steps, batch, dev):
+def train(steps, batch, dev, precision="fp32"):
     torch.manual_seed(1)
     m = Model().to(dev)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4)
@@ -124,8 +124,11 @@ def train(steps, batch, dev):
         sync(dev)
         start = time.perf_counter()
         ids, regions, tbias, ibias, tweight = (x.to(dev) for x in (ids, regions, tbias, ibias, tweight))
-        s = maxsim(m.text(ids, tbias), m.image(regions, ibias), tweight, ibias)
-        loss = losses(s)
+        # bf16: what a PyTorch user runs, autocast around forward and loss
+        # (the weights and optimiser stay float32).
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            s = maxsim(m.text(ids, tbias), m.image(regions, ibias), tweight, ibias)
+            loss = losses(s)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(m.parameters(), 2.0)
@@ -184,6 +187,8 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--gallery", default="", help="images,captions,frags,dim; empty for none")
     p.add_argument("--device", type=device, default=torch.device("cpu"), help="cpu, cuda or cuda:N")
+    p.add_argument("--precision", choices=("fp32", "tf32", "bf16"), default="fp32",
+                   help="matrix products: float32, TF32 allowed, or torch.autocast(bfloat16)")
     a = p.parse_args()
     dev = a.device
     name = "cpu"
@@ -192,13 +197,14 @@ def main():
             p.error(f"--device {dev}: torch {torch.__version__} sees no CUDA device")
         if (dev.index or 0) >= torch.cuda.device_count():
             p.error(f"--device {dev}: only {torch.cuda.device_count()} CUDA device(s)")
-        # fp32 as cuBLAS computes it without tensor-core TF32 shortcuts.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        # fp32 as cuBLAS computes it without tensor-core TF32 shortcuts,
+        # unless --precision tf32 allows them.
+        torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = a.precision == "tf32"
         name = torch.cuda.get_device_name(dev)
     torch.set_num_threads(a.threads)
     out = {"torch": torch.__version__, "device": name, "threads": a.threads, "blas_core": blas_core(),
-           "step_seconds": train(a.steps, a.batch, dev)}
+           "precision": a.precision, "step_seconds": train(a.steps, a.batch, dev, a.precision)}
     if a.gallery:
         out["gallery_seconds"] = gallery(*map(int, a.gallery.split(",")), dev)
     print(json.dumps(out))
