@@ -81,6 +81,11 @@ func NewNet(be Backend, m *models.Model, batch int) (*Net, error) {
 		return nil, fmt.Errorf("gpu: batch size must be positive, got %d", batch)
 	}
 	c := m.Config.WithDefaults()
+	if c.NoImageCLS || c.CodesAfterNorm || c.ImageNormEps != 0 || c.KeepLimit != 0 {
+		// The authors' layout (models.LoadAuthors) scores their released
+		// weights; this program has no kernels for it.
+		return nil, fmt.Errorf("gpu: the authors' layout (NoImageCLS, CodesAfterNorm, ImageNormEps, KeepLimit) runs on the CPU only")
+	}
 	n := &Net{be: be, cfg: c, batch: batch, param: map[string]*Buf{}, grad: map[string]*Buf{},
 		offsets: map[string]int{}, matrix: map[string]bool{}}
 	n.names = m.Params.Names()

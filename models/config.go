@@ -78,6 +78,25 @@ type Config struct {
 	Activation Activation
 	// LayerNormEps is every LayerNorm's epsilon; default 1e-5 (BERT: 1e-12).
 	LayerNormEps float64
+
+	// The authors' layout, which their released checkpoints need
+	// (LoadAuthors); the zero values are this package's own.
+	//
+	// NoImageCLS hides the image side's [CLS] slot from attention and
+	// keeps no output of it, so that the image encodes as the authors'
+	// does, without one: a 1x1 model then reads the first region's output.
+	NoImageCLS bool
+	// CodesAfterNorm appends each side's codes after its embedding
+	// LayerNorm, so that a code enters the layers as stored (the authors
+	// normalise their codes once, by a LayerNorm of their own).
+	CodesAfterNorm bool
+	// ImageNormEps is the image side's embedding LayerNorm epsilon; 0
+	// means LayerNormEps (the authors: 1e-5 under BERT's 1e-12).
+	ImageNormEps float64
+	// KeepLimit keeps at most the first KeepLimit of each side's kept
+	// fragments; 0, no limit (the authors encode all 36 regions and keep
+	// the first 32 outputs, or 64 with their 32 codes).
+	KeepLimit int
 }
 
 // WithDefaults returns c with every zero field replaced by its default.
@@ -160,7 +179,33 @@ func (c Config) Validate() error {
 	if !(c.LayerNormEps > 0) || math.IsInf(c.LayerNormEps, 1) {
 		return fmt.Errorf("models: LayerNormEps must be positive and finite, got %g", c.LayerNormEps)
 	}
+	if c.ImageNormEps < 0 || math.IsNaN(c.ImageNormEps) || math.IsInf(c.ImageNormEps, 1) {
+		return fmt.Errorf("models: ImageNormEps must be 0 (LayerNormEps) or positive and finite, got %g", c.ImageNormEps)
+	}
+	if c.NoImageCLS && c.Padding == PadInclude {
+		return fmt.Errorf("models: NoImageCLS hides the [CLS] slot through the attention mask, which Padding %q has none of", c.Padding)
+	}
+	if c.KeepLimit < 0 {
+		return fmt.Errorf("models: KeepLimit must not be negative, got %d", c.KeepLimit)
+	}
 	return nil
+}
+
+// imageCLS is how many [CLS] slots of the image side are encoded and
+// kept: 1, or 0 with NoImageCLS (the slot stays in the layout, hidden).
+func (c Config) imageCLS() int {
+	if c.NoImageCLS {
+		return 0
+	}
+	return 1
+}
+
+// embedNormEps is the epsilon of side's embedding LayerNorm.
+func (c Config) embedNormEps(side string) float64 {
+	if side == "image" && c.ImageNormEps != 0 {
+		return c.ImageNormEps
+	}
+	return c.WithDefaults().LayerNormEps
 }
 
 // textSlots is the encoder input length on the text side: tokens then codes.
@@ -173,19 +218,22 @@ func (c Config) imageSlots() int { return 1 + c.MaxRegions + c.ImageCodes }
 func (c Config) TextFragments() int { return c.kept(c.MaxTextLen, c.TextCodes) }
 
 // ImageFragments is how many fragments an image keeps for scoring.
-func (c Config) ImageFragments() int { return c.kept(1+c.MaxRegions, c.ImageCodes) }
+func (c Config) ImageFragments() int { return c.kept(c.imageCLS()+c.MaxRegions, c.ImageCodes) }
 
 func (c Config) kept(tokens, codes int) int {
+	n := tokens + codes
 	switch c.Keep {
 	case KeepFirst:
-		return 1
+		n = 1
 	case KeepCodes:
-		return codes
+		n = codes
 	case KeepTokens:
-		return tokens
-	default:
-		return tokens + codes
+		n = tokens
 	}
+	if c.KeepLimit > 0 {
+		n = min(n, c.KeepLimit)
+	}
+	return n
 }
 
 // firstKept is the first slot kept for scoring on a side whose codes start
@@ -209,4 +257,6 @@ func (c Config) IndexFloats() int { return c.ImageFragments() * c.Dim }
 func (c Config) FirstTextFragment() int { return c.firstKept(c.MaxTextLen) }
 
 // FirstImageFragment is the image slot of the first kept fragment.
-func (c Config) FirstImageFragment() int { return c.firstKept(1 + c.MaxRegions) }
+func (c Config) FirstImageFragment() int {
+	return 1 - c.imageCLS() + c.firstKept(c.imageCLS()+c.MaxRegions)
+}

@@ -123,7 +123,7 @@ func (b *builder) crossScores(n int) (*G.Node, crossInputs, error) {
 	if err != nil {
 		return nil, in, fmt.Errorf("models: cross input: %w", err)
 	}
-	if x, err = b.layerNorm(x, nil, "cross.ln."); err != nil {
+	if x, err = b.layerNorm(x, nil, "cross.ln.", c.WithDefaults().LayerNormEps); err != nil {
 		return nil, in, fmt.Errorf("models: cross embedding LayerNorm: %w", err)
 	}
 	for l := 0; l < c.Layers; l++ {

@@ -109,22 +109,15 @@ func (b *builder) encodeText(batch int) (*G.Node, textInputs, error) {
 		if emb, err = G.BroadcastAdd(emb, b.param("text.pos"), nil, []byte{0}); err != nil {
 			return nil, in, err
 		}
-		parts := []*G.Node{emb}
-		if c.TextCodes > 0 {
-			parts = append(parts, b.broadcastRows("text.codes", batch))
-		}
-		x, err = b.concatSlots(parts, batch, c.textSlots())
+		x, err = b.embed("text", []*G.Node{emb}, batch, c.MaxTextLen, c.TextCodes)
 	} else {
-		parts := []slotPart{{node: emb, rows: c.MaxTextLen}, {node: b.param("text.pos"), rows: c.MaxTextLen, shared: true, add: true}}
-		if c.TextCodes > 0 {
-			parts = append(parts, slotPart{node: b.param("text.codes"), rows: c.TextCodes, shared: true})
-		}
-		x, err = fusedSlots(batch, c.Dim, parts)
+		x, err = b.embedFused("text", []slotPart{{node: emb, rows: c.MaxTextLen}, {node: b.param("text.pos"), rows: c.MaxTextLen, shared: true, add: true}},
+			batch, c.MaxTextLen, c.TextCodes)
 	}
 	if err != nil {
 		return nil, in, fmt.Errorf("models: text input: %w", err)
 	}
-	frags, err := b.encode("text", x, batch, c.textSlots(), c.firstKept(c.MaxTextLen), c.TextFragments(), in.attnBias)
+	frags, err := b.encode("text", x, batch, c.textSlots(), c.FirstTextFragment(), c.TextFragments(), in.attnBias)
 	return frags, in, err
 }
 
@@ -147,27 +140,72 @@ func (b *builder) encodeImage(batch int) (*G.Node, imageInputs, error) {
 		if proj, err = G.Reshape(proj, tensor.Shape{batch, c.MaxRegions, c.Dim}); err != nil {
 			return nil, in, err
 		}
-		parts := []*G.Node{b.broadcastRows("image.cls", batch), proj}
-		if c.ImageCodes > 0 {
-			parts = append(parts, b.broadcastRows("image.codes", batch))
-		}
-		x, err = b.concatSlots(parts, batch, c.imageSlots())
+		x, err = b.embed("image", []*G.Node{b.broadcastRows("image.cls", batch), proj}, batch, 1+c.MaxRegions, c.ImageCodes)
 	} else {
 		proj, err := fusedLinear(in.regions, b.param("image.proj.w"), b.param("image.proj.b"), false, false)
 		if err != nil {
 			return nil, in, err
 		}
-		parts := []slotPart{{node: b.param("image.cls"), rows: 1, shared: true}, {node: proj, rows: c.MaxRegions}}
-		if c.ImageCodes > 0 {
-			parts = append(parts, slotPart{node: b.param("image.codes"), rows: c.ImageCodes, shared: true})
-		}
-		x, err = fusedSlots(batch, c.Dim, parts)
+		x, err = b.embedFused("image", []slotPart{{node: b.param("image.cls"), rows: 1, shared: true}, {node: proj, rows: c.MaxRegions}},
+			batch, 1+c.MaxRegions, c.ImageCodes)
 	}
 	if err != nil {
 		return nil, in, fmt.Errorf("models: image input: %w", err)
 	}
-	frags, err := b.encode("image", x, batch, c.imageSlots(), c.firstKept(1+c.MaxRegions), c.ImageFragments(), in.attnBias)
+	frags, err := b.encode("image", x, batch, c.imageSlots(), c.FirstImageFragment(), c.ImageFragments(), in.attnBias)
 	return frags, in, err
+}
+
+// embedFused lays out side's input slots, parts (rows per item) then the
+// side's codes, and applies the side's embedding LayerNorm: to every slot,
+// or with CodesAfterNorm before the codes are appended.
+func (b *builder) embedFused(side string, parts []slotPart, batch, rows, codes int) (*G.Node, error) {
+	c, eps := b.m.Config, b.m.Config.embedNormEps(side)
+	if codes == 0 || !c.CodesAfterNorm {
+		if codes > 0 {
+			parts = append(parts, slotPart{node: b.param(side + ".codes"), rows: codes, shared: true})
+		}
+		x, err := fusedSlots(batch, c.Dim, parts)
+		if err != nil {
+			return nil, err
+		}
+		return b.layerNorm(x, nil, side+".ln.", eps)
+	}
+	x, err := fusedSlots(batch, c.Dim, parts)
+	if err != nil {
+		return nil, err
+	}
+	if x, err = b.layerNorm(x, nil, side+".ln.", eps); err != nil {
+		return nil, err
+	}
+	return fusedSlots(batch, c.Dim, []slotPart{{node: x, rows: rows}, {node: b.param(side + ".codes"), rows: codes, shared: true}})
+}
+
+// embed is embedFused for the composed graph: parts are (batch, rows, d)
+// nodes, concatenated along the slots.
+func (b *builder) embed(side string, parts []*G.Node, batch, rows, codes int) (*G.Node, error) {
+	c, eps := b.m.Config, b.m.Config.embedNormEps(side)
+	if codes == 0 || !c.CodesAfterNorm {
+		if codes > 0 {
+			parts = append(parts, b.broadcastRows(side+".codes", batch))
+		}
+		x, err := b.concatSlots(parts, batch, rows+codes)
+		if err != nil {
+			return nil, err
+		}
+		return b.layerNorm(x, nil, side+".ln.", eps)
+	}
+	x, err := b.concatSlots(parts, batch, rows)
+	if err != nil {
+		return nil, err
+	}
+	if x, err = b.layerNorm(x, nil, side+".ln.", eps); err != nil {
+		return nil, err
+	}
+	if x, err = G.Reshape(x, tensor.Shape{batch, rows, c.Dim}); err != nil {
+		return nil, err
+	}
+	return b.concatSlots([]*G.Node{x, b.broadcastRows(side+".codes", batch)}, batch, rows+codes)
 }
 
 // broadcastRows repeats the (rows, d) parameter name for every item of the
@@ -194,14 +232,12 @@ func (b *builder) concatSlots(parts []*G.Node, batch, slots int) (*G.Node, error
 }
 
 // encode runs the shared part of both encoders on the (batch*slots, d)
-// input rows: LayerNorm, the transformer blocks, keep the `keep` outputs
-// from slot `first` on and L2-normalise them.
+// embedded rows (after their LayerNorm, see embed): the transformer
+// blocks, keep the `keep` outputs from slot `first` on and L2-normalise
+// them.
 func (b *builder) encode(side string, x *G.Node, batch, slots, first, keep int, attnBias *G.Node) (*G.Node, error) {
 	d := b.m.Config.Dim
-	x, err := b.layerNorm(x, nil, side+".ln.")
-	if err != nil {
-		return nil, fmt.Errorf("models: %s embedding LayerNorm: %w", side, err)
-	}
+	var err error
 	stack := side
 	if b.m.Config.SharedLayers {
 		stack = "shared"
@@ -231,9 +267,8 @@ func (b *builder) encode(side string, x *G.Node, batch, slots, first, keep int, 
 
 // layerNorm is LayerNorm(x + r) (r may be nil) with the gain and bias
 // named prefix+"g" and prefix+"b", and the config's epsilon.
-func (b *builder) layerNorm(x, r *G.Node, prefix string) (*G.Node, error) {
+func (b *builder) layerNorm(x, r *G.Node, prefix string, eps float64) (*G.Node, error) {
 	g, bias := b.param(prefix+"g"), b.param(prefix+"b")
-	eps := b.m.Config.WithDefaults().LayerNormEps
 	if !b.m.Composed {
 		return fusedLayerNorm(x, r, g, bias, eps)
 	}
@@ -286,7 +321,8 @@ func (b *builder) block(p string, x *G.Node, batch, slots int, attnBias *G.Node)
 	if err != nil {
 		return nil, err
 	}
-	h, err := b.layerNorm(x, att, p+"ln1.")
+	eps := b.m.Config.WithDefaults().LayerNormEps
+	h, err := b.layerNorm(x, att, p+"ln1.", eps)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +333,7 @@ func (b *builder) block(p string, x *G.Node, batch, slots int, attnBias *G.Node)
 	if ff, err = b.linear(ff, p+"ff2.", false); err != nil {
 		return nil, err
 	}
-	return b.layerNorm(h, ff, p+"ln2.")
+	return b.layerNorm(h, ff, p+"ln2.", eps)
 }
 
 // feedText binds a packed text batch to the text inputs and returns the
@@ -330,7 +366,7 @@ func (m *Model) feedText(in textInputs, tb datasets.TextBatch) ([]float32, error
 // these same inputs.
 func TextMasks(c Config, lens []int) (attnBias, weight []float32) {
 	c = c.WithDefaults()
-	slots, first, frags := c.textSlots(), c.firstKept(c.MaxTextLen), c.TextFragments()
+	slots, first, frags := c.textSlots(), c.FirstTextFragment(), c.TextFragments()
 	attnBias = make([]float32, len(lens)*slots)
 	weight = make([]float32, len(lens)*frags)
 	for i, l := range lens {
@@ -371,16 +407,20 @@ func (m *Model) feedImage(in imageInputs, ib datasets.ImageBatch) ([]float32, er
 // ImageMasks returns, for images of the given region counts, the additive
 // attention bias (len(counts) x image slots), the additive bias of the kept
 // fragments in the score (len(counts) x ImageFragments) and the fragment
-// mask (1 scored, 0 padding). Slot 0 is [CLS] and the slots after the
-// regions are codes, both always real; with PadKeep padded regions are
+// mask (1 scored, 0 padding). Slot 0 is [CLS] (hidden from attention and
+// never kept with NoImageCLS) and the slots after the regions are codes,
+// both always real; with PadKeep padded regions are
 // masked from attention but scored; with PadInclude every slot is real.
 func ImageMasks(c Config, counts []int) (attnBias, fragBias, mask []float32) {
 	c = c.WithDefaults()
-	slots, first, frags := c.imageSlots(), c.firstKept(1+c.MaxRegions), c.ImageFragments()
+	slots, first, frags := c.imageSlots(), c.FirstImageFragment(), c.ImageFragments()
 	attnBias = make([]float32, len(counts)*slots)
 	fragBias = make([]float32, len(counts)*frags)
 	mask = make([]float32, len(counts)*frags)
 	for i, count := range counts {
+		if c.NoImageCLS {
+			attnBias[i*slots] = maskOff // never kept (first is 1): as if absent
+		}
 		for s := 0; s < slots; s++ {
 			region := s - 1
 			real := s == 0 || region < count || region >= c.MaxRegions || c.Padding == PadInclude

@@ -33,6 +33,11 @@ const Format = "inflateshrink-late-interaction-v1"
 //	               that removes a padded slot from attention and MaxSim
 func Export(m *Model, path string) error {
 	c := m.Config.WithDefaults()
+	if c.NoImageCLS || c.CodesAfterNorm || c.ImageNormEps != 0 || c.KeepLimit != 0 {
+		// Its readers (tools/safetensors_check.py) build this package's
+		// own layout: the authors' would score differently there.
+		return fmt.Errorf("search: export: the authors' layout (models.LoadAuthors) has no export format")
+	}
 	cfg, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("search: export: %w", err)

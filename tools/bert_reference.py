@@ -27,22 +27,22 @@ import torch
 LAYERS, HIDDEN, HEADS, INTERMEDIATE, POSITIONS, TYPES, EPS = 2, 32, 4, 64, 24, 2, 1e-12
 
 
-def random_bert(vocab_size):
-    """A BertModel's weights under their Hugging Face names."""
-    g = torch.Generator().manual_seed(7)
+def random_bert(vocab_size, prefix="", seed=7, layers=LAYERS, g=None):
+    """A BertModel's weights under their Hugging Face names (after prefix)."""
+    g = g or torch.Generator().manual_seed(seed)
 
     def rnd(*shape, mean=0.0, std=0.5):
         return (torch.randn(*shape, generator=g, dtype=torch.float64) * std + mean).float()
 
     w = {
-        "embeddings.word_embeddings.weight": rnd(vocab_size, HIDDEN),
-        "embeddings.position_embeddings.weight": rnd(POSITIONS, HIDDEN),
-        "embeddings.token_type_embeddings.weight": rnd(TYPES, HIDDEN),
-        "embeddings.LayerNorm.weight": rnd(HIDDEN, mean=1.0, std=0.2),
-        "embeddings.LayerNorm.bias": rnd(HIDDEN, std=0.2),
+        prefix + "embeddings.word_embeddings.weight": rnd(vocab_size, HIDDEN),
+        prefix + "embeddings.position_embeddings.weight": rnd(POSITIONS, HIDDEN),
+        prefix + "embeddings.token_type_embeddings.weight": rnd(TYPES, HIDDEN),
+        prefix + "embeddings.LayerNorm.weight": rnd(HIDDEN, mean=1.0, std=0.2),
+        prefix + "embeddings.LayerNorm.bias": rnd(HIDDEN, std=0.2),
     }
-    for l in range(LAYERS):
-        p = f"encoder.layer.{l}."
+    for l in range(layers):
+        p = f"{prefix}encoder.layer.{l}."
         for name, (out, inp) in {
             "attention.self.query": (HIDDEN, HIDDEN),
             "attention.self.key": (HIDDEN, HIDDEN),
@@ -68,21 +68,23 @@ def linear(x, w, prefix):
     return x @ w[prefix + ".weight"].T + w[prefix + ".bias"]
 
 
-def forward(w, ids, mask):
-    """BertModel(input_ids=ids, attention_mask=mask).last_hidden_state."""
-    batch, length = ids.shape
-    positions = torch.arange(length)
+def embeddings(w, ids, prefix=""):
+    """BertEmbeddings: word + token type 0 + position, then LayerNorm."""
+    positions = torch.arange(ids.shape[1])
     types = torch.zeros_like(ids)
-    x = (w["embeddings.word_embeddings.weight"][ids]
-         + w["embeddings.token_type_embeddings.weight"][types]
-         + w["embeddings.position_embeddings.weight"][positions])
-    x = layer_norm(x, w, "embeddings.LayerNorm")
-    # get_extended_attention_mask: (1 - mask) * the dtype's minimum, added
-    # to every query's logits.
-    bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+    x = (w[prefix + "embeddings.word_embeddings.weight"][ids]
+         + w[prefix + "embeddings.token_type_embeddings.weight"][types]
+         + w[prefix + "embeddings.position_embeddings.weight"][positions])
+    return layer_norm(x, w, prefix + "embeddings.LayerNorm")
+
+
+def encoder(w, x, bias, prefix="", layers=LAYERS):
+    """BertEncoder over x, with the additive attention bias (batch, tokens)."""
+    batch, length, _ = x.shape
+    bias = bias[:, None, None, :]
     head = HIDDEN // HEADS
-    for l in range(LAYERS):
-        p = f"encoder.layer.{l}."
+    for l in range(layers):
+        p = f"{prefix}encoder.layer.{l}."
 
         def split(t):
             return t.view(batch, length, HEADS, head).permute(0, 2, 1, 3)
@@ -97,6 +99,14 @@ def forward(w, ids, mask):
         inter = inter * 0.5 * (1.0 + torch.erf(inter / math.sqrt(2.0)))  # ACT2FN["gelu"]
         x = layer_norm(linear(inter, w, p + "output.dense") + att, w, p + "output.LayerNorm")
     return x
+
+
+def forward(w, ids, mask):
+    """BertModel(input_ids=ids, attention_mask=mask).last_hidden_state."""
+    # get_extended_attention_mask: (1 - mask) * the dtype's minimum, added
+    # to every query's logits.
+    bias = (1.0 - mask.float()) * torch.finfo(torch.float32).min
+    return encoder(w, embeddings(w, ids), bias)
 
 
 def write_safetensors(path, tensors):
