@@ -98,7 +98,9 @@ func TestBuilderFollowsConfig(t *testing.T) {
 			m := &Model{Config: tc.cfg, Params: params, Composed: composed}
 			act := run(m, x, func(b *builder, in *G.Node) (*G.Node, error) { return b.linear(in, "ff.", true) })
 			plain := run(m, x, func(b *builder, in *G.Node) (*G.Node, error) { return b.linear(in, "ff.", false) })
-			ln := run(m, tiny, func(b *builder, in *G.Node) (*G.Node, error) { return b.layerNorm(in, nil, "ln.", b.m.Config.embedNormEps("text")) })
+			ln := run(m, tiny, func(b *builder, in *G.Node) (*G.Node, error) {
+				return b.layerNorm(in, nil, "ln.", b.m.Config.embedNormEps("text"))
+			})
 			for i, v := range act {
 				if math.Abs(float64(v)-tc.activated[i]) > 1e-7 {
 					t.Errorf("%s, composed %v: activation of %v = %v, want %v", tc.name, composed, x[i], v, tc.activated[i])
