@@ -2,11 +2,19 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
+	"github.com/inflateshrink/inflateshrink/internal/filehash"
+	"github.com/inflateshrink/inflateshrink/internal/pytorch"
 	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/store"
 )
@@ -99,5 +107,120 @@ func TestPrecisionNeedsGPU(t *testing.T) {
 	c.Train.Precision = "fp16"
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `precision "fp16"`) {
 		t.Errorf("Validate of fp16: %v", err)
+	}
+}
+
+// TestAuthorsModel scores a checkpoint in the authors' layout, written by
+// PyTorch (tools/authors_reference.py) for the synthetic set's regions and
+// a random BERT of its words, as the model authors:inflate: one run of
+// seed 0 whatever the seeds, nothing trained, test results recorded with
+// the checkpoint's SHA-256; and refuses authors:inflate without
+// init.authors before anything is recorded.
+func TestAuthorsModel(t *testing.T) {
+	py, ok := pytorch.Python()
+	if !ok {
+		t.Skip(pytorch.SkipMessage)
+	}
+	ds, err := datasets.Load("synthetic-small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	vocab := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]"}, datasets.BuildVocab(ds.Train.Captions).Words()[3:]...)
+	// The sizes of tools/bert_reference.py, which the checkpoint takes.
+	bc := models.BERTConfig{HiddenSize: 32, NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64,
+		MaxPositionEmbeddings: 24, TypeVocabSize: 2, LayerNormEps: 1e-12}
+	if err := models.WriteRandomBERT(dir, bc, vocab, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := json.Marshal(map[string]any{"ids": [][]int{{2, 3}}, "mask": [][]int{{1, 1}}, "regions": [][][]float32{ds.Train.Images[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "inputs.json"), inputs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script, err := filepath.Abs(filepath.Join("..", "tools", "authors_reference.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(py, script, dir, "inflate").CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	c := tinyConfig()
+	c.Model, c.Init.BERT, c.Init.Authors = "authors:inflate", dir, filepath.Join(dir, "inflate.pth.tar")
+	db := openDB(t)
+	sum, err := (&Runner{DB: db}).Run(context.Background(), Experiment{Name: "authors", Base: c, Sweep: Sweep{Models: []string{c.Model}, Seeds: []int64{1, 2}}})
+	if err != nil || sum.Trained != 1 || sum.Failed != 0 {
+		t.Fatalf("Run: %+v, %v; want the one trial run", sum, err)
+	}
+	runs, err := db.Runs(store.RunFilter{Experiment: "authors"})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("%d runs (%v), want 1", len(runs), err)
+	}
+	run := runs[0]
+	want, err := filehash.SHA256(c.Init.Authors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := store.RunValues(db.SQL(), "environment", run.ID, "init_authors_sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := db.Results(run.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != "finished" || run.Seed != 0 || run.Schedule != "none" || env["init_authors_sha256"] != want || results["rsum"] <= 0 {
+		t.Errorf("run: status %s, seed %d, schedule %s, init_authors_sha256 %q, test rsum %v; want finished, 0, none, %s, a recall",
+			run.Status, run.Seed, run.Schedule, env["init_authors_sha256"], results["rsum"], want)
+	}
+	bad := c
+	bad.Init.Authors = ""
+	_, err = (&Runner{DB: db}).Run(context.Background(), Experiment{Name: "authors-bad", Base: bad, Sweep: Sweep{Models: []string{c.Model}}})
+	if err == nil || !strings.Contains(err.Error(), "init.authors") {
+		t.Errorf("authors:inflate without init.authors: %v; want it refused naming init.authors", err)
+	}
+}
+
+// TestAuthorsSweep: a folder of the authors' checkpoints becomes one
+// authors:MODE variant per checkpoint it holds, with its BERT; a folder
+// without bert/ or without checkpoints is refused, naming it.
+func TestAuthorsSweep(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := AuthorsSweep(dir); err == nil || !strings.Contains(err.Error(), "no bert/") {
+		t.Errorf("no bert/: %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "bert"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AuthorsSweep(dir); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("no checkpoint: %v", err)
+	}
+	for _, f := range []string{"inflate.pth.tar", "shrinktofast.pth.tar", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sw, err := AuthorsSweep(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bert := filepath.Join(dir, "bert")
+	want := [][]string{
+		{"model=authors:inflate", "init.authors=" + filepath.Join(dir, "inflate.pth.tar"), "init.bert=" + bert},
+		{"model=authors:shrinktofast", "init.authors=" + filepath.Join(dir, "shrinktofast.pth.tar"), "init.bert=" + bert},
+	}
+	if fmt.Sprint(sw.Sets) != fmt.Sprint(want) {
+		t.Errorf("Sets = %q, want %q", sw.Sets, want)
+	}
+	e := Experiment{Name: "coco", Base: tinyConfig(), Sweep: Sweep{Models: []string{"base"}, Seeds: []int64{1, 2}}, More: []Sweep{sw}}
+	var models []string
+	for _, c := range e.Trials() {
+		models = append(models, fmt.Sprintf("%s/%d", c.Model, c.Seed))
+	}
+	slices.Sort(models)
+	if got := strings.Join(models, " "); got != "authors:inflate/0 authors:shrinktofast/0 base/1 base/2" {
+		t.Errorf("trials %s; want base's two seeds and each checkpoint once", got)
 	}
 }

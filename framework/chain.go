@@ -34,7 +34,7 @@ func (c Config) chain() ([]distill.Stage, error) {
 // schedule is the fragments of c's model stage by stage (distill.Fragments),
 // ">>cross" appended for a cascade.
 func (c Config) schedule(chain []distill.Stage) string {
-	if _, ok := baselineOf(c.Model); ok {
+	if untrained(c.Model) {
 		return "none"
 	}
 	s := distill.Fragments(chain)

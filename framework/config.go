@@ -65,6 +65,11 @@ type InitConfig struct {
 	// BERTLayers is how many of BERT's layers the encoder takes, its first;
 	// 0 means layers.
 	BERTLayers int `json:"bert_layers,omitempty"`
+	// Authors is a checkpoint released by the paper's authors (their
+	// train.py's .pth.tar), which a model "authors:MODE" scores without
+	// training (see authorsPrefix); init.bert names the BERT folder it was
+	// trained from. The run records its SHA-256 (init_authors_sha256).
+	Authors string `json:"authors,omitempty"`
 }
 
 // TrainConfig is the optimisation of every stage.
@@ -339,6 +344,12 @@ func (c Config) normalised() Config {
 		c.Seed, c.Codes, c.CodeSides, c.Distill, c.Cross, c.Init = 0, 0, "", DistillConfig{}, CrossConfig{}, InitConfig{}
 		return c
 	}
+	if _, ok := authorsOf(c.Model); ok {
+		// The checkpoint decides everything but the data and the sizes
+		// read from it.
+		c.Seed, c.Codes, c.CodeSides, c.Distill, c.Cross, c.Init.BERTLayers = 0, 0, "", DistillConfig{}, CrossConfig{}, 0
+		return c
+	}
 	first, cross := firstStage(c.Model)
 	if c.CodeSides == distill.SidesBoth {
 		c.CodeSides = ""
@@ -370,6 +381,10 @@ func (s *setList) Set(v string) error { *s = append(*s, v); return nil }
 func (c Config) Validate() error {
 	if m, ok := baselineOf(c.Model); ok {
 		if err := validateBaseline(m); err != nil {
+			return err
+		}
+	} else if m, ok := authorsOf(c.Model); ok {
+		if err := c.validateAuthors(m); err != nil {
 			return err
 		}
 	} else if _, err := c.chain(); err != nil {
@@ -514,6 +529,9 @@ func physicalMemory() uint64 {
 // checkpoint itself is read, and its shape checked against c, when the
 // sweep starts: see Runner.dataset).
 func (x InitConfig) validate(c Config) error {
+	if _, ok := authorsOf(c.Model); ok != (x.Authors != "") {
+		return fmt.Errorf("framework: config value init.authors %q goes with a model authors:MODE, and only there (model %q)", x.Authors, c.Model)
+	}
 	if x.BERT == "" {
 		if x.BERTLayers != 0 {
 			return fmt.Errorf("framework: config value init.bert_layers %d needs init.bert, a BERT checkpoint's folder", x.BERTLayers)
@@ -522,6 +540,9 @@ func (x InitConfig) validate(c Config) error {
 	}
 	if x.BERTLayers != 0 && x.BERTLayers != c.Layers {
 		return fmt.Errorf("framework: config values init.bert_layers %d and layers %d differ: the encoder is BERT's first layers (set layers=%d)", x.BERTLayers, c.Layers, x.BERTLayers)
+	}
+	if x.Authors != "" {
+		return nil // the checkpoint decides the encoder's shape
 	}
 	if !c.SharedLayers {
 		return fmt.Errorf("framework: init.bert needs shared_layers=true: BERT's layers are one transformer, shared by text and image as in the authors' model")

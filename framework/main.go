@@ -50,6 +50,7 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 	trialIndex := fs.Int("trial", -1, "run only trial `i` (from 0, as a Slurm array task does) and write no report")
 	slurm := fs.String("slurm", "", "write a Slurm job-array script for the sweep to `file` and exit")
 	shards := fs.String("shards", "shards", "with -slurm: `directory` of the array tasks' databases")
+	authors := fs.String("authors", "", "also score the authors' released checkpoints in `directory` (bert/ and <mode>.pth.tar; README, Paper scale) beside the experiment's models")
 	device := fs.String("device", "cpu", "where to train and evaluate: `cpu`, cuda or cuda:N (cuda needs a -tags gpu build)")
 	var sets setList
 	fs.Var(&sets, "set", "override a config value, `key=value` (repeatable), e.g. -set train.epochs=2")
@@ -89,6 +90,13 @@ func Command(ctx context.Context, e Experiment, args []string, stdout, stderr io
 			e.Dataset = *data
 		}
 	})
+	if *authors != "" {
+		sw, err := AuthorsSweep(*authors)
+		if err != nil {
+			return cli.Usage(program, err)
+		}
+		e.More = append(e.More, sw)
+	}
 	if err := e.Check(); err != nil {
 		return cli.Usage(program, err)
 	}

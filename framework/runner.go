@@ -21,6 +21,7 @@ import (
 	"github.com/inflateshrink/inflateshrink/distill"
 	"github.com/inflateshrink/inflateshrink/framework/environ"
 	"github.com/inflateshrink/inflateshrink/gpu"
+	"github.com/inflateshrink/inflateshrink/internal/filehash"
 	"github.com/inflateshrink/inflateshrink/metrics"
 	"github.com/inflateshrink/inflateshrink/models"
 	"github.com/inflateshrink/inflateshrink/store"
@@ -213,7 +214,7 @@ func (r *Runner) Run(ctx context.Context, e Experiment) (Summary, error) {
 			trials = append(trials, trial{cfg: c, err: r.recordFailedTrial(e.Name, c, err)})
 			continue
 		}
-		if _, ok := baselineOf(resolved.Model); ok {
+		if untrained(resolved.Model) {
 			sc := resolved.normalised()
 			st, ok := stages[sc.Hash()]
 			if !ok {
@@ -372,9 +373,14 @@ func (r *Runner) environment(c Config) map[string]string {
 	env := environ.Capture(".", models.BLAS())
 	env["seed"] = strconv.FormatInt(c.Seed, 10)
 	env["device"] = r.Device.String()
-	if c.Init.BERT != "" {
+	if c.Init.BERT != "" && c.Init.Authors == "" {
 		if l, err := r.dataset(c.Dataset, c.Init.BERT); err == nil {
 			env["init_bert_sha256"] = l.bert.Digest
+		}
+	}
+	if c.Init.Authors != "" {
+		if sum, err := filehash.SHA256(c.Init.Authors); err == nil {
+			env["init_authors_sha256"] = sum
 		}
 	}
 	if r.Device.CUDA {
@@ -506,8 +512,10 @@ func (r *Runner) preflight(e Experiment) error {
 			if err != nil {
 				return fmt.Errorf("data set %s: %w", c.Dataset, err)
 			}
-			if _, err := bertShape(c, l, models.Config{MaxTextLen: c.MaxTextLen}); err != nil {
-				return err
+			if _, authors := authorsOf(c.Model); !authors {
+				if _, err := bertShape(c, l, models.Config{MaxTextLen: c.MaxTextLen}); err != nil {
+					return err
+				}
 			}
 
 			for _, name := range e.Transfer {
@@ -530,6 +538,10 @@ func (r *Runner) preflight(e Experiment) error {
 func (r *Runner) resolve(c Config) (Config, error) {
 	if m, ok := baselineOf(c.Model); ok {
 		if err := validateBaseline(m); err != nil {
+			return c, err
+		}
+	} else if m, ok := authorsOf(c.Model); ok {
+		if err := c.validateAuthors(m); err != nil {
 			return c, err
 		}
 	} else if _, err := c.chain(); err != nil {
@@ -615,6 +627,9 @@ func (r *Runner) runStage(ctx context.Context, e Experiment, st *stage) (rec sto
 	err = protect(func() error {
 		if m, ok := baselineOf(c.Model); ok {
 			return r.evaluateBaseline(run, c, m, e.Transfer)
+		}
+		if m, ok := authorsOf(c.Model); ok {
+			return r.evaluateAuthors(run, c, m, e.Transfer)
 		}
 		if st.cross {
 			return r.trainAndEvaluateCross(ctx, run, c, teacher, state, e.Transfer, st.label)

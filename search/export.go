@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/inflateshrink/inflateshrink/datasets"
+	"github.com/inflateshrink/inflateshrink/internal/filehash"
 	"github.com/inflateshrink/inflateshrink/internal/safetensors"
 	"github.com/inflateshrink/inflateshrink/models"
 )
@@ -42,7 +43,7 @@ func Export(m *Model, path string) error {
 	if err != nil {
 		return fmt.Errorf("search: export: %w", err)
 	}
-	sum, err := fileSHA256(m.Source.Checkpoint)
+	sum, err := filehash.SHA256(m.Source.Checkpoint)
 	if err != nil {
 		return fmt.Errorf("search: export: %w", err)
 	}

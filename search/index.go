@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inflateshrink/inflateshrink/internal/filehash"
 	"github.com/inflateshrink/inflateshrink/models"
 )
 
@@ -72,7 +73,7 @@ func OpenIndex(m *Model, g *Gallery, rebuild bool) (*Index, IndexStatus, error) 
 	if err := g.check(m); err != nil {
 		return nil, st, err
 	}
-	sum, err := fileSHA256(m.Source.Checkpoint)
+	sum, err := filehash.SHA256(m.Source.Checkpoint)
 	if err != nil {
 		return nil, st, fmt.Errorf("search: %w", err)
 	}

@@ -19,7 +19,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -387,20 +386,6 @@ func item(f models.Fragments, i int) models.Fragments {
 	return models.Fragments{N: 1, PerItem: f.PerItem, Dim: f.Dim,
 		Data: f.Data[i*f.PerItem*f.Dim : (i+1)*f.PerItem*f.Dim],
 		Mask: f.Mask[i*f.PerItem : (i+1)*f.PerItem]}
-}
-
-// fileSHA256 is the hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // fingerprint is the hex SHA-256 of what an index encodes besides the
