@@ -73,17 +73,8 @@ func (r *Runner) evaluateAuthors(run *store.Run, c Config, mode models.AuthorsMo
 	if err := run.RecordResults("val", map[string]float64{"epoch": 0, "epochs": 0}); err != nil {
 		return err
 	}
-	if err := evaluate(run, ev, m.Config, l.vocab, &l.ds.Test, "test", l.ds.TestFolds, true); err != nil {
+	if err := r.evaluateTest(run, ev, m, l, transfer); err != nil {
 		return err
-	}
-	for _, name := range transfer {
-		t, err := r.transferSet(name, l)
-		if err != nil {
-			return err
-		}
-		if err := evaluate(run, ev, m.Config, l.vocab, &t.ds.Test, "transfer:"+name, t.ds.TestFolds, false); err != nil {
-			return fmt.Errorf("framework: transfer to %s: %w", name, err)
-		}
 	}
 	return run.Finish(0)
 }

@@ -797,17 +797,8 @@ func (r *Runner) trainAndEvaluate(ctx context.Context, run *store.Run, c Config,
 		return err
 	}
 	// The test split is read here, once, on the chosen weights.
-	if err := evaluate(run, ev, m.Config, l.vocab, &l.ds.Test, "test", l.ds.TestFolds, true); err != nil {
+	if err := r.evaluateTest(run, ev, m, l, transfer); err != nil {
 		return err
-	}
-	for _, name := range transfer {
-		t, err := r.transferSet(name, l)
-		if err != nil {
-			return err
-		}
-		if err := evaluate(run, ev, m.Config, l.vocab, &t.ds.Test, "transfer:"+name, t.ds.TestFolds, false); err != nil {
-			return fmt.Errorf("framework: transfer to %s: %w", name, err)
-		}
 	}
 	return run.Finish(stats.Seconds)
 }
@@ -939,6 +930,24 @@ func (r *Runner) checkpointDir() string {
 		return r.CheckpointDir
 	}
 	return filepath.Join(filepath.Dir(r.DB.Path()), "checkpoints")
+}
+
+// evaluateTest records m's results on l's test split (with its cost) and
+// on each transfer set's.
+func (r *Runner) evaluateTest(run *store.Run, ev evaluator, m *models.Model, l *loaded, transfer []string) error {
+	if err := evaluate(run, ev, m.Config, l.vocab, &l.ds.Test, "test", l.ds.TestFolds, true); err != nil {
+		return err
+	}
+	for _, name := range transfer {
+		t, err := r.transferSet(name, l)
+		if err != nil {
+			return err
+		}
+		if err := evaluate(run, ev, m.Config, l.vocab, &t.ds.Test, "transfer:"+name, t.ds.TestFolds, false); err != nil {
+			return fmt.Errorf("framework: transfer to %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // evaluationChunk is the encoder batch used for evaluation.

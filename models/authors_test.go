@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,16 +27,9 @@ func TestAuthorsCheckpoint(t *testing.T) {
 		t.Skip(pytorch.SkipMessage)
 	}
 	const textLen, regions, regionDim = 6, 9, 16
-	dir := t.TempDir()
-	bc := BERTConfig{HiddenSize: 32, NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64,
-		MaxPositionEmbeddings: 24, TypeVocabSize: 2, LayerNormEps: 1e-12}
-	if err := WriteRandomBERT(dir, bc, bertVocab, rand.New(rand.NewPCG(1, 2))); err != nil {
-		t.Fatal(err)
-	}
-	b, err := LoadBERT(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The sizes of tools/bert_reference.py, which the checkpoint takes.
+	dir, b := randomBERT(t, BERTConfig{HiddenSize: 32, NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64,
+		MaxPositionEmbeddings: 24, TypeVocabSize: 2, LayerNormEps: 1e-12})
 	tb := datasets.PackTexts(b.Vocab, bertCaptions, textLen)
 	rng := rand.New(rand.NewPCG(3, 4))
 	images := make([][][]float32, len(bertCaptions))
@@ -50,33 +42,10 @@ func TestAuthorsCheckpoint(t *testing.T) {
 			}
 		}
 	}
-	in := map[string]any{"regions": images}
-	var ids, masks [][]int
-	for i, n := range tb.Lens {
-		ids = append(ids, tb.IDs[i*textLen:(i+1)*textLen])
-		mask := make([]int, textLen)
-		for j := range n {
-			mask[j] = 1
-		}
-		masks = append(masks, mask)
-	}
-	in["ids"], in["mask"] = ids, masks
-	data, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "inputs.json"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script, err := filepath.Abs(filepath.Join("..", "tools", "authors_reference.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeInputs(t, filepath.Join(dir, "inputs.json"), tb, images)
 	for _, mode := range []AuthorsMode{AuthorsBase, AuthorsFast, AuthorsInflate, AuthorsShrinkBase, AuthorsShrinkFast} {
 		t.Run(string(mode), func(t *testing.T) {
-			if out, err := exec.Command(py, script, dir, string(mode)).CombinedOutput(); err != nil {
-				t.Fatalf("%s: %v\n%s", script, err, out)
-			}
+			runReference(t, py, "authors_reference.py", dir, string(mode))
 			data, err := os.ReadFile(filepath.Join(dir, string(mode)+".scores.json"))
 			if err != nil {
 				t.Fatal(err)

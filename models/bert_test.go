@@ -51,30 +51,9 @@ func tinyBERT(t *testing.T) (dir string, tb datasets.TextBatch, hidden [][][]flo
 		t.Fatal(err)
 	}
 	tb = datasets.PackTexts(v, bertCaptions, bertTextLen)
-	in := struct{ IDs, Mask [][]int }{}
-	for i, n := range tb.Lens {
-		in.IDs = append(in.IDs, tb.IDs[i*bertTextLen:(i+1)*bertTextLen])
-		mask := make([]int, bertTextLen)
-		for j := range n {
-			mask[j] = 1
-		}
-		in.Mask = append(in.Mask, mask)
-	}
-	data, err := json.Marshal(map[string]any{"ids": in.IDs, "mask": in.Mask})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "ids.json"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script, err := filepath.Abs(filepath.Join("..", "tools", "bert_reference.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(py, script, dir).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", script, err, out)
-	}
-	data, err = os.ReadFile(filepath.Join(dir, "hidden.json"))
+	writeInputs(t, filepath.Join(dir, "ids.json"), tb, nil)
+	runReference(t, py, "bert_reference.py", dir)
+	data, err := os.ReadFile(filepath.Join(dir, "hidden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,16 +226,8 @@ func TestBERTBadInput(t *testing.T) {
 // InitFrom with IsLayerParam (a distillation student's) takes BERT's
 // layers, transposed, and leaves every other parameter as it was.
 func TestWriteRandomBERT(t *testing.T) {
-	dir := t.TempDir()
-	bc := BERTConfig{HiddenSize: 8, NumHiddenLayers: 2, NumAttentionHeads: 2, IntermediateSize: 16,
-		MaxPositionEmbeddings: 16, TypeVocabSize: 2, LayerNormEps: 1e-12}
-	if err := WriteRandomBERT(dir, bc, bertVocab, rand.New(rand.NewPCG(1, 2))); err != nil {
-		t.Fatal(err)
-	}
-	b, err := LoadBERT(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b := randomBERT(t, BERTConfig{HiddenSize: 8, NumHiddenLayers: 2, NumAttentionHeads: 2, IntermediateSize: 16,
+		MaxPositionEmbeddings: 16, TypeVocabSize: 2, LayerNormEps: 1e-12})
 	c, err := b.Shape(Config{RegionDim: 4, MaxTextLen: 8, MaxRegions: 2}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -287,5 +258,61 @@ func TestWriteRandomBERT(t *testing.T) {
 	}
 	if _, err := b.tensor("encoder.layer.1.output.dense.weight", 8, 16); err != nil {
 		t.Errorf("the second layer: %v", err)
+	}
+}
+
+// randomBERT writes a random BERT of shape bc with the tests' vocabulary
+// into a new folder and loads it.
+func randomBERT(t *testing.T, bc BERTConfig) (string, *BERT) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := WriteRandomBERT(dir, bc, bertVocab, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadBERT(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, b
+}
+
+// writeInputs writes the JSON a reference script reads: tb's ids and
+// attention masks ([caption][token], 1 on every token but the padding),
+// and images' regions unless nil.
+func writeInputs(t *testing.T, path string, tb datasets.TextBatch, images [][][]float32) {
+	t.Helper()
+	in := map[string]any{}
+	var ids, masks [][]int
+	for i, n := range tb.Lens {
+		ids = append(ids, tb.IDs[i*tb.MaxLen:(i+1)*tb.MaxLen])
+		mask := make([]int, tb.MaxLen)
+		for j := range n {
+			mask[j] = 1
+		}
+		masks = append(masks, mask)
+	}
+	in["ids"], in["mask"] = ids, masks
+	if images != nil {
+		in["regions"] = images
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runReference runs tools/script with py and args, failing t with its
+// output when it fails.
+func runReference(t *testing.T, py, script string, args ...string) {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("..", "tools", script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(py, append([]string{path}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, out)
 	}
 }
