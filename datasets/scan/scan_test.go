@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -17,24 +16,7 @@ import (
 // multiple of 64 bytes.
 func writeNpy(t testing.TB, path, descr string, shape []int, data []float32) {
 	t.Helper()
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		dims[i] = fmt.Sprint(d)
-	}
-	tuple := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		tuple += ","
-	}
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
-	pad := 64 - (10+len(h)+1)%64
-	h += strings.Repeat(" ", pad%64) + "\n"
-	b := []byte(npyMagic + "\x01\x00")
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(h)))
-	b = append(b, h...)
-	for _, v := range data {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := os.WriteFile(path, encodeNpy(descr, shape, data), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
