@@ -33,6 +33,11 @@ type Split struct {
 	// their Test split (what search results and drill-downs show);
 	// synthetic images have no pixels.
 	Pictures []Picture
+	// ValuesChecked is set by a loader that has checked every region
+	// value is finite (package scan does while it streams its files), so
+	// that Validate does not read them all again: through a memory
+	// mapping that would make every page of the features resident.
+	ValuesChecked bool
 }
 
 // Picture is a square RGB thumbnail: Side x Side pixels, row by row, 3
@@ -75,6 +80,9 @@ func (s *Split) Validate(regionDim int) error {
 		for r, reg := range img {
 			if len(reg) != regionDim {
 				return fmt.Errorf("datasets: len(Images[%d][%d]) = %d, want %d", i, r, len(reg), regionDim)
+			}
+			if s.ValuesChecked {
+				continue // reading even one value a region would touch its page
 			}
 			for k, v := range reg {
 				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {

@@ -5,6 +5,10 @@ package scan
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +17,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/inflateshrink/inflateshrink/datasets"
+	"github.com/inflateshrink/inflateshrink/models"
 )
 
 // TestMapNpy: the mapped array is the one ReadNpy reads, and writing to
@@ -104,7 +111,61 @@ func TestReadSplitLargerThanMemory(t *testing.T) {
 	if rss > 1<<30 {
 		t.Errorf("resident memory %d MB for %d GB of features: they were read, not mapped", rss>>20, size>>30)
 	}
+
+	// Training gathers its batches from the mapping, and the values were
+	// checked at load (s.ValuesChecked), not again through the mapping:
+	// 20 steps of a small model (then its logger stops it) leave the
+	// resident memory at the model and a few batches.
+	m, err := models.New(models.Config{VocabSize: 8, RegionDim: dim, MaxRegions: regions, Dim: 16, FFDim: 32, MaxTextLen: 8},
+		rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enough := errors.New("enough steps")
+	steps := stepCounter{stop: 20, err: enough}
+	_, err = models.Train(context.Background(), m, &s, datasets.BuildVocab([]string{"a cat on a mat"}),
+		&models.Warmup{Epochs: 1, Then: models.Hinge{Margin: 0.2}}, models.TrainSettings{BatchSize: 16, Epochs: 1},
+		rand.New(rand.NewPCG(3, 4)), &steps)
+	if !errors.Is(err, enough) || steps.n != 20 {
+		t.Fatalf("training on the mapped split: %d steps, %v; want 20 steps then the logger's stop", steps.n, err)
+	}
+	rss = residentBytes(t)
+	t.Logf("after 20 training steps: resident %.0f MB", float64(rss)/1e6)
+	if rss > 1<<30 {
+		t.Errorf("resident memory %d MB after 20 training steps on %d GB of mapped features", rss>>20, size>>30)
+	}
 	runtime.KeepAlive(s)
+}
+
+// stepCounter is a models.StepLogger that counts steps and fails the
+// stop-th with err.
+type stepCounter struct {
+	n, stop int
+	err     error
+}
+
+func (c *stepCounter) LogStep(int, map[string]float64) error {
+	if c.n++; c.n == c.stop {
+		return c.err
+	}
+	return nil
+}
+
+// TestNonFiniteRefusedAtLoad: a NaN or an infinity in the features is
+// refused when the split loads, naming the file and the value's index,
+// whether the file is mapped (checked while streamed) or read.
+func TestNonFiniteRefusedAtLoad(t *testing.T) {
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+		data := seq(2 * 3 * 4)
+		data[1*12+2*4+3] = bad // image 1, region 2, value 3
+		path := filepath.Join(t.TempDir(), "x_ims.npy")
+		writeNpy(t, path, "<f4", []int{2, 3, 4}, data)
+		for _, read := range []func(string) ([]float32, []int, error){MapNpy, ReadNpy} {
+			if _, _, err := read(path); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "[1 2 3]") {
+				t.Errorf("%v at [1 2 3]: %v; want an error naming the file and the index", bad, err)
+			}
+		}
+	}
 }
 
 // residentBytes is this process's resident set size (VmRSS).

@@ -200,6 +200,7 @@ func ReadSplit(dir, name string) (datasets.Split, int, error) {
 	for c := range s.CaptionImage {
 		s.CaptionImage[c] = c / CaptionsPerImage
 	}
+	s.ValuesChecked = true // by MapNpy
 	return s, dim, nil
 }
 
