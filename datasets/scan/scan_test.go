@@ -210,7 +210,7 @@ func TestReadNpyShapeOverflow(t *testing.T) {
 }
 
 // writeCapLines writes lines as a caption file, one per line.
-func writeCapLines(t *testing.T, path string, lines []string) {
+func writeCapLines(t testing.TB, path string, lines []string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
