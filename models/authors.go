@@ -148,30 +148,6 @@ func layerNormRowTo(dst, x, g, b []float32, eps float64) {
 	}
 }
 
-// copyTensor copies t into m's parameter x.dst (transposed when x says).
-func copyTensor(m *Model, x bertCopy, t safetensors.Tensor) error {
-	dst := m.Params.Tensor(x.dst)
-	shape := dst.Shape()
-	w := m.Params.Data(x.dst)
-	if len(t.F32) != len(w) {
-		return fmt.Errorf("%s has %d values (shape %v), %s takes %d (shape %v)", x.src, len(t.F32), t.Shape, x.dst, len(w), shape)
-	}
-	if !x.transpose {
-		copy(w, t.F32)
-		return nil
-	}
-	in, out := shape[0], shape[1]
-	if len(t.Shape) != 2 || t.Shape[0] != out || t.Shape[1] != in {
-		return fmt.Errorf("%s has shape %v, want %d x %d", x.src, t.Shape, out, in)
-	}
-	for o := range out {
-		for i := range in {
-			w[i*out+o] = t.F32[o*in+i]
-		}
-	}
-	return nil
-}
-
 // readAuthorsState reads the state dict of an authors' checkpoint, names
 // without "module.", values as float32 tensors in row-major order.
 func readAuthorsState(path string) (map[string]safetensors.Tensor, error) {

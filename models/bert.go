@@ -217,27 +217,18 @@ func (m *Model) InitFrom(b *BERT, only func(name string) bool) error {
 		if !take(x.dst) {
 			continue
 		}
-		dst := m.Params.Tensor(x.dst)
-		shape := dst.Shape()
+		shape := m.Params.Tensor(x.dst).Shape()
+		want := []int{shape.TotalSize()}
 		if x.transpose {
-			t, err := b.tensor(x.src, shape[1], shape[0])
-			if err != nil {
-				return err
-			}
-			out, in := shape[1], shape[0]
-			w := m.Params.Data(x.dst)
-			for o := range out {
-				for i := range in {
-					w[i*out+o] = t.F32[o*in+i]
-				}
-			}
-			continue
+			want = []int{shape[1], shape[0]} // PyTorch's out x in
 		}
-		t, err := b.tensor(x.src, shape.TotalSize())
+		t, err := b.tensor(x.src, want...)
 		if err != nil {
 			return err
 		}
-		copy(m.Params.Data(x.dst), t.F32)
+		if err := copyTensor(m, x, t); err != nil {
+			return fmt.Errorf("models: BERT %s: %w", b.Dir, err)
+		}
 	}
 	return nil
 }
@@ -247,6 +238,30 @@ func (m *Model) InitFrom(b *BERT, only func(name string) bool) error {
 type bertCopy struct {
 	dst, src  string
 	transpose bool
+}
+
+// copyTensor copies t into m's parameter x.dst (transposed when x says).
+func copyTensor(m *Model, x bertCopy, t safetensors.Tensor) error {
+	dst := m.Params.Tensor(x.dst)
+	shape := dst.Shape()
+	w := m.Params.Data(x.dst)
+	if len(t.F32) != len(w) {
+		return fmt.Errorf("%s has %d values (shape %v), %s takes %d (shape %v)", x.src, len(t.F32), t.Shape, x.dst, len(w), shape)
+	}
+	if !x.transpose {
+		copy(w, t.F32)
+		return nil
+	}
+	in, out := shape[0], shape[1]
+	if len(t.Shape) != 2 || t.Shape[0] != out || t.Shape[1] != in {
+		return fmt.Errorf("%s has shape %v, want %d x %d", x.src, t.Shape, out, in)
+	}
+	for o := range out {
+		for i := range in {
+			w[i*out+o] = t.F32[o*in+i]
+		}
+	}
+	return nil
 }
 
 // tensor returns b's tensor name, checking its shape (-1: any size).
