@@ -63,8 +63,9 @@ type Runner struct {
 	// the GPU path on the Host backend through it.
 	openGPU func(gpu.Device) (gpu.Backend, gpu.Info, error)
 
-	mu   sync.Mutex // guards data
-	data map[string]*loaded
+	mu      sync.Mutex // guards data and digests
+	data    map[string]*loaded
+	digests map[string]string // file SHA-256 by path, see digest
 }
 
 // loaded is a data set with its vocabulary: built from its training
@@ -379,7 +380,7 @@ func (r *Runner) environment(c Config) map[string]string {
 		}
 	}
 	if c.Init.Authors != "" {
-		if sum, err := filehash.SHA256(c.Init.Authors); err == nil {
+		if sum, err := r.digest(c.Init.Authors); err == nil {
 			env["init_authors_sha256"] = sum
 		}
 	}
@@ -387,6 +388,26 @@ func (r *Runner) environment(c Config) map[string]string {
 		maps.Copy(env, r.gpuInfo.Fields())
 	}
 	return env
+}
+
+// digest is the SHA-256 of the file at path, computed once per Runner:
+// environment runs at every claim of a trial (every poll while another
+// process holds it), and a checkpoint is hundreds of megabytes.
+func (r *Runner) digest(path string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sum, ok := r.digests[path]; ok {
+		return sum, nil
+	}
+	sum, err := filehash.SHA256(path)
+	if err != nil {
+		return "", err
+	}
+	if r.digests == nil {
+		r.digests = map[string]string{}
+	}
+	r.digests[path] = sum
+	return sum, nil
 }
 
 // panicError is a recovered panic with the stack where it happened; the
